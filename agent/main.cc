@@ -1,15 +1,16 @@
 // wscp-agent: the per-node agent. Checkpoints and restores the node's
 // workspaces through Podman and moves their archives through a store.
 #include <CLI/CLI.hpp>
-#include <iostream>
 
+#include "agent/cli/commands.h"
 #include "common/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"wscp-agent: checkpoint, ship and restore live Podman workspaces on this node"};
   app.set_version_flag("--version", std::string("wscp-agent ") + wscp::kVersion);
-  app.require_subcommand(0);
+  app.require_subcommand(1);
+  wscp::agent::add_migrate_command(app);
+  wscp::agent::add_capabilities_command(app);
   CLI11_PARSE(app, argc, argv);
-  std::cout << app.help();
   return 0;
 }

@@ -1,0 +1,11 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace wscp::agent {
+
+// Each one-shot verb adds its subcommand to the app and runs when chosen.
+void add_migrate_command(CLI::App& app);
+void add_capabilities_command(CLI::App& app);
+
+}  // namespace wscp::agent

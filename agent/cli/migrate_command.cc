@@ -1,0 +1,114 @@
+// `wscp-agent migrate`: moves one workspace between two Podman services
+// (two nodes) through a directory, without Kubernetes.
+#include <nlohmann/json.hpp>
+
+#include "agent/cli/commands.h"
+#include "agent/cli/output.h"
+#include "podman/directory_spool.h"
+#include "podman/libpod_client.h"
+#include "podman/migration.h"
+
+namespace wscp::agent {
+namespace {
+
+struct MigrateArgs {
+  std::string from_socket;
+  std::string to_socket;
+  std::string workspace;
+  std::string via;
+  std::string workspace_label = "dev.containers.id";
+  std::string dest_host_root = "/";
+  std::string new_name;
+  bool tcp_established = false;
+  bool file_locks = false;
+  bool json = false;
+};
+
+nlohmann::json to_json(const podman::MigrationResult& r) {
+  nlohmann::json j{
+      {"outcome", r.outcome == podman::MigrationOutcome::kMigrated ? "migrated" : "kept-on-source"},
+      {"workspace", r.workspace.id},
+      {"containerId", r.workspace.container.id},
+      {"containerName", r.workspace.container.name},
+      {"image", r.workspace.container.image_name},
+      {"imageShipped", r.image_shipped},
+      {"archiveBytes", r.checkpoint.archive_bytes},
+      {"checkpointMs", r.checkpoint.duration.count()},
+      {"restoreMs", r.restore_duration.count()},
+      {"warnings", r.warnings}};
+  if (r.checkpoint.stats) j["criu"] = *r.checkpoint.stats;
+  if (r.failure) j["failure"] = r.failure->describe();
+  return j;
+}
+
+void print_human(const podman::MigrationResult& r) {
+  if (r.outcome == podman::MigrationOutcome::kMigrated) {
+    std::cout << "migrated workspace " << r.workspace.id << " (container " << r.workspace.container.name << ", "
+              << r.workspace.container.id.substr(0, 12) << ")\n";
+  } else {
+    std::cout << "workspace " << r.workspace.id << " stays on the source: " << r.failure->describe() << "\n";
+  }
+  std::cout << "  archive: " << r.checkpoint.archive_bytes << " bytes, checkpoint " << r.checkpoint.duration.count()
+            << " ms, restore " << r.restore_duration.count() << " ms"
+            << (r.image_shipped ? ", image shipped" : "") << "\n";
+  if (r.checkpoint.stats) {
+    std::cout << "  CRIU: frozen " << r.checkpoint.stats->frozen_time_us / 1000 << " ms, "
+              << r.checkpoint.stats->pages_written << " pages written\n";
+  }
+  for (const auto& w : r.warnings) std::cout << "  warning: " << w << "\n";
+}
+
+int run(const MigrateArgs& a) {
+  auto source_client = podman::make_libpod_client(a.from_socket);
+  auto dest_client = podman::make_libpod_client(a.to_socket);
+  podman::EngineConfig source_config;
+  source_config.workspace_label = a.workspace_label;
+  podman::EngineConfig dest_config = source_config;
+  dest_config.host_root = a.dest_host_root;
+  podman::Engine source(*source_client, source_config);
+  podman::Engine destination(*dest_client, dest_config);
+  podman::DirectorySpool spool(a.via);
+
+  podman::MigrationRequest request;
+  request.workspace = a.workspace;
+  request.checkpoint.tcp_established = a.tcp_established;
+  request.checkpoint.file_locks = a.file_locks;
+  request.restore.tcp_established = a.tcp_established;
+  request.restore.file_locks = a.file_locks;
+  if (!a.new_name.empty()) request.restore.name = a.new_name;
+
+  OperationContext ctx;
+  ctx.operation_id = "migrate-" + a.workspace;
+  if (!a.json) ctx.on_progress = stderr_progress();
+  auto result = podman::migrate(source, destination, spool, request, ctx);
+  if (!result.ok()) {
+    std::cerr << "wscp-agent: CRITICAL: " << result.error().describe() << "\n";
+    return kExitCritical;
+  }
+  if (a.json) std::cout << to_json(*result).dump(2) << "\n";
+  else print_human(*result);
+  return result->outcome == podman::MigrationOutcome::kMigrated ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
+void add_migrate_command(CLI::App& app) {
+  auto args = std::make_shared<MigrateArgs>();
+  auto* cmd = app.add_subcommand("migrate", "Move a running workspace from one Podman service to another");
+  cmd->add_option("--from-socket", args->from_socket, "Source node's Podman socket")->required();
+  cmd->add_option("--to-socket", args->to_socket, "Destination node's Podman socket")->required();
+  cmd->add_option("--container,--workspace", args->workspace, "Container name/id or workspace id")->required();
+  cmd->add_option("--via", args->via, "Directory where the archives are kept between the nodes")->required();
+  cmd->add_option("--workspace-label", args->workspace_label, "Label that holds the workspace id")
+      ->capture_default_str();
+  cmd->add_option("--dest-host-root", args->dest_host_root,
+                  "Where the destination node's filesystem is visible (bind-source checks)")
+      ->capture_default_str();
+  cmd->add_option("--new-name", args->new_name, "Restore under this name (new id and IP)");
+  cmd->add_flag("--tcp-established", args->tcp_established, "Keep established TCP connections");
+  cmd->add_flag("--file-locks", args->file_locks, "Checkpoint and restore file locks");
+  cmd->add_flag("--json", args->json, "Print the result as JSON");
+  cmd->callback([args] { throw CLI::RuntimeError(run(*args)); });
+}
+
+}  // namespace wscp::agent

@@ -1,0 +1,232 @@
+#include "podman/libpod_client.h"
+
+#include <nlohmann/json.hpp>
+
+#include "podman/libpod_errors.h"
+
+namespace wscp::podman {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kPrefix = "http://d/v4.0.0/libpod/";
+// Quick calls (inspect, exists) must not hang on a wedged service.
+constexpr auto kQuickTimeout = 60s;
+// Archive transfers have no total limit, but a service that sends nothing
+// for this long is considered dead. Podman writes the whole export to a
+// temporary file before the first byte, so this covers the dump itself.
+constexpr auto kStallTimeout = 600s;
+
+std::string flag(bool v) { return v ? "true" : "false"; }
+
+class LibpodClient final : public PodmanClient {
+ public:
+  LibpodClient(std::unique_ptr<http::Client> http, std::string where)
+      : http_(std::move(http)), where_(std::move(where)) {}
+
+  Result<HostInfo> info() override {
+    auto j = get_json("info");
+    if (!j.ok()) return j.error();
+    return parse_host_info(*j);
+  }
+
+  Result<ContainerInfo> inspect_container(const std::string& name) override {
+    auto j = get_json("containers/" + http::url_encode(name) + "/json");
+    if (!j.ok()) return j.error();
+    return parse_container_inspect(*j);
+  }
+
+  Result<std::vector<ContainerSummary>> list_containers(const std::string& label_filter) override {
+    std::string path = "containers/json?all=true";
+    if (!label_filter.empty()) {
+      path += "&filters=" + http::url_encode(json{{"label", {label_filter}}}.dump());
+    }
+    auto j = get_json(path);
+    if (!j.ok()) return j.error();
+    return parse_container_list(*j);
+  }
+
+  Result<bool> container_exists(const std::string& name) override {
+    return exists("containers/" + http::url_encode(name) + "/exists");
+  }
+
+  Status remove_container(const std::string& name, bool force) override {
+    auto r = call("DELETE", "containers/" + http::url_encode(name) + "?force=" + flag(force) + "&v=false");
+    if (!r.ok()) return r.error();
+    if (!r->success()) return libpod_error(*r, "remove container " + name, ErrorCode::kInternal);
+    return Ok{};
+  }
+
+  Status checkpoint(const std::string& name, const CheckpointOptions& o, ByteSink& archive,
+                    const OperationContext& ctx) override {
+    std::string path = "containers/" + http::url_encode(name) + "/checkpoint?export=true" +
+                       "&leaveRunning=" + flag(o.leave_running) + "&keep=" + flag(o.keep) +
+                       "&tcpEstablished=" + flag(o.tcp_established) + "&fileLocks=" + flag(o.file_locks) +
+                       "&ignoreRootFS=" + flag(o.ignore_rootfs) + "&preCheckpoint=" + flag(o.pre_checkpoint) +
+                       "&withPrevious=" + flag(o.with_previous);
+    http::Request req = request("POST", path);
+    req.stall_timeout = kStallTimeout;
+    req.cancel = ctx.cancel.get();
+    auto r = http_->send(req, &archive);
+    if (!r.ok()) return r.error().wrap("checkpoint " + name + " on " + where_);
+    if (!r->success()) return libpod_error(*r, "checkpoint " + name, ErrorCode::kCheckpointFailed);
+    return Ok{};
+  }
+
+  Result<std::string> restore(ByteSource& archive, const RestoreOptions& o,
+                              const OperationContext& ctx) override {
+    std::string path = "containers/import/restore?import=true&keep=" + flag(o.keep) +
+                       "&ignoreStaticIP=" + flag(o.ignore_static_ip) +
+                       "&ignoreStaticMAC=" + flag(o.ignore_static_mac) +
+                       "&tcpEstablished=" + flag(o.tcp_established) + "&fileLocks=" + flag(o.file_locks) +
+                       "&ignoreRootFS=" + flag(o.ignore_rootfs) + "&ignoreVolumes=" + flag(o.ignore_volumes);
+    if (o.name) path += "&name=" + http::url_encode(*o.name);
+    for (const auto& port : o.publish_ports) path += "&publishPorts=" + http::url_encode(port);
+    http::Request req = request("POST", path);
+    req.headers.push_back({"Content-Type", "application/x-tar"});
+    req.body_stream = &archive;
+    req.stall_timeout = kStallTimeout;
+    req.cancel = ctx.cancel.get();
+    auto r = http_->send(req);
+    if (!r.ok()) return r.error().wrap("restore on " + where_);
+    if (!r->success()) return libpod_error(*r, "restore", ErrorCode::kRestoreFailed);
+    auto body = parse_body(*r, "restore");
+    if (!body.ok()) return body.error();
+    std::string id = body->value("Id", "");
+    if (id.empty()) {
+      return Error(ErrorCode::kRestoreFailed,
+                   "libpod on " + where_ + " answered the restore without a container id: " + r->body);
+    }
+    return id;
+  }
+
+  Result<std::string> restore_in_place(const std::string& name) override {
+    http::Request req = request("POST", "containers/" + http::url_encode(name) + "/restore?keep=true");
+    req.stall_timeout = kStallTimeout;
+    auto r = http_->send(req);
+    if (!r.ok()) return r.error().wrap("restore " + name + " in place on " + where_);
+    if (!r->success()) return libpod_error(*r, "restore " + name + " in place", ErrorCode::kRestoreFailed);
+    auto body = parse_body(*r, "restore");
+    if (!body.ok()) return body.error();
+    std::string id = body->value("Id", "");
+    if (id.empty()) return Error(ErrorCode::kRestoreFailed, "libpod answered the restore of " + name + " without an id");
+    return id;
+  }
+
+  Result<std::optional<ImageInfo>> find_image(const std::string& name_or_id) override {
+    auto r = call("GET", "images/" + http::url_encode(name_or_id) + "/json");
+    if (!r.ok()) return r.error();
+    if (r->status == 404) return std::optional<ImageInfo>();
+    if (!r->success()) return libpod_error(*r, "inspect image " + name_or_id, ErrorCode::kInternal);
+    auto j = parse_body(*r, "image inspect");
+    if (!j.ok()) return j.error();
+    auto info = parse_image_inspect(*j);
+    if (!info.ok()) return info.error();
+    return std::optional<ImageInfo>(std::move(*info));
+  }
+
+  Status export_image(const std::string& name, ByteSink& out, const OperationContext& ctx) override {
+    http::Request req = request("GET", "images/" + http::url_encode(name) + "/get?format=oci-archive");
+    req.stall_timeout = kStallTimeout;
+    req.cancel = ctx.cancel.get();
+    auto r = http_->send(req, &out);
+    if (!r.ok()) return r.error().wrap("export image " + name + " from " + where_);
+    if (!r->success()) return libpod_error(*r, "export image " + name, ErrorCode::kInternal);
+    return Ok{};
+  }
+
+  Result<std::vector<std::string>> load_image(ByteSource& in, const OperationContext& ctx) override {
+    http::Request req = request("POST", "images/load");
+    req.headers.push_back({"Content-Type", "application/x-tar"});
+    req.body_stream = &in;
+    req.stall_timeout = kStallTimeout;
+    req.cancel = ctx.cancel.get();
+    auto r = http_->send(req);
+    if (!r.ok()) return r.error().wrap("load image on " + where_);
+    if (!r->success()) return libpod_error(*r, "load image", ErrorCode::kInternal);
+    auto j = parse_body(*r, "image load");
+    if (!j.ok()) return j.error();
+    return j->value("Names", std::vector<std::string>{});
+  }
+
+  Result<bool> network_exists(const std::string& name) override {
+    return exists("networks/" + http::url_encode(name) + "/exists");
+  }
+
+  Status create_network(const std::string& name) override {
+    http::Request req = request("POST", "networks/create");
+    req.headers.push_back({"Content-Type", "application/json"});
+    req.body = json{{"name", name}}.dump();
+    req.timeout = kQuickTimeout;
+    auto r = http_->send(req);
+    if (!r.ok()) return r.error().wrap("create network " + name + " on " + where_);
+    if (!r->success()) return libpod_error(*r, "create network " + name, ErrorCode::kInternal);
+    return Ok{};
+  }
+
+  Result<bool> volume_exists(const std::string& name) override {
+    return exists("volumes/" + http::url_encode(name) + "/exists");
+  }
+
+ private:
+  http::Request request(const std::string& method, const std::string& path) const {
+    http::Request req;
+    req.method = method;
+    req.url = kPrefix + path;
+    return req;
+  }
+
+  Result<http::Response> call(const std::string& method, const std::string& path) {
+    http::Request req = request(method, path);
+    req.timeout = kQuickTimeout;
+    auto r = http_->send(req);
+    if (!r.ok()) return r.error().wrap("libpod on " + where_ + " (is the Podman service running?)");
+    return r;
+  }
+
+  Result<json> parse_body(const http::Response& r, const std::string& what) const {
+    json j = json::parse(r.body, nullptr, false);
+    if (j.is_discarded()) {
+      return Error(ErrorCode::kInternal, "libpod on " + where_ + " answered " + what + " with invalid JSON");
+    }
+    return j;
+  }
+
+  Result<json> get_json(const std::string& path) {
+    auto r = call("GET", path);
+    if (!r.ok()) return r.error();
+    if (!r->success()) return libpod_error(*r, "GET " + path, ErrorCode::kInternal);
+    return parse_body(*r, path);
+  }
+
+  Result<bool> exists(const std::string& path) {
+    auto r = call("GET", path);
+    if (!r.ok()) return r.error();
+    if (r->status == 204 || r->status == 200) return true;
+    if (r->status == 404) return false;
+    return libpod_error(*r, "GET " + path, ErrorCode::kInternal);
+  }
+
+  Error libpod_error(const http::Response& r, const std::string& what, ErrorCode fallback) const {
+    return libpod_error_from_response(r.status, r.body, what + " on " + where_, fallback);
+  }
+
+  std::unique_ptr<http::Client> http_;
+  std::string where_;
+};
+
+}  // namespace
+
+std::unique_ptr<PodmanClient> make_libpod_client(std::string socket_path) {
+  http::ClientConfig config;
+  config.unix_socket = socket_path;
+  return make_libpod_client(http::make_curl_client(std::move(config)), std::move(socket_path));
+}
+
+std::unique_ptr<PodmanClient> make_libpod_client(std::unique_ptr<http::Client> http,
+                                                 std::string description) {
+  return std::make_unique<LibpodClient>(std::move(http), std::move(description));
+}
+
+}  // namespace wscp::podman

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/operation.h"
+#include "common/result.h"
+#include "common/stream.h"
+#include "podman/types.h"
+
+namespace wscp::podman {
+
+// One node's container service. The real one speaks libpod REST over a unix
+// socket (LibpodClient); unit tests use a fake.
+//
+// Errors: kUnavailable when the service cannot be reached, kNotFound,
+// kConflict, kCheckpointFailed / kRestoreFailed with what libpod said.
+class PodmanClient {
+ public:
+  virtual ~PodmanClient() = default;
+
+  virtual Result<HostInfo> info() = 0;
+  virtual Result<ContainerInfo> inspect_container(const std::string& name) = 0;
+  // label_filter: "key" or "key=value"; empty lists every container.
+  virtual Result<std::vector<ContainerSummary>> list_containers(const std::string& label_filter) = 0;
+  virtual Result<bool> container_exists(const std::string& name) = 0;
+  virtual Status remove_container(const std::string& name, bool force) = 0;
+
+  // Streams the exported checkpoint (an uncompressed tar) into archive. The
+  // sink is not closed: the caller decides when the archive is complete.
+  virtual Status checkpoint(const std::string& name, const CheckpointOptions& options,
+                            ByteSink& archive, const OperationContext& ctx) = 0;
+  // Imports and restores a checkpoint archive; returns the new container id.
+  virtual Result<std::string> restore(ByteSource& archive, const RestoreOptions& options,
+                                      const OperationContext& ctx) = 0;
+
+  // Restores a checkpointed container in place, from the checkpoint Podman
+  // kept (checkpoint with keep=true); returns its id.
+  virtual Result<std::string> restore_in_place(const std::string& name) = 0;
+
+  virtual Result<std::optional<ImageInfo>> find_image(const std::string& name_or_id) = 0;
+  // An OCI archive, which keeps the image's name.
+  virtual Status export_image(const std::string& name, ByteSink& out, const OperationContext& ctx) = 0;
+  virtual Result<std::vector<std::string>> load_image(ByteSource& in, const OperationContext& ctx) = 0;
+
+  virtual Result<bool> network_exists(const std::string& name) = 0;
+  virtual Status create_network(const std::string& name) = 0;
+  virtual Result<bool> volume_exists(const std::string& name) = 0;
+};
+
+}  // namespace wscp::podman

@@ -1,0 +1,174 @@
+// Single-workspace migrations between the two sandbox nodes, through the
+// engine and a directory spool, against real Podman + CRIU.
+#include <doctest/doctest.h>
+
+#include <regex>
+
+#include "podman/directory_spool.h"
+#include "podman/migration.h"
+#include "sandbox_node.h"
+
+namespace wscp::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+long long count_of(SandboxNode& node, const std::string& name) {
+  std::string text = node.read_file(name, "/var/wscp/count");
+  return text.empty() ? -1 : std::stoll(text);
+}
+
+std::string field(const std::string& status, const std::string& key) {
+  std::smatch m;
+  std::regex re(key + "=([0-9a-f]+)");
+  return std::regex_search(status, m, re) ? m[1].str() : std::string();
+}
+
+struct Nodes {
+  SandboxNode a{"node-1"};
+  SandboxNode b{"node-2"};
+};
+
+podman::MigrationResult migrate_ok(Nodes& n, const std::string& name, podman::ArchiveSpool& spool,
+                                   podman::MigrationRequest request = {}) {
+  request.workspace = name;
+  auto result = podman::migrate(n.a.engine(), n.b.engine(), spool, request, OperationContext{});
+  REQUIRE_MESSAGE(result.ok(), (result.ok() ? "" : result.error().describe()));
+  INFO((result->failure ? result->failure->describe() : ""));
+  REQUIRE(result->outcome == podman::MigrationOutcome::kMigrated);
+  return std::move(*result);
+}
+
+TEST_CASE("a counter migrates to a node without its image and keeps counting") {
+  Nodes n;
+  TempDir via;
+  podman::DirectorySpool spool(via.path());
+  const std::string name = unique_name("counter");
+  n.b.remove_testbox();  // the destination lacks the image: it must be shipped
+  n.a.run(name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"});
+  REQUIRE(eventually(30s, [&] { return count_of(n.a, name) >= 20; }));
+  const long long before = count_of(n.a, name);
+
+  auto result = migrate_ok(n, name, spool);
+
+  CHECK(result.image_shipped);
+  CHECK(result.workspace.id == name);
+  CHECK(result.workspace.container.image_name == "localhost/wscp-testbox:latest");
+  CHECK(result.workspace.container.labels.at("dev.containers.id") == name);
+  REQUIRE(result.checkpoint.stats.has_value());
+  CHECK(result.checkpoint.stats->pages_written > 0);
+  CHECK(result.checkpoint.stats->frozen_time_us > 0);
+  // Gone from the source, running on the destination, counting on from before.
+  CHECK_FALSE(*n.a.client().container_exists(name));
+  const long long first = count_of(n.b, name);
+  CHECK(first >= before);
+  CHECK(eventually(30s, [&] { return count_of(n.b, name) >= first + 10; }));
+  n.b.remove(name);
+}
+
+TEST_CASE("a 256 MiB memory workload keeps its memory checksum across a migration") {
+  Nodes n;
+  TempDir via;
+  podman::DirectorySpool spool(via.path());
+  const std::string name = unique_name("memload");
+  n.a.run(name, {"/usr/local/bin/wscp-memload", "256", "/var/wscp/memload", "200"});
+  std::string status;
+  REQUIRE(eventually(60s, [&] {
+    status = n.a.read_file(name, "/var/wscp/memload");
+    return status.find("ok=1") != std::string::npos;
+  }));
+  const std::string expected = field(status, "expected");
+  const long long round_before = std::stoll(field(status, "round"));
+
+  auto result = migrate_ok(n, name, spool);
+  CHECK(result.checkpoint.archive_bytes > 256ull * 1024 * 1024);
+
+  std::string after;
+  REQUIRE(eventually(60s, [&] {
+    after = n.b.read_file(name, "/var/wscp/memload");
+    return !after.empty() && std::stoll(field(after, "round")) > round_before + 2;
+  }));
+  INFO("before: " << status << " after: " << after);
+  CHECK(field(after, "expected") == expected);  // the same process, not a restart
+  CHECK(field(after, "actual") == expected);
+  CHECK(after.find("ok=1") != std::string::npos);
+  n.b.remove(name);
+}
+
+TEST_CASE("an established loopback TCP connection survives a migration with tcpEstablished") {
+  Nodes n;
+  TempDir via;
+  podman::DirectorySpool spool(via.path());
+  const std::string name = unique_name("tcppair");
+  n.a.run(name, {"/usr/local/bin/wscp-tcppair", "7070", "/var/wscp/tcppair", "50"});
+  std::string status;
+  REQUIRE(eventually(30s, [&] {
+    status = n.a.read_file(name, "/var/wscp/tcppair");
+    return !status.empty() && std::stoll(field(status, "exchanges")) >= 10;
+  }));
+  REQUIRE(field(status, "connections") == "1");
+  const long long exchanges_before = std::stoll(field(status, "exchanges"));
+
+  podman::MigrationRequest request;
+  request.checkpoint.tcp_established = true;
+  request.restore.tcp_established = true;
+  migrate_ok(n, name, spool, request);
+
+  std::string after;
+  REQUIRE(eventually(30s, [&] {
+    after = n.b.read_file(name, "/var/wscp/tcppair");
+    return !after.empty() && std::stoll(field(after, "exchanges")) > exchanges_before + 10;
+  }));
+  INFO("before: " << status << " after: " << after);
+  CHECK(field(after, "connections") == "1");
+  CHECK(field(after, "breaks") == "0");
+  n.b.remove(name);
+}
+
+TEST_CASE("a restore that fails on the destination brings the workspace back on the source") {
+  Nodes n;
+  TempDir via;
+  podman::DirectorySpool spool(via.path());
+  const std::string name = unique_name("fallback");
+  // A bind source that exists on node-1 only.
+  const std::string bind_dir = "/tmp/" + name;
+  std::filesystem::create_directories(n.a.root() / bind_dir.substr(1));
+  n.a.run(name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"},
+          {{"mounts", {{{"type", "bind"}, {"source", bind_dir}, {"destination", "/data"}}}}});
+  REQUIRE(eventually(30s, [&] { return count_of(n.a, name) >= 10; }));
+  const long long before = count_of(n.a, name);
+
+  SUBCASE("caught by the pre-flight check") {
+    auto result = podman::migrate(n.a.engine(), n.b.engine(), spool, {name, {}, {}}, OperationContext{});
+    REQUIRE(result.ok());
+    CHECK(result->outcome == podman::MigrationOutcome::kKeptOnSource);
+    REQUIRE(result->failure.has_value());
+    CHECK(result->failure->code() == ErrorCode::kNotFound);
+    CHECK(result->failure->message().find(bind_dir) != std::string::npos);
+  }
+  SUBCASE("failing inside Podman on the destination") {
+    // The destination engine is told to look at node-1's files, so the
+    // pre-flight passes and the restore itself fails in CRIU on node-2.
+    podman::EngineConfig misled = n.b.engine_config();
+    misled.host_root = n.a.root();
+    podman::Engine destination(n.b.client(), misled);
+    auto result = podman::migrate(n.a.engine(), destination, spool, {name, {}, {}}, OperationContext{});
+    REQUIRE_MESSAGE(result.ok(), (result.ok() ? "" : result.error().describe()));
+    CHECK(result->outcome == podman::MigrationOutcome::kKeptOnSource);
+    REQUIRE(result->failure.has_value());
+    CHECK(result->failure->code() == ErrorCode::kRestoreFailed);
+  }
+  // Nothing half-made on the destination; the count goes on at the source.
+  CHECK_FALSE(*n.b.client().container_exists(name));
+  auto back = n.a.client().inspect_container(name);
+  REQUIRE(back.ok());
+  CHECK(back->running());
+  const long long resumed = count_of(n.a, name);
+  CHECK(resumed >= before);
+  CHECK(eventually(30s, [&] { return count_of(n.a, name) >= resumed + 10; }));
+  n.a.remove(name);
+  std::filesystem::remove_all(n.a.root() / bind_dir.substr(1));
+}
+
+}  // namespace
+}  // namespace wscp::testing

@@ -1,0 +1,159 @@
+#include "sandbox_node.h"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <stdexcept>
+#include <thread>
+
+#include "common/file_stream.h"
+#include "podman/archive_tap.h"
+
+namespace wscp::testing {
+namespace {
+
+std::string run_command(const std::string& command) {
+  std::array<char, 512> buffer;
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run " + command);
+  while (fgets(buffer.data(), buffer.size(), pipe)) out += buffer.data();
+  int rc = pclose(pipe);
+  if (rc != 0) throw std::runtime_error(command + " failed: " + out);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+std::string sandbox_script() {
+  const char* s = std::getenv("WSCP_SANDBOX_SCRIPT");
+  if (!s) throw std::runtime_error("WSCP_SANDBOX_SCRIPT is not set: run the integration tests through ctest");
+  return s;
+}
+
+// Collects a response body (small files only).
+class StringSink final : public ByteSink {
+ public:
+  Status write(std::span<const std::byte> data) override {
+    text.append(reinterpret_cast<const char*>(data.data()), data.size());
+    return Ok{};
+  }
+  Status close() override { return Ok{}; }
+  std::string text;
+};
+
+class NullSink final : public ByteSink {
+ public:
+  Status write(std::span<const std::byte>) override { return Ok{}; }
+  Status close() override { return Ok{}; }
+};
+
+}  // namespace
+
+SandboxNode::SandboxNode(const std::string& name) : name_(name) {
+  socket_ = run_command(sandbox_script() + " socket " + name);
+  root_ = run_command(sandbox_script() + " root " + name);
+  http::ClientConfig config;
+  config.unix_socket = socket_;
+  http_ = http::make_curl_client(config);
+  client_ = podman::make_libpod_client(socket_);
+  engine_ = std::make_unique<podman::Engine>(*client_, engine_config());
+}
+
+podman::EngineConfig SandboxNode::engine_config() const {
+  podman::EngineConfig config;
+  config.host_root = root_;
+  return config;
+}
+
+http::Response SandboxNode::call(const std::string& method, const std::string& path, const std::string& body) {
+  http::Request req;
+  req.method = method;
+  req.url = "http://d/v4.0.0/libpod/" + path;
+  req.body = body;
+  if (!body.empty()) req.headers.push_back({"Content-Type", "application/json"});
+  auto r = http_->send(req);
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().describe()));
+  return *r;
+}
+
+void SandboxNode::ensure_testbox() {
+  if (call("GET", "images/localhost%2Fwscp-testbox:latest/exists").status == 204) return;
+  const char* tar = std::getenv("WSCP_TESTBOX_TAR");
+  REQUIRE_MESSAGE(tar, "WSCP_TESTBOX_TAR is not set");
+  auto source = FileSource::open(tar);
+  REQUIRE(source.ok());
+  http::Request req;
+  req.method = "POST";
+  req.url = "http://d/v4.0.0/libpod/images/import?reference=localhost/wscp-testbox:latest";
+  req.headers.push_back({"Content-Type", "application/x-tar"});
+  req.body_stream = source->get();
+  auto r = http_->send(req);
+  REQUIRE(r.ok());
+  REQUIRE_MESSAGE(r->success(), r->body);
+}
+
+void SandboxNode::remove_testbox() {
+  call("DELETE", "images/localhost%2Fwscp-testbox:latest?force=true");
+}
+
+std::string SandboxNode::run(const std::string& name, const std::vector<std::string>& command,
+                             const nlohmann::json& extra) {
+  ensure_testbox();
+  nlohmann::json spec{{"name", name},
+                      {"image", "localhost/wscp-testbox:latest"},
+                      {"command", command},
+                      {"labels", {{"dev.containers.id", name}}}};
+  spec.update(extra, true);
+  auto created = call("POST", "containers/create", spec.dump());
+  REQUIRE_MESSAGE(created.success(), created.body);
+  auto started = call("POST", "containers/" + name + "/start");
+  REQUIRE_MESSAGE(started.success(), started.body);
+  return nlohmann::json::parse(created.body).at("Id").get<std::string>();
+}
+
+void SandboxNode::remove(const std::string& name) { call("DELETE", "containers/" + name + "?force=true"); }
+
+std::string SandboxNode::read_file(const std::string& container, const std::string& path) {
+  NullSink discard;
+  std::string member = std::filesystem::path(path).filename();
+  podman::ArchiveTap tap(discard, {member});
+  http::Request req;
+  req.url = "http://d/v4.0.0/libpod/containers/" + container + "/archive?path=" + http::url_encode(path);
+  req.timeout = std::chrono::seconds(10);
+  auto r = http_->send(req, &tap);
+  if (!r.ok() || !r->success()) return {};
+  return tap.member(member).value_or("");
+}
+
+bool eventually(std::chrono::seconds timeout, const std::function<bool()>& pred) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pred();
+}
+
+TempDir::TempDir() {
+  char tmpl[] = "/var/tmp/wscp-test-XXXXXX";
+  char* dir = mkdtemp(tmpl);
+  if (!dir) throw std::runtime_error("mkdtemp failed");
+  path_ = dir;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string unique_name(const std::string& prefix) {
+  static std::atomic<int> counter{0};
+  return prefix + "-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
+}
+
+}  // namespace wscp::testing

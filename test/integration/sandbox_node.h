@@ -1,0 +1,70 @@
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "http/client.h"
+#include "podman/engine.h"
+#include "podman/libpod_client.h"
+
+namespace wscp::testing {
+
+// One node of the running sandbox (scripts/sandbox): its socket, a
+// PodmanClient and Engine on it, and what tests need that the agent never
+// does (create containers, read files out of them).
+class SandboxNode {
+ public:
+  explicit SandboxNode(const std::string& name);
+
+  const std::string& name() const { return name_; }
+  const std::string& socket() const { return socket_; }
+  // Where the host sees this node's filesystem.
+  const std::filesystem::path& root() const { return root_; }
+  podman::PodmanClient& client() { return *client_; }
+  podman::Engine& engine() { return *engine_; }
+  podman::EngineConfig engine_config() const;
+
+  // Imports the test image (busybox + test programs) if missing.
+  void ensure_testbox();
+  void remove_testbox();
+  // Creates and starts a container of the test image; returns its id.
+  std::string run(const std::string& name, const std::vector<std::string>& command,
+                  const nlohmann::json& extra = nlohmann::json::object());
+  void remove(const std::string& name);
+  // Reads one small file out of a container; empty when unreadable.
+  std::string read_file(const std::string& container, const std::string& path);
+  // The raw libpod answer to a request, for tests of odd corners.
+  http::Response call(const std::string& method, const std::string& path, const std::string& body = "");
+
+ private:
+  std::string name_;
+  std::string socket_;
+  std::filesystem::path root_;
+  std::unique_ptr<http::Client> http_;
+  std::unique_ptr<podman::PodmanClient> client_;
+  std::unique_ptr<podman::Engine> engine_;
+};
+
+// Polls until pred() holds or the deadline passes; returns whether it held.
+bool eventually(std::chrono::seconds timeout, const std::function<bool()>& pred);
+
+// A fresh temporary directory, removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string unique_name(const std::string& prefix);
+
+}  // namespace wscp::testing
