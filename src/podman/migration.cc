@@ -60,6 +60,12 @@ Result<MigrationResult> migrate(Engine& source, Engine& destination, ArchiveSpoo
   if (!dest_caps->checkpoint) return Error(ErrorCode::kUnsupported, "destination: " + dest_caps->why_not);
   auto ws = source.find_workspace(request.workspace);
   if (!ws.ok()) return ws.error();
+  if (ws->id.empty()) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "container " + ws->container.name + " has no " + source.config().workspace_label +
+                     " label, so it is not a workspace and was not touched; label it or choose the label "
+                     "that holds the workspace id");
+  }
 
   MigrationResult result;
   CheckpointOptions options = request.checkpoint;
