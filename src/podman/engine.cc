@@ -259,13 +259,10 @@ Result<Workspace> Engine::reattach(const std::string& container, const std::stri
     // Stable: running, and the same answer twice in a row.
     if (info->running() && previous && previous->id == info->id && previous->state == info->state) {
       std::string id = workspace_id_of(*info);
-      if (id.empty()) {
-        return Error(ErrorCode::kRestoreFailed, "restored container " + info->name + " has no " +
-                                                    config_.workspace_label + " label: it is not a workspace");
-      }
       if (!expected_workspace_id.empty() && id != expected_workspace_id) {
-        return Error(ErrorCode::kRestoreFailed, "restored container " + info->name + " is workspace " + id +
-                                                    ", expected " + expected_workspace_id);
+        return Error(ErrorCode::kRestoreFailed,
+                     "restored container " + info->name + " carries " + config_.workspace_label + "=" + id +
+                         " but the checkpoint is of workspace " + expected_workspace_id);
       }
       return Workspace{id, std::move(*info)};
     }

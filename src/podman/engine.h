@@ -84,8 +84,8 @@ class Engine {
 
   Result<bool> has_image(const ContainerInfo& facts);
 
-  // Inspects until the container is running and stable, then checks its
-  // workspace label.
+  // Inspects until the container is running and stable, then checks that
+  // its workspace label says expected_workspace_id (when one is expected).
   Result<Workspace> reattach(const std::string& container, const std::string& expected_workspace_id);
 
  private:

@@ -108,7 +108,7 @@ std::string SandboxNode::run(const std::string& name, const std::vector<std::str
                       {"image", "localhost/wscp-testbox:latest"},
                       {"command", command},
                       {"labels", {{"dev.containers.id", name}}}};
-  spec.update(extra, true);
+  spec.update(extra);  // extra["labels"], when given, replaces the default label
   auto created = call("POST", "containers/create", spec.dump());
   REQUIRE_MESSAGE(created.success(), created.body);
   auto started = call("POST", "containers/" + name + "/start");

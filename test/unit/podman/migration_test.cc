@@ -210,7 +210,7 @@ TEST_CASE("a restore whose container lost its label is undone") {
   auto archive = spool.open("x");
   auto r = w.destination.restore(**archive, facts, {}, OperationContext{});
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().message().find("expected ws-other") != std::string::npos);
+  CHECK(r.error().message().find("checkpoint is of workspace ws-other") != std::string::npos);
   CHECK(w.b.containers.empty());
 }
 

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "podman/archive_spool.h"
+#include "podman/engine.h"
+
+namespace wscp::podman {
+
+inline constexpr const char* kComposeProjectLabel = "com.docker.compose.project";
+inline constexpr const char* kComposeServiceLabel = "com.docker.compose.service";
+
+struct ProjectService {
+  std::string service;
+  std::string archive_key;
+  ContainerInfo facts;
+  std::uint64_t archive_bytes = 0;
+};
+
+// A multi-service project's checkpoint. Its manifest, written to the spool
+// after every archive, is the mark that the checkpoint is complete.
+struct ProjectCheckpoint {
+  std::string project;
+  std::string primary_service;           // the devcontainer service
+  std::vector<ProjectService> services;  // in dump order
+  std::chrono::milliseconds dump_gap{0};  // first dump start to last dump end
+};
+
+// The manifest's JSON form. Parsing refuses duplicate services and names that
+// are not plain names (no '/', no "..", nothing hidden), since they become keys.
+std::string project_manifest_json(const ProjectCheckpoint& p);
+Result<ProjectCheckpoint> parse_project_manifest(const std::string& text);
+std::string project_manifest_key(const std::string& project);
+Status validate_plain_name(const std::string& what, const std::string& name);
+
+// Checkpoints every container labelled com.docker.compose.project=project,
+// back to back (libpod cannot dump a paused container, so they cannot be
+// frozen together), one archive per service, the manifest last. Refuses up
+// front what cannot be exported. If a dump fails, the services already
+// dumped are restored in place: nothing is left stopped.
+Result<ProjectCheckpoint> checkpoint_project(Engine& engine, ArchiveSpool& spool, const std::string& project,
+                                             const CheckpointOptions& options, const OperationContext& ctx);
+
+struct ProjectRestore {
+  Workspace primary;
+  std::vector<Workspace> services;
+};
+
+// Restores every service of a project checkpoint; if any fails, removes the
+// ones already restored, so that nothing half-made is left.
+Result<ProjectRestore> restore_project(Engine& engine, ArchiveSpool& spool, const ProjectCheckpoint& checkpoint,
+                                       const OperationContext& ctx);
+
+// Reads and validates a project's manifest from the spool.
+Result<ProjectCheckpoint> load_project_checkpoint(ArchiveSpool& spool, const std::string& project);
+
+}  // namespace wscp::podman

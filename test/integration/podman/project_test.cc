@@ -1,0 +1,106 @@
+// Multi-service compose projects between the sandbox nodes.
+#include <doctest/doctest.h>
+
+#include "podman/directory_spool.h"
+#include "podman/project_migration.h"
+#include "sandbox_node.h"
+
+namespace wscp::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A project of three services; the devcontainer one carries the workspace label.
+std::string start_project(SandboxNode& node, const nlohmann::json& extra_for_cache = nlohmann::json::object()) {
+  const std::string project = unique_name("proj");
+  for (const std::string service : {"dev", "db", "cache"}) {
+    nlohmann::json labels{{"com.docker.compose.project", project}, {"com.docker.compose.service", service}};
+    if (service == "dev") labels["dev.containers.id"] = project;
+    nlohmann::json extra{{"labels", labels}};
+    if (service == "cache") extra.update(extra_for_cache);
+    node.run(project + "-" + service, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"}, extra);
+  }
+  return project;
+}
+
+long long count_of(SandboxNode& node, const std::string& name) {
+  std::string text = node.read_file(name, "/var/wscp/count");
+  return text.empty() ? -1 : std::stoll(text);
+}
+
+TEST_CASE("a three-service project moves as one and its primary service is identified") {
+  SandboxNode a("node-1"), b("node-2");
+  TempDir via;
+  podman::DirectorySpool spool(via.path());
+  const std::string project = start_project(a);
+  REQUIRE(eventually(30s, [&] { return count_of(a, project + "-db") >= 10; }));
+  const long long before = count_of(a, project + "-db");
+
+  auto r = podman::migrate_project(a.engine(), b.engine(), spool, project, {}, OperationContext{});
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().describe()));
+  INFO((r->failure ? r->failure->describe() : ""));
+  REQUIRE(r->outcome == podman::MigrationOutcome::kMigrated);
+  CHECK(r->checkpoint.services.size() == 3);
+  CHECK(r->checkpoint.primary_service == "dev");
+  CHECK(r->restored.primary.id == project);
+  CHECK(r->restored.primary.container.name == project + "-dev");
+  CHECK(std::filesystem::exists(via.path() / "projects" / project / "manifest.json"));
+  for (const std::string service : {"dev", "db", "cache"}) {
+    CHECK_FALSE(*a.client().container_exists(project + "-" + service));
+    CHECK(b.client().inspect_container(project + "-" + service)->running());
+  }
+  CHECK(count_of(b, project + "-db") >= before);
+  // The manifest on disk is what a later restore reads.
+  auto loaded = podman::load_project_checkpoint(spool, project);
+  REQUIRE(loaded.ok());
+  CHECK(loaded->services.size() == 3);
+  for (const std::string service : {"dev", "db", "cache"}) b.remove(project + "-" + service);
+}
+
+TEST_CASE("a project whose last service cannot be restored leaves nothing on the destination") {
+  SandboxNode a("node-1"), b("node-2");
+  TempDir via;
+  podman::DirectorySpool spool(via.path());
+  const std::string bind_dir = "/tmp/" + unique_name("only-on-node-1");
+  std::filesystem::create_directories(a.root() / bind_dir.substr(1));
+  const std::string project = start_project(
+      a, {{"mounts", {{{"type", "bind"}, {"source", bind_dir}, {"destination", "/data"}}}}});
+  REQUIRE(eventually(30s, [&] { return count_of(a, project + "-dev") >= 10; }));
+
+  auto r = podman::migrate_project(a.engine(), b.engine(), spool, project, {}, OperationContext{});
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().describe()));
+  CHECK(r->outcome == podman::MigrationOutcome::kKeptOnSource);
+  REQUIRE(r->failure.has_value());
+  CHECK(r->failure->message().find(bind_dir) != std::string::npos);
+  for (const std::string service : {"dev", "db", "cache"}) {
+    CHECK_FALSE(*b.client().container_exists(project + "-" + service));
+    CHECK(a.client().inspect_container(project + "-" + service)->running());
+  }
+  const long long resumed = count_of(a, project + "-dev");
+  CHECK(eventually(30s, [&] { return count_of(a, project + "-dev") > resumed + 5; }));
+  for (const std::string service : {"dev", "db", "cache"}) a.remove(project + "-" + service);
+  std::filesystem::remove_all(a.root() / bind_dir.substr(1));
+}
+
+TEST_CASE("a project with two containers for one service is refused before any dump") {
+  SandboxNode a("node-1");
+  TempDir via;
+  podman::DirectorySpool spool(via.path());
+  const std::string project = unique_name("dup");
+  for (const std::string name : {"x1", "x2"}) {
+    a.run(project + name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"},
+          {{"labels", {{"com.docker.compose.project", project}, {"com.docker.compose.service", "web"},
+                       {"dev.containers.id", project}}}});
+  }
+  auto r = podman::checkpoint_project(a.engine(), spool, project, {}, OperationContext{});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code() == ErrorCode::kInvalidArgument);
+  CHECK(r.error().message().find("'web'") != std::string::npos);
+  CHECK(a.client().inspect_container(project + "x1")->running());
+  CHECK(a.client().inspect_container(project + "x2")->running());
+  a.remove(project + "x1");
+  a.remove(project + "x2");
+}
+
+}  // namespace
+}  // namespace wscp::testing
