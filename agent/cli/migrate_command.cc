@@ -7,6 +7,7 @@
 #include "podman/directory_spool.h"
 #include "podman/libpod_client.h"
 #include "podman/migration.h"
+#include "podman/project_migration.h"
 
 namespace wscp::agent {
 namespace {
@@ -15,7 +16,9 @@ struct MigrateArgs {
   std::string from_socket;
   std::string to_socket;
   std::string workspace;
+  std::string project;
   std::string via;
+  std::string criu_probe = "auto";
   std::string workspace_label = "dev.containers.id";
   std::string dest_host_root = "/";
   std::string new_name;
@@ -24,9 +27,27 @@ struct MigrateArgs {
   bool json = false;
 };
 
+const char* outcome_name(podman::MigrationOutcome o) {
+  switch (o) {
+    case podman::MigrationOutcome::kMigrated: return "migrated";
+    case podman::MigrationOutcome::kKeptOnSource: return "kept-on-source";
+    case podman::MigrationOutcome::kStopped: return "STOPPED";
+  }
+  return "unknown";
+}
+
+int exit_code(podman::MigrationOutcome o) {
+  switch (o) {
+    case podman::MigrationOutcome::kMigrated: return kExitOk;
+    case podman::MigrationOutcome::kKeptOnSource: return kExitFailed;
+    case podman::MigrationOutcome::kStopped: return kExitCritical;
+  }
+  return kExitCritical;
+}
+
 nlohmann::json to_json(const podman::MigrationResult& r) {
   nlohmann::json j{
-      {"outcome", r.outcome == podman::MigrationOutcome::kMigrated ? "migrated" : "kept-on-source"},
+      {"outcome", outcome_name(r.outcome)},
       {"workspace", r.workspace.id},
       {"containerId", r.workspace.container.id},
       {"containerName", r.workspace.container.name},
@@ -46,7 +67,7 @@ void print_human(const podman::MigrationResult& r) {
     std::cout << "migrated workspace " << r.workspace.id << " (container " << r.workspace.container.name << ", "
               << r.workspace.container.id.substr(0, 12) << ")\n";
   } else {
-    std::cout << "workspace " << r.workspace.id << " stays on the source: " << r.failure->describe() << "\n";
+    std::cout << "workspace " << outcome_name(r.outcome) << ": " << r.failure->describe() << "\n";
   }
   std::cout << "  archive: " << r.checkpoint.archive_bytes << " bytes, checkpoint " << r.checkpoint.duration.count()
             << " ms, restore " << r.restore_duration.count() << " ms"
@@ -58,16 +79,57 @@ void print_human(const podman::MigrationResult& r) {
   for (const auto& w : r.warnings) std::cout << "  warning: " << w << "\n";
 }
 
+podman::EngineConfig::CriuProbe parse_probe(const std::string& text) {
+  if (text == "present") return podman::EngineConfig::CriuProbe::kAssumePresent;
+  if (text == "absent") return podman::EngineConfig::CriuProbe::kAssumeAbsent;
+  return podman::EngineConfig::CriuProbe::kAuto;
+}
+
+int run_project(podman::Engine& source, podman::Engine& destination, podman::ArchiveSpool& spool,
+                const MigrateArgs& a, const OperationContext& ctx) {
+  podman::CheckpointOptions options;
+  options.tcp_established = a.tcp_established;
+  options.file_locks = a.file_locks;
+  auto r = podman::migrate_project(source, destination, spool, a.project, options, ctx);
+  if (!r.ok()) return report_error(r.error());
+  nlohmann::json services = nlohmann::json::array();
+  for (const auto& s : r->checkpoint.services) {
+    services.push_back({{"service", s.service}, {"container", s.facts.name}, {"archiveBytes", s.archive_bytes}});
+  }
+  nlohmann::json j{{"outcome", outcome_name(r->outcome)},
+                   {"project", a.project},
+                   {"primaryService", r->checkpoint.primary_service},
+                   {"dumpGapMs", r->checkpoint.dump_gap.count()},
+                   {"imagesShipped", r->images_shipped},
+                   {"services", services}};
+  if (r->failure) j["failure"] = r->failure->describe();
+  if (a.json) {
+    std::cout << j.dump(2) << "\n";
+  } else if (r->outcome == podman::MigrationOutcome::kMigrated) {
+    std::cout << "migrated project " << a.project << ": " << services.size() << " services, primary "
+              << r->checkpoint.primary_service << ", dumps spread over " << r->checkpoint.dump_gap.count() << " ms\n";
+  } else {
+    std::cout << "project " << a.project << " " << outcome_name(r->outcome) << ": " << r->failure->describe() << "\n";
+  }
+  return exit_code(r->outcome);
+}
+
 int run(const MigrateArgs& a) {
   auto source_client = podman::make_libpod_client(a.from_socket);
   auto dest_client = podman::make_libpod_client(a.to_socket);
   podman::EngineConfig source_config;
   source_config.workspace_label = a.workspace_label;
+  source_config.criu_probe = parse_probe(a.criu_probe);
   podman::EngineConfig dest_config = source_config;
   dest_config.host_root = a.dest_host_root;
   podman::Engine source(*source_client, source_config);
   podman::Engine destination(*dest_client, dest_config);
   podman::DirectorySpool spool(a.via);
+
+  OperationContext ctx;
+  ctx.operation_id = "migrate-" + (a.project.empty() ? a.workspace : a.project);
+  if (!a.json) ctx.on_progress = stderr_progress();
+  if (!a.project.empty()) return run_project(source, destination, spool, a, ctx);
 
   podman::MigrationRequest request;
   request.workspace = a.workspace;
@@ -77,17 +139,11 @@ int run(const MigrateArgs& a) {
   request.restore.file_locks = a.file_locks;
   if (!a.new_name.empty()) request.restore.name = a.new_name;
 
-  OperationContext ctx;
-  ctx.operation_id = "migrate-" + a.workspace;
-  if (!a.json) ctx.on_progress = stderr_progress();
   auto result = podman::migrate(source, destination, spool, request, ctx);
-  if (!result.ok()) {
-    std::cerr << "wscp-agent: CRITICAL: " << result.error().describe() << "\n";
-    return kExitCritical;
-  }
+  if (!result.ok()) return report_error(result.error());
   if (a.json) std::cout << to_json(*result).dump(2) << "\n";
   else print_human(*result);
-  return result->outcome == podman::MigrationOutcome::kMigrated ? kExitOk : kExitFailed;
+  return exit_code(result->outcome);
 }
 
 }  // namespace
@@ -97,7 +153,10 @@ void add_migrate_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("migrate", "Move a running workspace from one Podman service to another");
   cmd->add_option("--from-socket", args->from_socket, "Source node's Podman socket")->required();
   cmd->add_option("--to-socket", args->to_socket, "Destination node's Podman socket")->required();
-  cmd->add_option("--container,--workspace", args->workspace, "Container name/id or workspace id")->required();
+  auto* one = cmd->add_option("--container,--workspace", args->workspace, "Container name/id or workspace id");
+  auto* project = cmd->add_option("--project", args->project,
+                                  "A compose project (com.docker.compose.project label): all its services");
+  one->excludes(project);
   cmd->add_option("--via", args->via, "Directory where the archives are kept between the nodes")->required();
   cmd->add_option("--workspace-label", args->workspace_label, "Label that holds the workspace id")
       ->capture_default_str();
@@ -107,8 +166,17 @@ void add_migrate_command(CLI::App& app) {
   cmd->add_option("--new-name", args->new_name, "Restore under this name (new id and IP)");
   cmd->add_flag("--tcp-established", args->tcp_established, "Keep established TCP connections");
   cmd->add_flag("--file-locks", args->file_locks, "Checkpoint and restore file locks");
+  cmd->add_option("--criu-probe", args->criu_probe,
+                  "auto: trust the runtime's +CRIU; present/absent: assert it")
+      ->check(CLI::IsMember({"auto", "present", "absent"}))
+      ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print the result as JSON");
-  cmd->callback([args] { throw CLI::RuntimeError(run(*args)); });
+  cmd->callback([args] {
+    if (args->workspace.empty() && args->project.empty()) {
+      throw CLI::ValidationError("migrate", "name what to move: --container NAME or --project NAME");
+    }
+    throw CLI::RuntimeError(run(*args));
+  });
 }
 
 }  // namespace wscp::agent

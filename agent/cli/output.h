@@ -10,8 +10,8 @@ namespace wscp::agent {
 
 // Exit codes of the one-shot verbs.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailed = 1;      // nothing changed, or the workspace is back where it was
-inline constexpr int kExitCritical = 3;    // the workspace is not running anywhere
+inline constexpr int kExitFailed = 1;    // nothing changed, or the workspace is back where it was
+inline constexpr int kExitCritical = 3;  // the workspace is running nowhere (its archive is kept)
 
 inline int report_error(const Error& e) {
   std::cerr << "wscp-agent: error: " << e.describe() << "\n";

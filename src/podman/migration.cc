@@ -82,10 +82,12 @@ Result<MigrationResult> migrate(Engine& source, Engine& destination, ArchiveSpoo
   auto keep_on_source = [&](const Error& why, bool archive_complete) -> Result<MigrationResult> {
     auto back = recover_on_source(source, spool, ws->container, archive_complete, ctx);
     if (!back.ok()) {
-      return Error(back.error().code(),
-                   why.message() + "; bringing the workspace back on the source also failed (" +
-                       back.error().message() + ")" +
-                       (archive_complete ? "; its archive is at " + spool.describe(key) : std::string()));
+      result.outcome = MigrationOutcome::kStopped;
+      result.failure = Error(back.error().code(),
+                             why.message() + "; bringing the workspace back on the source also failed (" +
+                                 back.error().message() + ")" +
+                                 (archive_complete ? "; its archive is at " + spool.describe(key) : std::string()));
+      return result;
     }
     result.outcome = MigrationOutcome::kKeptOnSource;
     result.workspace = std::move(*back);

@@ -18,11 +18,12 @@ struct MigrationRequest {
 enum class MigrationOutcome {
   kMigrated,      // running on the destination; the source copy is removed
   kKeptOnSource,  // a step failed (see failure); running on the source again
+  kStopped,       // every way back failed: running nowhere; failure says where the archive is
 };
 
 struct MigrationResult {
   MigrationOutcome outcome = MigrationOutcome::kMigrated;
-  Workspace workspace;  // where it runs now
+  Workspace workspace;  // where it runs now (unless kStopped)
   CheckpointResult checkpoint;
   bool image_shipped = false;
   std::chrono::milliseconds restore_duration{0};
@@ -36,9 +37,9 @@ struct MigrationResult {
 // archive cannot be completed, the image cannot be shipped, or the
 // destination restore fails (which leaves nothing behind there), the
 // workspace is restored on the source — in place from Podman's kept
-// checkpoint, or else from the archive — and the outcome says so. An Error
-// is returned only when the workspace is not running anywhere, and it says
-// where its archive is.
+// checkpoint, or else from the archive — and the outcome says so. Should
+// that fail too, the outcome is kStopped and the failure says where the
+// archive is. An Error means the workspace was not touched.
 Result<MigrationResult> migrate(Engine& source, Engine& destination, ArchiveSpool& spool,
                                 const MigrationRequest& request, const OperationContext& ctx);
 

@@ -20,8 +20,10 @@ Result<ProjectMigrationResult> migrate_project(Engine& source, Engine& destinati
       if (auto back = source.restore_in_place(s.facts); !back.ok()) failed += " " + s.service + ": " + back.error().message();
     }
     if (!failed.empty()) {
-      return Error(ErrorCode::kRestoreFailed, why.message() + "; resuming on the source failed for" + failed +
-                                                  "; the archives are under " + spool.describe("projects/" + project));
+      result.outcome = MigrationOutcome::kStopped;
+      result.failure = Error(ErrorCode::kRestoreFailed, why.message() + "; resuming on the source failed for" + failed +
+                                                            "; the archives are under " + spool.describe("projects/" + project));
+      return result;
     }
     result.outcome = MigrationOutcome::kKeptOnSource;
     result.failure = why;
