@@ -1,0 +1,102 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "store/compression.h"
+#include "store/digests.h"
+#include "store/encryption_key.h"
+
+namespace wscp::store {
+
+inline constexpr int kManifestVersion = 1;
+
+struct EncryptionInfo {
+  std::string algorithm;  // kEncryptionAlgorithm
+  std::string key_id;
+};
+
+// One stored object made by the pipeline (a container archive or an image).
+struct ArchiveObject {
+  std::string key;
+  Compression compression = Compression::kNone;
+  int compression_level = 0;
+  std::optional<EncryptionInfo> encryption;
+  StreamDigests stored;           // the bytes in the store, per part too
+  std::uint64_t plain_size = 0;   // the tar Podman produced
+  std::string plain_sha256;
+};
+
+// An image shipped beside the archives, content-addressed by its id.
+struct ImageBlob {
+  std::string id;                  // sha256:<hex>, Podman's image id
+  std::vector<std::string> names;  // e.g. localhost/wscp-testbox:latest
+  std::string format;              // e.g. oci-archive
+  ArchiveObject archive;
+};
+
+struct ContainerEntry {
+  std::string name;
+  std::string image_id;            // sha256:<hex>, may be empty
+  ArchiveObject archive;
+  // What the engine recorded at checkpoint time (runtime, networks, mounts,
+  // labels, dump order ...) for the restore pre-flight. Opaque to the store;
+  // authenticated with the rest of the manifest.
+  nlohmann::json facts = nlohmann::json::object();
+};
+
+struct ManifestAuth {
+  std::string algorithm;  // "hmac-sha256"
+  std::string key_id;
+  std::string mac;        // hex
+};
+
+// The description of one complete checkpoint. Written last: its presence
+// means every object it names is complete.
+struct Manifest {
+  int version = kManifestVersion;
+  std::string checkpoint_id;
+  std::string workspace_id;
+  std::string node;
+  std::string created_at;  // RFC 3339, UTC: 2026-11-23T09:41:00Z
+  std::vector<ContainerEntry> containers;
+  std::vector<ImageBlob> images;
+  nlohmann::json facts = nlohmann::json::object();  // workspace-level (project, primary service, ...)
+  std::optional<ManifestAuth> auth;                  // set by sign_manifest
+};
+
+void to_json(nlohmann::json& j, const EncryptionInfo& v);
+void from_json(const nlohmann::json& j, EncryptionInfo& v);
+void to_json(nlohmann::json& j, const StreamDigests& v);
+void from_json(const nlohmann::json& j, StreamDigests& v);
+void to_json(nlohmann::json& j, const ArchiveObject& v);
+void from_json(const nlohmann::json& j, ArchiveObject& v);
+void to_json(nlohmann::json& j, const ImageBlob& v);
+void from_json(const nlohmann::json& j, ImageBlob& v);
+void to_json(nlohmann::json& j, const ContainerEntry& v);
+void from_json(const nlohmann::json& j, ContainerEntry& v);
+void to_json(nlohmann::json& j, const ManifestAuth& v);
+void from_json(const nlohmann::json& j, ManifestAuth& v);
+void to_json(nlohmann::json& j, const Manifest& v);
+void from_json(const nlohmann::json& j, Manifest& v);
+
+// Semantic checks beyond the JSON shape: names, keys (no traversal, inside
+// the checkpoint or the image area), digests, sizes, unique containers.
+Status validate_manifest(const Manifest& m);
+
+// Serialises, adding an HMAC-SHA256 over everything else when a key is given.
+std::string serialize_manifest(const Manifest& m, const EncryptionKey* mac_key);
+
+// Parses and checks untrusted text. With a key, the manifest must carry a MAC
+// made with it; without one, an authenticated manifest is refused (the key
+// that would vouch for it is missing). Never throws.
+Result<Manifest> parse_manifest(std::string_view text, const EncryptionKey* mac_key);
+
+std::string format_rfc3339(std::chrono::system_clock::time_point t);
+
+}  // namespace wscp::store

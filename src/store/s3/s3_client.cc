@@ -1,0 +1,184 @@
+#include "store/s3/s3_client.h"
+
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include "store/crypto.h"
+#include "store/s3/sigv4.h"
+#include "store/s3/xml.h"
+
+namespace wscp::store::s3 {
+namespace {
+
+constexpr std::string_view kEmptySha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+class ViewSource : public ByteSource {
+ public:
+  explicit ViewSource(std::string_view data) : data_(data) {}
+  Result<std::size_t> read(std::span<std::byte> buffer) override {
+    std::size_t n = std::min(buffer.size(), data_.size());
+    std::memcpy(buffer.data(), data_.data(), n);
+    data_.remove_prefix(n);
+    return n;
+  }
+
+ private:
+  std::string_view data_;
+};
+
+// 499: MinIO's "ClientDisconnected", answered to requests cut off by a restart.
+bool retryable_status(int status) { return status >= 500 || status == 429 || status == 408 || status == 499; }
+
+// 4xx answers that mean "the transfer was interrupted", not "the request is wrong".
+bool retryable_code(const std::string& code) {
+  return code == "RequestTimeout" || code == "IncompleteBody" || code == "SlowDown" ||
+         code == "InternalError" || code == "ServiceUnavailable" || code == "XMinioServerNotInitialized" ||
+         code == "XMinioBackendDown";  // 400 from a MinIO whose drives are going away (shutdown)
+}
+
+void interruptible_sleep(std::chrono::milliseconds d, const CancelToken* cancel) {
+  auto until = std::chrono::steady_clock::now() + d;
+  while (std::chrono::steady_clock::now() < until) {
+    if (cancel && cancel->cancelled()) return;
+    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(
+        std::chrono::milliseconds(50),
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now())));
+  }
+}
+
+}  // namespace
+
+S3Client::S3Client(S3Config config, Credentials credentials, std::shared_ptr<http::Client> http, Clock clock,
+                   Sleep sleep)
+    : config_(std::move(config)),
+      credentials_(std::move(credentials)),
+      http_(std::move(http)),
+      clock_(std::move(clock)),
+      sleep_(std::move(sleep)) {}
+
+std::string S3Client::describe() const {
+  return "s3://" + config_.bucket + (config_.prefix.empty() ? "" : "/" + config_.prefix);
+}
+
+std::pair<std::string, std::string> S3Client::url_and_host(const S3Call& call) const {
+  std::string scheme = "https";
+  std::string host = "s3." + config_.region + ".amazonaws.com";
+  if (!config_.endpoint.empty()) {
+    auto sep = config_.endpoint.find("://");
+    scheme = sep == std::string::npos ? "https" : config_.endpoint.substr(0, sep);
+    host = sep == std::string::npos ? config_.endpoint : config_.endpoint.substr(sep + 3);
+    while (!host.empty() && host.back() == '/') host.pop_back();
+  }
+  std::string path;
+  if (config_.path_style) {
+    path = "/" + config_.bucket + "/" + encode_key_path(call.key);
+  } else {
+    host = config_.bucket + "." + host;
+    path = "/" + encode_key_path(call.key);
+  }
+  return {scheme + "://" + host + path, host};
+}
+
+std::chrono::milliseconds S3Client::backoff(int attempt) {
+  // Full jitter: a random delay up to base * 2^attempt, capped.
+  auto cap = config_.retry.base_delay.count() << std::min(attempt, 16);
+  cap = std::min<long long>(cap, config_.retry.max_delay.count());
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_int_distribution<long long> dist(cap / 4, cap);
+  return std::chrono::milliseconds(dist(rng));
+}
+
+Result<http::Response> S3Client::send_once(const S3Call& call, const CancelToken* cancel) {
+  auto [url, host] = url_and_host(call);
+  std::string path = config_.path_style ? "/" + config_.bucket + "/" + encode_key_path(call.key)
+                                        : "/" + encode_key_path(call.key);
+  std::string payload_hash(kEmptySha256);
+  if (call.body != nullptr && !call.body->empty()) {
+    payload_hash = config_.sign_payload ? sha256_hex(*call.body) : "UNSIGNED-PAYLOAD";
+  }
+  if (call.body_stream != nullptr) payload_hash = "UNSIGNED-PAYLOAD";
+  std::string date = amz_date(clock_());
+  SigningRequest sr;
+  sr.method = call.method;
+  sr.encoded_path = path;
+  sr.query = call.query;
+  sr.payload_sha256 = payload_hash;
+  sr.headers = {{"host", host}, {"x-amz-date", date}, {"x-amz-content-sha256", payload_hash}};
+  if (!credentials_.session_token.empty()) sr.headers.emplace_back("x-amz-security-token", credentials_.session_token);
+  for (const auto& h : call.headers) sr.headers.emplace_back(h.name, h.value);
+
+  http::Request req;
+  req.method = call.method;
+  std::string query = canonical_query(call.query);
+  req.url = url + (query.empty() ? "" : "?" + query);
+  for (const auto& [k, v] : sr.headers) req.headers.push_back({k, v});
+  req.headers.push_back({"Authorization", authorization(sr, SigningScope{date, config_.region, "s3"}, credentials_)});
+  // The body streams from the caller's buffer: a part is never copied.
+  ViewSource body_view(call.body != nullptr ? std::string_view(*call.body) : std::string_view());
+  if (call.body != nullptr && !call.body->empty()) {
+    req.body_stream = &body_view;
+    req.body_size = call.body->size();
+  } else if (call.body_stream != nullptr) {
+    req.body_stream = call.body_stream;
+    req.body_size = call.body_stream_size;
+  }
+  req.connect_timeout = config_.connect_timeout;
+  req.stall_timeout = config_.stall_timeout;
+  req.cancel = cancel;
+  if (call.sink) call.sink->data.clear();
+  return http_->send(req, call.sink);
+}
+
+Result<http::Response> S3Client::call(const S3Call& call, const CancelToken* cancel) {
+  std::optional<Error> last;
+  // A stream cannot be rewound: one attempt.
+  const int attempts = call.body_stream != nullptr ? 1 : config_.retry.max_attempts;
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    if (attempt > 0) {
+      auto delay = backoff(attempt - 1);
+      if (sleep_) sleep_(delay);
+      else interruptible_sleep(delay, cancel);
+    }
+    if (cancel && cancel->cancelled()) return Error(ErrorCode::kCancelled, call.what + ": cancelled");
+    auto r = send_once(call, cancel);
+    if (!r) {
+      if (r.error().code() != ErrorCode::kUnavailable) return r.error().wrap(call.what);
+      last = r.error();
+      continue;
+    }
+    if (r->success()) return r;
+    last = error_for(*r, call);
+    if (last->code() != ErrorCode::kUnavailable) return *last;
+  }
+  return Error(ErrorCode::kUnavailable, call.what + ": gave up after " + std::to_string(attempts) +
+                                            " attempts against " + describe() + "; last error: " +
+                                            (last ? last->message() : "none") +
+                                            " (is the S3 endpoint reachable? retry later)");
+}
+
+Error S3Client::error_for(const http::Response& response, const S3Call& call) const {
+  std::string code = xml_text(response.body, "Code").value_or("");
+  std::string message = xml_text(response.body, "Message").value_or("");
+  std::string said = "HTTP " + std::to_string(response.status) + (code.empty() ? "" : " " + code) +
+                     (message.empty() ? "" : ": " + message);
+  if (code.empty() && !response.body.empty()) said += ": " + response.body.substr(0, 200);
+  std::string where = call.what + " (" + describe() + "): ";
+  if (code == "AccessDenied" || code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" ||
+      code == "ExpiredToken" || code == "InvalidToken" || response.status == 403) {
+    return Error(ErrorCode::kPermissionDenied,
+                 where + said + " - check the access key, secret, session token and the bucket policy");
+  }
+  if (code == "NoSuchBucket") {
+    return Error(ErrorCode::kNotFound, where + "bucket '" + config_.bucket + "' does not exist (" + said +
+                                           ") - create it or fix the store URL");
+  }
+  if (code == "NoSuchKey" || code == "NoSuchUpload" || response.status == 404) {
+    return Error(ErrorCode::kNotFound, where + said);
+  }
+  if (retryable_status(response.status) || retryable_code(code)) return Error(ErrorCode::kUnavailable, where + said);
+  if (response.status == 412) return Error(ErrorCode::kConflict, where + "the object changed while it was read (" + said + ")");
+  return Error(ErrorCode::kInternal, where + said);
+}
+
+}  // namespace wscp::store::s3

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "store/object_store.h"
+#include "store/s3/s3_config.h"
+
+namespace wscp::store {
+
+// Parses s3://bucket[/prefix][?option=value&...]. Options: region, endpoint,
+// path_style (true/false; default true when an endpoint is given),
+// part_size (bytes, or with a MiB/GiB suffix), concurrency, ca_file,
+// credentials_dir, attempts.
+Result<s3::S3Config> parse_s3_url(std::string_view url);
+
+// Opens the store a URL names: file:///absolute/dir or s3://bucket/prefix
+// (credentials resolved as s3::resolve_credentials describes).
+Result<std::unique_ptr<ObjectStore>> open_object_store(std::string_view url);
+
+}  // namespace wscp::store
