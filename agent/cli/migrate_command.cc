@@ -4,10 +4,11 @@
 
 #include "agent/cli/commands.h"
 #include "agent/cli/output.h"
-#include "podman/directory_spool.h"
+#include "agent/cli/store_options.h"
 #include "podman/libpod_client.h"
 #include "podman/migration.h"
 #include "podman/project_migration.h"
+#include "podman/store_spool.h"
 
 namespace wscp::agent {
 namespace {
@@ -17,7 +18,7 @@ struct MigrateArgs {
   std::string to_socket;
   std::string workspace;
   std::string project;
-  std::string via;
+  StoreArgs store;
   std::string criu_probe = "auto";
   std::string workspace_label = "dev.containers.id";
   std::string dest_host_root = "/";
@@ -124,11 +125,16 @@ int run(const MigrateArgs& a) {
   dest_config.host_root = a.dest_host_root;
   podman::Engine source(*source_client, source_config);
   podman::Engine destination(*dest_client, dest_config);
-  podman::DirectorySpool spool(a.via);
+  auto objects = a.store.open_store();
+  if (!objects.ok()) return report_error(objects.error());
+  auto options = a.store.store_options();
+  if (!options.ok()) return report_error(options.error());
 
   OperationContext ctx;
   ctx.operation_id = "migrate-" + (a.project.empty() ? a.workspace : a.project);
   if (!a.json) ctx.on_progress = stderr_progress();
+  store::NamedArchives archives(**objects, *options, "spool");
+  podman::StoreSpool spool(archives, "migrations/" + ctx.operation_id, ctx);
   if (!a.project.empty()) return run_project(source, destination, spool, a, ctx);
 
   podman::MigrationRequest request;
@@ -157,7 +163,7 @@ void add_migrate_command(CLI::App& app) {
   auto* project = cmd->add_option("--project", args->project,
                                   "A compose project (com.docker.compose.project label): all its services");
   one->excludes(project);
-  cmd->add_option("--via", args->via, "Directory where the archives are kept between the nodes")->required();
+  args->store.add_to(*cmd);
   cmd->add_option("--workspace-label", args->workspace_label, "Label that holds the workspace id")
       ->capture_default_str();
   cmd->add_option("--dest-host-root", args->dest_host_root,

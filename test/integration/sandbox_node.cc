@@ -13,6 +13,8 @@
 
 #include "common/file_stream.h"
 #include "podman/archive_tap.h"
+#include "store/encryption_key.h"
+#include "store/store_url.h"
 
 namespace wscp::testing {
 namespace {
@@ -83,6 +85,22 @@ http::Response SandboxNode::call(const std::string& method, const std::string& p
 
 void SandboxNode::ensure_testbox() {
   if (call("GET", "images/localhost%2Fwscp-testbox:latest/exists").status == 204) return;
+  if (name_ != "node-1") {
+    // Ship node-1's copy: an image imported twice gets two ids, and a
+    // checkpoint only restores onto the image id it was made on.
+    SandboxNode first("node-1");
+    first.ensure_testbox();
+    TempDir dir;
+    auto out = FileSink::create(dir.path() / "image.tar");
+    REQUIRE(out.ok());
+    REQUIRE(first.client().export_image("localhost/wscp-testbox:latest", **out, OperationContext{}).ok());
+    REQUIRE((*out)->close().ok());
+    auto in = FileSource::open(dir.path() / "image.tar");
+    REQUIRE(in.ok());
+    auto loaded = client_->load_image(**in, OperationContext{});
+    REQUIRE_MESSAGE(loaded.ok(), (loaded.ok() ? "" : loaded.error().describe()));
+    return;
+  }
   const char* tar = std::getenv("WSCP_TESTBOX_TAR");
   REQUIRE_MESSAGE(tar, "WSCP_TESTBOX_TAR is not set");
   auto source = FileSource::open(tar);
@@ -149,6 +167,25 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+StoreFixture::StoreFixture() {
+  auto opened = store::open_object_store("file://" + dir.path().string());
+  REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? "" : opened.error().describe()));
+  objects = std::move(*opened);
+  std::string hex;
+  std::mt19937_64 rng{std::random_device{}()};
+  for (int i = 0; i < 4; ++i) {
+    char part[17];
+    std::snprintf(part, sizeof part, "%016llx", static_cast<unsigned long long>(rng()));
+    hex += part;
+  }
+  auto key = store::parse_key(hex);
+  REQUIRE(key.ok());
+  store::CheckpointStoreOptions options;
+  options.pipeline.encryption_key = *key;
+  archives = std::make_unique<store::NamedArchives>(*objects, options, "spool");
+  spool_ptr = std::make_unique<podman::StoreSpool>(*archives, "migrations/test", OperationContext{});
 }
 
 std::string unique_name(const std::string& prefix) {

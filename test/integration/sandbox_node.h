@@ -12,6 +12,8 @@
 #include "http/client.h"
 #include "podman/engine.h"
 #include "podman/libpod_client.h"
+#include "podman/store_spool.h"
+#include "store/named_archives.h"
 
 namespace wscp::testing {
 
@@ -66,5 +68,16 @@ class TempDir {
 };
 
 std::string unique_name(const std::string& prefix);
+
+// A migration spool on the real archive store: a local directory, archives
+// compressed and encrypted with a fresh key, verified when read.
+struct StoreFixture {
+  StoreFixture();
+  TempDir dir;
+  std::unique_ptr<store::ObjectStore> objects;
+  std::unique_ptr<store::NamedArchives> archives;
+  std::unique_ptr<podman::StoreSpool> spool_ptr;
+  podman::StoreSpool& spool() { return *spool_ptr; }
+};
 
 }  // namespace wscp::testing

@@ -4,7 +4,6 @@
 
 #include <regex>
 
-#include "podman/directory_spool.h"
 #include "podman/migration.h"
 #include "sandbox_node.h"
 
@@ -41,8 +40,8 @@ podman::MigrationResult migrate_ok(Nodes& n, const std::string& name, podman::Ar
 
 TEST_CASE("a counter migrates to a node without its image and keeps counting") {
   Nodes n;
-  TempDir via;
-  podman::DirectorySpool spool(via.path());
+  StoreFixture store;
+  auto& spool = store.spool();
   const std::string name = unique_name("counter");
   n.b.remove_testbox();  // the destination lacks the image: it must be shipped
   n.a.run(name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"});
@@ -68,8 +67,8 @@ TEST_CASE("a counter migrates to a node without its image and keeps counting") {
 
 TEST_CASE("a 256 MiB memory workload keeps its memory checksum across a migration") {
   Nodes n;
-  TempDir via;
-  podman::DirectorySpool spool(via.path());
+  StoreFixture store;
+  auto& spool = store.spool();
   const std::string name = unique_name("memload");
   n.a.run(name, {"/usr/local/bin/wscp-memload", "256", "/var/wscp/memload", "200"});
   std::string status;
@@ -97,8 +96,8 @@ TEST_CASE("a 256 MiB memory workload keeps its memory checksum across a migratio
 
 TEST_CASE("an established loopback TCP connection survives a migration with tcpEstablished") {
   Nodes n;
-  TempDir via;
-  podman::DirectorySpool spool(via.path());
+  StoreFixture store;
+  auto& spool = store.spool();
   const std::string name = unique_name("tcppair");
   n.a.run(name, {"/usr/local/bin/wscp-tcppair", "7070", "/var/wscp/tcppair", "50"});
   std::string status;
@@ -127,8 +126,8 @@ TEST_CASE("an established loopback TCP connection survives a migration with tcpE
 
 TEST_CASE("a restore that fails on the destination brings the workspace back on the source") {
   Nodes n;
-  TempDir via;
-  podman::DirectorySpool spool(via.path());
+  StoreFixture store;
+  auto& spool = store.spool();
   const std::string name = unique_name("fallback");
   // A bind source that exists on node-1 only.
   const std::string bind_dir = "/tmp/" + name;

@@ -1,7 +1,6 @@
 // Multi-service compose projects between the sandbox nodes.
 #include <doctest/doctest.h>
 
-#include "podman/directory_spool.h"
 #include "podman/project_migration.h"
 #include "sandbox_node.h"
 
@@ -30,8 +29,8 @@ long long count_of(SandboxNode& node, const std::string& name) {
 
 TEST_CASE("a three-service project moves as one and its primary service is identified") {
   SandboxNode a("node-1"), b("node-2");
-  TempDir via;
-  podman::DirectorySpool spool(via.path());
+  StoreFixture store;
+  auto& spool = store.spool();
   const std::string project = start_project(a);
   REQUIRE(eventually(30s, [&] { return count_of(a, project + "-db") >= 10; }));
   const long long before = count_of(a, project + "-db");
@@ -44,7 +43,7 @@ TEST_CASE("a three-service project moves as one and its primary service is ident
   CHECK(r->checkpoint.primary_service == "dev");
   CHECK(r->restored.primary.id == project);
   CHECK(r->restored.primary.container.name == project + "-dev");
-  CHECK(std::filesystem::exists(via.path() / "projects" / project / "manifest.json"));
+  CHECK(*spool.exists(podman::project_manifest_key(project)));
   for (const std::string service : {"dev", "db", "cache"}) {
     CHECK_FALSE(*a.client().container_exists(project + "-" + service));
     CHECK(b.client().inspect_container(project + "-" + service)->running());
@@ -59,8 +58,8 @@ TEST_CASE("a three-service project moves as one and its primary service is ident
 
 TEST_CASE("a project whose last service cannot be restored leaves nothing on the destination") {
   SandboxNode a("node-1"), b("node-2");
-  TempDir via;
-  podman::DirectorySpool spool(via.path());
+  StoreFixture store;
+  auto& spool = store.spool();
   const std::string bind_dir = "/tmp/" + unique_name("only-on-node-1");
   std::filesystem::create_directories(a.root() / bind_dir.substr(1));
   const std::string project = start_project(
@@ -84,8 +83,8 @@ TEST_CASE("a project whose last service cannot be restored leaves nothing on the
 
 TEST_CASE("a project with two containers for one service is refused before any dump") {
   SandboxNode a("node-1");
-  TempDir via;
-  podman::DirectorySpool spool(via.path());
+  StoreFixture store;
+  auto& spool = store.spool();
   const std::string project = unique_name("dup");
   for (const std::string name : {"x1", "x2"}) {
     a.run(project + name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"},
