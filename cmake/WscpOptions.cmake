@@ -14,6 +14,12 @@ if(WSCP_SANITIZE)
   target_link_options(wscp_options INTERFACE ${_wscp_san})
 endif()
 
+if(WSCP_FUZZ)
+  # Coverage for libFuzzer in every project library; the fuzzer links the driver.
+  target_compile_options(wscp_options INTERFACE -fsanitize=fuzzer-no-link,address,undefined)
+  target_link_options(wscp_options INTERFACE -fsanitize=address,undefined)
+endif()
+
 # wscp_library(NAME <name> SOURCES ... DEPS ...): one library per src/ folder,
 # exported as wscp::<name>.
 function(wscp_library name)

@@ -91,14 +91,7 @@ class LibpodClient final : public PodmanClient {
     auto r = http_->send(req);
     if (!r.ok()) return r.error().wrap("restore on " + where_);
     if (!r->success()) return libpod_error(*r, "restore", ErrorCode::kRestoreFailed);
-    auto body = parse_body(*r, "restore");
-    if (!body.ok()) return body.error();
-    std::string id = body->value("Id", "");
-    if (id.empty()) {
-      return Error(ErrorCode::kRestoreFailed,
-                   "libpod on " + where_ + " answered the restore without a container id: " + r->body);
-    }
-    return id;
+    return restored_id(*r);
   }
 
   Result<std::string> restore_in_place(const std::string& name) override {
@@ -107,11 +100,7 @@ class LibpodClient final : public PodmanClient {
     auto r = http_->send(req);
     if (!r.ok()) return r.error().wrap("restore " + name + " in place on " + where_);
     if (!r->success()) return libpod_error(*r, "restore " + name + " in place", ErrorCode::kRestoreFailed);
-    auto body = parse_body(*r, "restore");
-    if (!body.ok()) return body.error();
-    std::string id = body->value("Id", "");
-    if (id.empty()) return Error(ErrorCode::kRestoreFailed, "libpod answered the restore of " + name + " without an id");
-    return id;
+    return restored_id(*r);
   }
 
   Result<std::optional<ImageInfo>> find_image(const std::string& name_or_id) override {
@@ -170,6 +159,18 @@ class LibpodClient final : public PodmanClient {
   }
 
  private:
+  // A restore answer must name the container; an empty id is a failure.
+  Result<std::string> restored_id(const http::Response& r) const {
+    auto body = parse_body(r, "restore");
+    if (!body.ok()) return body.error();
+    std::string id = body->is_object() ? body->value("Id", "") : "";
+    if (id.empty()) {
+      return Error(ErrorCode::kRestoreFailed,
+                   "libpod on " + where_ + " answered the restore without a container id: " + r.body);
+    }
+    return id;
+  }
+
   http::Request request(const std::string& method, const std::string& path) const {
     http::Request req;
     req.method = method;

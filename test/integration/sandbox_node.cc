@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/file_stream.h"
+#include "common/memory_stream.h"
 #include "podman/archive_tap.h"
 #include "store/encryption_key.h"
 #include "store/store_url.h"
@@ -36,23 +37,6 @@ std::string sandbox_script() {
   if (!s) throw std::runtime_error("WSCP_SANDBOX_SCRIPT is not set: run the integration tests through ctest");
   return s;
 }
-
-// Collects a response body (small files only).
-class StringSink final : public ByteSink {
- public:
-  Status write(std::span<const std::byte> data) override {
-    text.append(reinterpret_cast<const char*>(data.data()), data.size());
-    return Ok{};
-  }
-  Status close() override { return Ok{}; }
-  std::string text;
-};
-
-class NullSink final : public ByteSink {
- public:
-  Status write(std::span<const std::byte>) override { return Ok{}; }
-  Status close() override { return Ok{}; }
-};
 
 }  // namespace
 
@@ -146,6 +130,11 @@ std::string SandboxNode::read_file(const std::string& container, const std::stri
   auto r = http_->send(req, &tap);
   if (!r.ok() || !r->success()) return {};
   return tap.member(member).value_or("");
+}
+
+long long SandboxNode::count(const std::string& container) {
+  std::string text = read_file(container, "/var/wscp/count");
+  return text.empty() ? -1 : std::stoll(text);
 }
 
 bool eventually(std::chrono::seconds timeout, const std::function<bool()>& pred) {

@@ -41,6 +41,8 @@ class SandboxNode {
   void remove(const std::string& name);
   // Reads one small file out of a container; empty when unreadable.
   std::string read_file(const std::string& container, const std::string& path);
+  // What a wscp-counter container published; -1 when unreadable.
+  long long count(const std::string& container);
   // The raw libpod answer to a request, for tests of odd corners.
   http::Response call(const std::string& method, const std::string& path, const std::string& body = "");
 

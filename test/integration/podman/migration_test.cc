@@ -12,11 +12,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-long long count_of(SandboxNode& node, const std::string& name) {
-  std::string text = node.read_file(name, "/var/wscp/count");
-  return text.empty() ? -1 : std::stoll(text);
-}
-
 std::string field(const std::string& status, const std::string& key) {
   std::smatch m;
   std::regex re(key + "=([0-9a-f]+)");
@@ -45,8 +40,8 @@ TEST_CASE("a counter migrates to a node without its image and keeps counting") {
   const std::string name = unique_name("counter");
   n.b.remove_testbox();  // the destination lacks the image: it must be shipped
   n.a.run(name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"});
-  REQUIRE(eventually(30s, [&] { return count_of(n.a, name) >= 20; }));
-  const long long before = count_of(n.a, name);
+  REQUIRE(eventually(30s, [&] { return n.a.count(name) >= 20; }));
+  const long long before = n.a.count(name);
 
   auto result = migrate_ok(n, name, spool);
 
@@ -59,9 +54,9 @@ TEST_CASE("a counter migrates to a node without its image and keeps counting") {
   CHECK(result.checkpoint.stats->frozen_time_us > 0);
   // Gone from the source, running on the destination, counting on from before.
   CHECK_FALSE(*n.a.client().container_exists(name));
-  const long long first = count_of(n.b, name);
+  const long long first = n.b.count(name);
   CHECK(first >= before);
-  CHECK(eventually(30s, [&] { return count_of(n.b, name) >= first + 10; }));
+  CHECK(eventually(30s, [&] { return n.b.count(name) >= first + 10; }));
   n.b.remove(name);
 }
 
@@ -134,8 +129,8 @@ TEST_CASE("a restore that fails on the destination brings the workspace back on 
   std::filesystem::create_directories(n.a.root() / bind_dir.substr(1));
   n.a.run(name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"},
           {{"mounts", {{{"type", "bind"}, {"source", bind_dir}, {"destination", "/data"}}}}});
-  REQUIRE(eventually(30s, [&] { return count_of(n.a, name) >= 10; }));
-  const long long before = count_of(n.a, name);
+  REQUIRE(eventually(30s, [&] { return n.a.count(name) >= 10; }));
+  const long long before = n.a.count(name);
 
   SUBCASE("caught by the pre-flight check") {
     auto result = podman::migrate(n.a.engine(), n.b.engine(), spool, {name, {}, {}}, OperationContext{});
@@ -162,9 +157,9 @@ TEST_CASE("a restore that fails on the destination brings the workspace back on 
   auto back = n.a.client().inspect_container(name);
   REQUIRE(back.ok());
   CHECK(back->running());
-  const long long resumed = count_of(n.a, name);
+  const long long resumed = n.a.count(name);
   CHECK(resumed >= before);
-  CHECK(eventually(30s, [&] { return count_of(n.a, name) >= resumed + 10; }));
+  CHECK(eventually(30s, [&] { return n.a.count(name) >= resumed + 10; }));
   n.a.remove(name);
   std::filesystem::remove_all(n.a.root() / bind_dir.substr(1));
 }

@@ -22,18 +22,13 @@ std::string start_project(SandboxNode& node, const nlohmann::json& extra_for_cac
   return project;
 }
 
-long long count_of(SandboxNode& node, const std::string& name) {
-  std::string text = node.read_file(name, "/var/wscp/count");
-  return text.empty() ? -1 : std::stoll(text);
-}
-
 TEST_CASE("a three-service project moves as one and its primary service is identified") {
   SandboxNode a("node-1"), b("node-2");
   StoreFixture store;
   auto& spool = store.spool();
   const std::string project = start_project(a);
-  REQUIRE(eventually(30s, [&] { return count_of(a, project + "-db") >= 10; }));
-  const long long before = count_of(a, project + "-db");
+  REQUIRE(eventually(30s, [&] { return a.count(project + "-db") >= 10; }));
+  const long long before = a.count(project + "-db");
 
   auto r = podman::migrate_project(a.engine(), b.engine(), spool, project, {}, OperationContext{});
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().describe()));
@@ -48,7 +43,7 @@ TEST_CASE("a three-service project moves as one and its primary service is ident
     CHECK_FALSE(*a.client().container_exists(project + "-" + service));
     CHECK(b.client().inspect_container(project + "-" + service)->running());
   }
-  CHECK(count_of(b, project + "-db") >= before);
+  CHECK(b.count(project + "-db") >= before);
   // The manifest on disk is what a later restore reads.
   auto loaded = podman::load_project_checkpoint(spool, project);
   REQUIRE(loaded.ok());
@@ -64,7 +59,7 @@ TEST_CASE("a project whose last service cannot be restored leaves nothing on the
   std::filesystem::create_directories(a.root() / bind_dir.substr(1));
   const std::string project = start_project(
       a, {{"mounts", {{{"type", "bind"}, {"source", bind_dir}, {"destination", "/data"}}}}});
-  REQUIRE(eventually(30s, [&] { return count_of(a, project + "-dev") >= 10; }));
+  REQUIRE(eventually(30s, [&] { return a.count(project + "-dev") >= 10; }));
 
   auto r = podman::migrate_project(a.engine(), b.engine(), spool, project, {}, OperationContext{});
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().describe()));
@@ -75,8 +70,8 @@ TEST_CASE("a project whose last service cannot be restored leaves nothing on the
     CHECK_FALSE(*b.client().container_exists(project + "-" + service));
     CHECK(a.client().inspect_container(project + "-" + service)->running());
   }
-  const long long resumed = count_of(a, project + "-dev");
-  CHECK(eventually(30s, [&] { return count_of(a, project + "-dev") > resumed + 5; }));
+  const long long resumed = a.count(project + "-dev");
+  CHECK(eventually(30s, [&] { return a.count(project + "-dev") > resumed + 5; }));
   for (const std::string service : {"dev", "db", "cache"}) a.remove(project + "-" + service);
   std::filesystem::remove_all(a.root() / bind_dir.substr(1));
 }

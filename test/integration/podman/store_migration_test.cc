@@ -16,11 +16,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-long long count_of(SandboxNode& node, const std::string& name) {
-  std::string text = node.read_file(name, "/var/wscp/count");
-  return text.empty() ? -1 : std::stoll(text);
-}
-
 TEST_CASE("a workspace migrates through S3, compressed and encrypted") {
   SandboxNode a("node-1"), b("node-2");
   store::testing::Minio minio;
@@ -35,8 +30,8 @@ TEST_CASE("a workspace migrates through S3, compressed and encrypted") {
 
   const std::string name = unique_name("s3counter");
   a.run(name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"});
-  REQUIRE(eventually(30s, [&] { return count_of(a, name) >= 10; }));
-  const long long before = count_of(a, name);
+  REQUIRE(eventually(30s, [&] { return a.count(name) >= 10; }));
+  const long long before = a.count(name);
 
   auto r = podman::migrate(a.engine(), b.engine(), spool, {name, {}, {}}, OperationContext{});
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().describe()));
@@ -44,8 +39,8 @@ TEST_CASE("a workspace migrates through S3, compressed and encrypted") {
   REQUIRE(r->outcome == podman::MigrationOutcome::kMigrated);
   CHECK(*spool.exists(podman::container_archive_key(r->checkpoint.facts)));
   CHECK(spool.describe(podman::container_archive_key(r->checkpoint.facts)).starts_with("s3://"));
-  CHECK(count_of(b, name) >= before);
-  CHECK(eventually(30s, [&] { return count_of(b, name) >= before + 10; }));
+  CHECK(b.count(name) >= before);
+  CHECK(eventually(30s, [&] { return b.count(name) >= before + 10; }));
   b.remove(name);
 }
 

@@ -2,24 +2,11 @@
 
 #include <doctest/doctest.h>
 
+#include "common/memory_stream.h"
 #include "podman/tar_builder.h"
 
 namespace wscp::podman {
 namespace {
-
-class StringSink final : public ByteSink {
- public:
-  Status write(std::span<const std::byte> d) override {
-    text.append(reinterpret_cast<const char*>(d.data()), d.size());
-    return Ok{};
-  }
-  Status close() override {
-    closed = true;
-    return Ok{};
-  }
-  std::string text;
-  bool closed = false;
-};
 
 // A real stats-dump taken from a CRIU 4 checkpoint of a small container.
 const unsigned char kStatsDump[] = {
@@ -50,7 +37,7 @@ TEST_CASE("the tap passes every byte on and captures the named members, whatever
     StringSink sink;
     ArchiveTap tap(sink, {"stats-dump", "config.dump"});
     feed(tap, archive, chunk);
-    CHECK(sink.text == archive);
+    CHECK(sink.out == archive);
     CHECK(tap.bytes() == archive.size());
     CHECK(tap.saw_end());
     CHECK(tap.member("config.dump") == "{\"name\":\"c1\"}");

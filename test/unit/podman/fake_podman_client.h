@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/file_stream.h"
+#include "common/memory_stream.h"
 #include "podman/archive_tap.h"
 #include "podman/podman_client.h"
 #include "podman/tar_builder.h"
@@ -133,9 +134,9 @@ class FakePodman final : public podman::PodmanClient {
   Result<std::vector<std::string>> load_image(ByteSource& in, const OperationContext&) override {
     StringSink text;
     if (auto n = copy_stream(in, text); !n.ok()) return n.error();
-    auto newline = text.text.find('\n');
-    images[text.text.substr(0, newline)] = text.text.substr(newline + 1);
-    return std::vector<std::string>{text.text.substr(0, newline)};
+    auto newline = text.out.find('\n');
+    images[text.out.substr(0, newline)] = text.out.substr(newline + 1);
+    return std::vector<std::string>{text.out.substr(0, newline)};
   }
 
   Result<bool> network_exists(const std::string& name) override { return networks.count(name) > 0; }
@@ -146,19 +147,6 @@ class FakePodman final : public podman::PodmanClient {
   Result<bool> volume_exists(const std::string& name) override { return volumes.count(name) > 0; }
 
  private:
-  struct NullSink final : ByteSink {
-    Status write(std::span<const std::byte>) override { return Ok{}; }
-    Status close() override { return Ok{}; }
-  };
-  struct StringSink final : ByteSink {
-    Status write(std::span<const std::byte> d) override {
-      text.append(reinterpret_cast<const char*>(d.data()), d.size());
-      return Ok{};
-    }
-    Status close() override { return Ok{}; }
-    std::string text;
-  };
-
   podman::ContainerInfo* find(const std::string& name_or_id) {
     for (auto& [n, c] : containers) {
       if (n == name_or_id || c.id == name_or_id) return &c;

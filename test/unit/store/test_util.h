@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/memory_stream.h"
 #include "common/stream.h"
 #include "store/crypto.h"
 
@@ -35,34 +36,8 @@ class PatternSource : public ByteSource {
   bool random_block_ = false;
 };
 
-class StringSource : public ByteSource {
- public:
-  explicit StringSource(std::string data) : data_(std::move(data)) {}
-  Result<std::size_t> read(std::span<std::byte> buffer) override {
-    std::size_t n = std::min(buffer.size(), data_.size() - pos_);
-    std::memcpy(buffer.data(), data_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  std::string data_;
-  std::size_t pos_ = 0;
-};
-
-class StringSink : public ByteSink {
- public:
-  Status write(std::span<const std::byte> data) override {
-    out.append(reinterpret_cast<const char*>(data.data()), data.size());
-    return Ok{};
-  }
-  Status close() override {
-    closed = true;
-    return Ok{};
-  }
-  std::string out;
-  bool closed = false;
-};
+using wscp::StringSink;
+using wscp::StringSource;
 
 // Reads a source to its end or its first error.
 inline Result<std::string> read_all(ByteSource& src, std::size_t block = 100'003) {
