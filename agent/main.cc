@@ -1,6 +1,8 @@
 // wscp-agent: the per-node agent. Checkpoints and restores the node's
 // workspaces through Podman and moves their archives through a store.
 #include <CLI/CLI.hpp>
+#include <exception>
+#include <iostream>
 
 #include "agent/cli/commands.h"
 #include "common/version.h"
@@ -11,6 +13,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   wscp::agent::add_migrate_command(app);
   wscp::agent::add_capabilities_command(app);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    CLI11_PARSE(app, argc, argv);
+  } catch (const std::exception& e) {
+    // A bug, not an expected failure: say so rather than abort silently.
+    std::cerr << "wscp-agent: internal error: " << e.what() << "\n";
+    return 70;
+  }
   return 0;
 }

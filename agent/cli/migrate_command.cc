@@ -92,7 +92,11 @@ int run_project(podman::Engine& source, podman::Engine& destination, podman::Arc
   options.tcp_established = a.tcp_established;
   options.file_locks = a.file_locks;
   auto r = podman::migrate_project(source, destination, spool, a.project, options, ctx);
-  if (!r.ok()) return report_error(r.error());
+  if (!r.ok()) {
+    report_error(r.error());
+    // kRestoreFailed here means services could not be resumed after a failed dump.
+    return r.error().code() == ErrorCode::kRestoreFailed ? kExitCritical : kExitFailed;
+  }
   nlohmann::json services = nlohmann::json::array();
   for (const auto& s : r->checkpoint.services) {
     services.push_back({{"service", s.service}, {"container", s.facts.name}, {"archiveBytes", s.archive_bytes}});
@@ -131,7 +135,11 @@ int run(const MigrateArgs& a) {
   if (!options.ok()) return report_error(options.error());
 
   OperationContext ctx;
-  ctx.operation_id = "migrate-" + (a.project.empty() ? a.workspace : a.project);
+  // Unique per run, so runs never share (or clobber) each other's archives.
+  ctx.operation_id = "migrate-" + (a.project.empty() ? a.workspace : a.project) + "-" +
+                     std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
   if (!a.json) ctx.on_progress = stderr_progress();
   store::NamedArchives archives(**objects, *options, "spool");
   podman::StoreSpool spool(archives, "migrations/" + ctx.operation_id, ctx);
@@ -180,6 +188,9 @@ void add_migrate_command(CLI::App& app) {
   cmd->callback([args] {
     if (args->workspace.empty() && args->project.empty()) {
       throw CLI::ValidationError("migrate", "name what to move: --container NAME or --project NAME");
+    }
+    if (!args->project.empty() && !args->new_name.empty()) {
+      throw CLI::ValidationError("migrate", "--new-name renames one container; it cannot apply to a --project");
     }
     throw CLI::RuntimeError(run(*args));
   });

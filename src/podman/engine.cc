@@ -100,14 +100,25 @@ Result<Workspace> Engine::find_workspace(const std::string& ref) {
   return Workspace{ref, *info};
 }
 
-Status Engine::refuse_unsupported(const CheckpointOptions& options) {
-  if (!options.pre_checkpoint && !options.with_previous) return Ok{};
-  auto caps = capabilities();
-  if (!caps.ok()) return caps.error();
-  if (!caps->pre_checkpoint) {
+Status Engine::check_checkpointable(const ContainerInfo& facts, const CheckpointOptions& options) {
+  if (!facts.running()) {
+    return Error(ErrorCode::kInvalidArgument, "container " + facts.name + " is " + facts.state +
+                                                  ", not running: only running containers can be checkpointed");
+  }
+  if (!facts.dependencies.empty()) {
     return Error(ErrorCode::kUnsupported,
-                 "pre-copy (preCheckpoint/withPrevious) needs the kernel's soft-dirty page tracking "
-                 "(CONFIG_MEM_SOFT_DIRTY), which this node's kernel lacks; checkpoint without pre-copy");
+                 "container " + facts.name + " depends on other containers (" + facts.dependencies.front() +
+                     (facts.dependencies.size() > 1 ? ", ..." : "") +
+                     "), which libpod refuses to export; recreate it without Podman-level dependencies");
+  }
+  if (options.pre_checkpoint || options.with_previous) {
+    auto caps = capabilities();
+    if (!caps.ok()) return caps.error();
+    if (!caps->pre_checkpoint) {
+      return Error(ErrorCode::kUnsupported,
+                   "pre-copy (preCheckpoint/withPrevious) needs the kernel's soft-dirty page tracking "
+                   "(CONFIG_MEM_SOFT_DIRTY), which this node's kernel lacks; checkpoint without pre-copy");
+    }
   }
   return Ok{};
 }
@@ -117,20 +128,9 @@ Result<CheckpointResult> Engine::checkpoint(const std::string& container, const 
   auto caps = capabilities();
   if (!caps.ok()) return caps.error();
   if (!caps->checkpoint) return Error(ErrorCode::kUnsupported, caps->why_not);
-  if (auto s = refuse_unsupported(options); !s.ok()) return s.error();
-
   auto facts = client_.inspect_container(container);
   if (!facts.ok()) return facts.error();
-  if (!facts->running()) {
-    return Error(ErrorCode::kInvalidArgument,
-                 "container " + container + " is " + facts->state + ", not running: only running containers can be checkpointed");
-  }
-  if (!facts->dependencies.empty()) {
-    return Error(ErrorCode::kUnsupported,
-                 "container " + container + " depends on other containers (" + facts->dependencies.front() +
-                     (facts->dependencies.size() > 1 ? ", ..." : "") +
-                     "), which libpod refuses to export; recreate it without Podman-level dependencies");
-  }
+  if (auto s = check_checkpointable(*facts, options); !s.ok()) return s.error();
 
   ArchiveTap tap(archive, {"stats-dump"});
   auto started = clock_->now();
@@ -150,7 +150,7 @@ Result<CheckpointResult> Engine::checkpoint(const std::string& container, const 
   return result;
 }
 
-Status Engine::preflight(const ContainerInfo& facts, const RestoreOptions& options) {
+Status Engine::preflight(const ContainerInfo& facts, const RestoreOptions& options, bool check_image) {
   if (options.name && options.tcp_established) {
     return Error(ErrorCode::kInvalidArgument,
                  "a new name gives the container a new IP, which breaks established TCP connections: "
@@ -163,7 +163,7 @@ Status Engine::preflight(const ContainerInfo& facts, const RestoreOptions& optio
                                               " but this node runs " + host->oci_runtime +
                                               "; restore on a node with " + facts.oci_runtime);
   }
-  auto image = has_image(facts);
+  auto image = check_image ? has_image(facts) : Result<bool>(true);
   if (!image.ok()) return image.error();
   if (!*image) {
     return Error(ErrorCode::kNotFound, "image " + facts.image_name + " (" + facts.image_id.substr(0, 12) +
@@ -205,11 +205,15 @@ Status Engine::preflight(const ContainerInfo& facts, const RestoreOptions& optio
   return Ok{};
 }
 
-Status Engine::remove_leftover(const std::string& name) {
-  auto exists = client_.container_exists(name);
-  if (!exists.ok()) return exists.error();
-  if (!*exists) return Ok{};
-  return client_.remove_container(name, true);
+// Removes what a failed restore left under the name: only a container this
+// attempt made (same id, as an import without a new name keeps it; with a
+// new name, pre-flight proved the name free), never one that runs on.
+Status Engine::remove_leftover(const std::string& name, const ContainerInfo& facts, const RestoreOptions& options) {
+  auto found = client_.inspect_container(name);
+  if (!found.ok()) return found.error().code() == ErrorCode::kNotFound ? Status(Ok{}) : Status(found.error());
+  const bool ours = options.name ? true : found->id == facts.id;
+  if (!ours) return Ok{};
+  return client_.remove_container(found->id, true);
 }
 
 Result<Workspace> Engine::restore(ByteSource& archive, const ContainerInfo& facts, const RestoreOptions& options,
@@ -220,17 +224,17 @@ Result<Workspace> Engine::restore(ByteSource& archive, const ContainerInfo& fact
   auto id = client_.restore(archive, options, ctx);
   Result<Workspace> workspace = id.ok() ? reattach(*id, workspace_id_of(facts)) : Result<Workspace>(id.error());
   if (workspace.ok()) return workspace;
-  // Preflight proved the name free, so whatever holds it now is this
-  // attempt's half-made container.
-  if (auto cleanup = remove_leftover(name); !cleanup.ok()) {
+  // A name taken meanwhile belongs to someone else: leave it alone.
+  if (workspace.error().code() == ErrorCode::kConflict) return workspace.error();
+  if (auto cleanup = remove_leftover(name, facts, options); !cleanup.ok()) {
     return workspace.error().wrap("restore failed and removing the half-restored container " + name +
                                   " also failed (" + cleanup.error().message() + ")");
   }
   return workspace.error();
 }
 
-Result<Workspace> Engine::restore_in_place(const ContainerInfo& facts) {
-  auto id = client_.restore_in_place(facts.id);
+Result<Workspace> Engine::restore_in_place(const ContainerInfo& facts, const RestoreOptions& options) {
+  auto id = client_.restore_in_place(facts.id, options);
   if (!id.ok()) return id.error();
   return reattach(*id, workspace_id_of(facts));
 }

@@ -70,9 +70,10 @@ class Engine {
                                       ByteSink& archive, const OperationContext& ctx);
 
   // Checks, before anything is created, that this node can restore a
-  // container with these facts: runtime, image, networks (created when
-  // missing), name, volumes and bind-mount sources.
-  Status preflight(const ContainerInfo& facts, const RestoreOptions& options);
+  // container with these facts: runtime, networks (created when missing),
+  // name, volumes, bind-mount sources and, unless told not to (the image may
+  // still be on its way), the image.
+  Status preflight(const ContainerInfo& facts, const RestoreOptions& options, bool check_image = true);
 
   // Restores an archive and reattaches the workspace. On failure nothing the
   // attempt created is left behind.
@@ -80,17 +81,21 @@ class Engine {
                             const OperationContext& ctx);
 
   // Restores a container in place from the checkpoint Podman kept (keep=true).
-  Result<Workspace> restore_in_place(const ContainerInfo& facts);
+  Result<Workspace> restore_in_place(const ContainerInfo& facts, const RestoreOptions& options);
 
   Result<bool> has_image(const ContainerInfo& facts);
+
+  // Refuses, before anything happens, what checkpoint() cannot do with this
+  // container and these options: not running, Podman-level dependencies,
+  // pre-copy without soft-dirty tracking.
+  Status check_checkpointable(const ContainerInfo& facts, const CheckpointOptions& options);
 
   // Inspects until the container is running and stable, then checks that
   // its workspace label says expected_workspace_id (when one is expected).
   Result<Workspace> reattach(const std::string& container, const std::string& expected_workspace_id);
 
  private:
-  Status refuse_unsupported(const CheckpointOptions& options);
-  Status remove_leftover(const std::string& name);
+  Status remove_leftover(const std::string& name, const ContainerInfo& facts, const RestoreOptions& options);
   std::string workspace_id_of(const ContainerInfo& c) const;
 
   PodmanClient& client_;

@@ -94,8 +94,10 @@ class LibpodClient final : public PodmanClient {
     return restored_id(*r);
   }
 
-  Result<std::string> restore_in_place(const std::string& name) override {
-    http::Request req = request("POST", "containers/" + http::url_encode(name) + "/restore?keep=true");
+  Result<std::string> restore_in_place(const std::string& name, const RestoreOptions& o) override {
+    http::Request req = request("POST", "containers/" + http::url_encode(name) + "/restore?keep=true" +
+                                            "&tcpEstablished=" + flag(o.tcp_established) +
+                                            "&fileLocks=" + flag(o.file_locks));
     req.stall_timeout = kStallTimeout;
     auto r = http_->send(req);
     if (!r.ok()) return r.error().wrap("restore " + name + " in place on " + where_);
@@ -136,7 +138,13 @@ class LibpodClient final : public PodmanClient {
     if (!r->success()) return libpod_error(*r, "load image", ErrorCode::kInternal);
     auto j = parse_body(*r, "image load");
     if (!j.ok()) return j.error();
-    return j->value("Names", std::vector<std::string>{});
+    std::vector<std::string> names;
+    if (auto it = j->find("Names"); j->is_object() && it != j->end() && it->is_array()) {
+      for (const auto& n : *it) {
+        if (n.is_string()) names.push_back(n.get<std::string>());
+      }
+    }
+    return names;
   }
 
   Result<bool> network_exists(const std::string& name) override {
@@ -163,7 +171,10 @@ class LibpodClient final : public PodmanClient {
   Result<std::string> restored_id(const http::Response& r) const {
     auto body = parse_body(r, "restore");
     if (!body.ok()) return body.error();
-    std::string id = body->is_object() ? body->value("Id", "") : "";
+    std::string id;
+    if (auto it = body->find("Id"); body->is_object() && it != body->end() && it->is_string()) {
+      id = it->get<std::string>();
+    }
     if (id.empty()) {
       return Error(ErrorCode::kRestoreFailed,
                    "libpod on " + where_ + " answered the restore without a container id: " + r.body);

@@ -7,17 +7,18 @@ namespace {
 
 // Brings the workspace back on the source after a failed migration step.
 Result<Workspace> recover_on_source(Engine& source, ArchiveSpool& spool, const ContainerInfo& facts,
-                                    bool archive_complete, const OperationContext& ctx) {
+                                    bool archive_complete, const RestoreOptions& options,
+                                    const OperationContext& ctx) {
   auto now = source.client().inspect_container(facts.id);
   if (now.ok() && now->running()) return source.reattach(facts.id, "");  // never stopped
-  auto in_place = source.restore_in_place(facts);
+  auto in_place = source.restore_in_place(facts, options);
   if (in_place.ok()) return in_place;
   if (!archive_complete) return in_place.error().wrap("restoring in place on the source");
   // Podman's kept checkpoint is unusable: start over from the archive.
   if (auto s = source.client().remove_container(facts.id, true); !s.ok()) return s.error();
   auto archive = spool.open(container_archive_key(facts));
   if (!archive.ok()) return archive.error();
-  return source.restore(**archive, facts, RestoreOptions{}, ctx);
+  return source.restore(**archive, facts, options, ctx);
 }
 
 }  // namespace
@@ -66,6 +67,13 @@ Result<MigrationResult> migrate(Engine& source, Engine& destination, ArchiveSpoo
                      " label, so it is not a workspace and was not touched; label it or choose the label "
                      "that holds the workspace id");
   }
+  // Everything that can be refused is refused before the source is frozen.
+  if (auto s = source.check_checkpointable(ws->container, request.checkpoint); !s.ok()) {
+    return s.error().wrap("the workspace was not touched");
+  }
+  if (auto s = destination.preflight(ws->container, request.restore, /*check_image=*/false); !s.ok()) {
+    return s.error().wrap("destination refused before the checkpoint; the workspace was not touched");
+  }
 
   MigrationResult result;
   CheckpointOptions options = request.checkpoint;
@@ -79,8 +87,12 @@ Result<MigrationResult> migrate(Engine& source, Engine& destination, ArchiveSpoo
   sink->reset();
 
   // Every failure from here on brings the workspace back on the source.
+  // A checkpoint holding TCP connections or file locks restores only with them.
+  RestoreOptions back_options;
+  back_options.tcp_established = request.checkpoint.tcp_established;
+  back_options.file_locks = request.checkpoint.file_locks;
   auto keep_on_source = [&](const Error& why, bool archive_complete) -> Result<MigrationResult> {
-    auto back = recover_on_source(source, spool, ws->container, archive_complete, ctx);
+    auto back = recover_on_source(source, spool, ws->container, archive_complete, back_options, ctx);
     if (!back.ok()) {
       result.outcome = MigrationOutcome::kStopped;
       result.failure = Error(back.error().code(),

@@ -36,8 +36,9 @@ class PodmanClient {
                                       const OperationContext& ctx) = 0;
 
   // Restores a checkpointed container in place, from the checkpoint Podman
-  // kept (checkpoint with keep=true); returns its id.
-  virtual Result<std::string> restore_in_place(const std::string& name) = 0;
+  // kept (checkpoint with keep=true); returns its id. Only tcpEstablished
+  // and fileLocks of options apply (a checkpoint holding either needs them).
+  virtual Result<std::string> restore_in_place(const std::string& name, const RestoreOptions& options) = 0;
 
   virtual Result<std::optional<ImageInfo>> find_image(const std::string& name_or_id) = 0;
   // An OCI archive, which keeps the image's name.

@@ -17,9 +17,23 @@ std::string label_or(const ContainerInfo& c, const std::string& key, const std::
   return it == c.labels.end() || it->second.empty() ? fallback : it->second;
 }
 
-// Undoes the dumps made so far: Podman kept each checkpoint (keep=true).
-void resume_dumped(Engine& engine, const std::vector<ProjectService>& dumped) {
-  for (const auto& s : dumped) (void)engine.restore_in_place(s.facts);
+// Undoes the dumps made so far (Podman kept each checkpoint: keep=true);
+// returns what could not be resumed, empty when all run again.
+std::string resume_stopped(Engine& engine, const std::vector<ProjectService>& services, const RestoreOptions& options) {
+  std::string failed;
+  for (const auto& s : services) {
+    auto now = engine.client().inspect_container(s.facts.id);
+    if (now.ok() && now->running()) continue;
+    if (auto back = engine.restore_in_place(s.facts, options); !back.ok()) {
+      failed += " " + s.service + " (" + back.error().message() + ")";
+    }
+  }
+  return failed;
+}
+
+Error after_resume(const Error& why, const std::string& failed) {
+  if (failed.empty()) return why.wrap("the services were resumed");
+  return Error(ErrorCode::kRestoreFailed, why.message() + "; these services could not be resumed and are STOPPED:" + failed);
 }
 
 Result<std::string> read_all(ByteSource& source) {
@@ -56,6 +70,7 @@ std::string project_manifest_json(const ProjectCheckpoint& p) {
   }
   return json{{"version", kManifestVersion},   {"project", p.project},
               {"primaryService", p.primary_service}, {"dumpGapMs", p.dump_gap.count()},
+              {"tcpEstablished", p.tcp_established}, {"fileLocks", p.file_locks},
               {"services", services}}
       .dump(2);
 }
@@ -73,6 +88,8 @@ Result<ProjectCheckpoint> parse_project_manifest(const std::string& text) {
     if (auto s = validate_plain_name("project", p.project); !s.ok()) return s.error();
     p.primary_service = j.at("primaryService").get<std::string>();
     p.dump_gap = std::chrono::milliseconds(j.value("dumpGapMs", 0));
+    p.tcp_established = j.value("tcpEstablished", false);
+    p.file_locks = j.value("fileLocks", false);
     std::set<std::string> seen;
     for (const auto& entry : j.at("services")) {
       ProjectService s;
@@ -147,23 +164,21 @@ Result<ProjectCheckpoint> checkpoint_project(Engine& engine, ArchiveSpool& spool
 
   CheckpointOptions dump_options = options;
   dump_options.keep = true;  // lets a failed project resume in place
-  std::vector<ProjectService> dumped;
+  result.tcp_established = options.tcp_established;
+  result.file_locks = options.file_locks;
+  const RestoreOptions resume = result.restore_options();
+  std::vector<ProjectService> touched;
   const auto started = std::chrono::steady_clock::now();
   for (auto& s : result.services) {
+    touched.push_back(s);  // a failed dump may still have stopped it
     auto sink = spool.create(s.archive_key);
-    if (!sink.ok()) {
-      resume_dumped(engine, dumped);
-      return sink.error();
-    }
+    if (!sink.ok()) return after_resume(sink.error(), resume_stopped(engine, touched, resume));
     auto done = engine.checkpoint(s.facts.id, dump_options, **sink, ctx);
     Status durable = done.ok() ? (*sink)->close() : Status(done.error());
     if (!durable.ok()) {
-      if (done.ok()) dumped.push_back(s);
-      resume_dumped(engine, dumped);
-      return durable.error().wrap("service " + s.service + " (the services were resumed)");
+      return after_resume(durable.error().wrap("service " + s.service), resume_stopped(engine, touched, resume));
     }
     s.archive_bytes = done->archive_bytes;
-    dumped.push_back(s);
   }
   result.dump_gap =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
@@ -174,8 +189,7 @@ Result<ProjectCheckpoint> checkpoint_project(Engine& engine, ArchiveSpool& spool
                                  : Status(manifest.error());
   if (written.ok()) written = (*manifest)->close();
   if (!written.ok()) {
-    resume_dumped(engine, dumped);
-    return written.error().wrap("writing the project manifest (the services were resumed)");
+    return after_resume(written.error().wrap("writing the project manifest"), resume_stopped(engine, touched, resume));
   }
   return result;
 }
@@ -205,7 +219,7 @@ Result<ProjectRestore> restore_project(Engine& engine, ArchiveSpool& spool, cons
   for (const auto& s : checkpoint.services) {
     auto archive = spool.open(s.archive_key);
     if (!archive.ok()) return roll_back(archive.error(), s.service);
-    auto restored = engine.restore(**archive, s.facts, RestoreOptions{}, ctx);
+    auto restored = engine.restore(**archive, s.facts, checkpoint.restore_options(), ctx);
     if (!restored.ok()) return roll_back(restored.error(), s.service);
     if (s.service == checkpoint.primary_service) result.primary = *restored;
     result.services.push_back(std::move(*restored));

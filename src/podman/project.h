@@ -27,6 +27,16 @@ struct ProjectCheckpoint {
   std::string primary_service;           // the devcontainer service
   std::vector<ProjectService> services;  // in dump order
   std::chrono::milliseconds dump_gap{0};  // first dump start to last dump end
+  // What the dumps hold that a restore must be told about.
+  bool tcp_established = false;
+  bool file_locks = false;
+
+  RestoreOptions restore_options() const {
+    RestoreOptions o;
+    o.tcp_established = tcp_established;
+    o.file_locks = file_locks;
+    return o;
+  }
 };
 
 // The manifest's JSON form. Parsing refuses duplicate services and names that
@@ -39,8 +49,8 @@ Status validate_plain_name(const std::string& what, const std::string& name);
 // Checkpoints every container labelled com.docker.compose.project=project,
 // back to back (libpod cannot dump a paused container, so they cannot be
 // frozen together), one archive per service, the manifest last. Refuses up
-// front what cannot be exported. If a dump fails, the services already
-// dumped are restored in place: nothing is left stopped.
+// front what cannot be exported. If a dump fails, every service it stopped
+// is restored in place; the error says if any could not be.
 Result<ProjectCheckpoint> checkpoint_project(Engine& engine, ArchiveSpool& spool, const std::string& project,
                                              const CheckpointOptions& options, const OperationContext& ctx);
 

@@ -17,7 +17,8 @@ Result<ProjectMigrationResult> migrate_project(Engine& source, Engine& destinati
   auto resume_on_source = [&](const Error& why) -> Result<ProjectMigrationResult> {
     std::string failed;
     for (const auto& s : result.checkpoint.services) {
-      if (auto back = source.restore_in_place(s.facts); !back.ok()) failed += " " + s.service + ": " + back.error().message();
+      auto back = source.restore_in_place(s.facts, result.checkpoint.restore_options());
+      if (!back.ok()) failed += " " + s.service + ": " + back.error().message();
     }
     if (!failed.empty()) {
       result.outcome = MigrationOutcome::kStopped;

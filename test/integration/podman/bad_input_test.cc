@@ -102,7 +102,9 @@ TEST_CASE("restoring over an existing name is a conflict found before anything s
 
 TEST_CASE("pre-copy is refused clearly where the kernel lacks soft-dirty tracking") {
   SandboxNode a("node-1");
-  REQUIRE_FALSE(podman::kernel_soft_dirty_available());  // true of these machines
+  podman::EngineConfig config = a.engine_config();
+  config.soft_dirty_available = [] { return false; };  // as on these machines' kernels
+  podman::Engine engine(a.client(), config);
   const std::string name = unique_name("precopy");
   a.run(name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"});
   TempDir dir;
@@ -110,7 +112,7 @@ TEST_CASE("pre-copy is refused clearly where the kernel lacks soft-dirty trackin
   REQUIRE(sink.ok());
   podman::CheckpointOptions options;
   options.pre_checkpoint = true;
-  auto r = a.engine().checkpoint(name, options, **sink, OperationContext{});
+  auto r = engine.checkpoint(name, options, **sink, OperationContext{});
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code() == ErrorCode::kUnsupported);
   CHECK(r.error().message().find("soft-dirty") != std::string::npos);

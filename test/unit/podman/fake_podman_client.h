@@ -33,6 +33,7 @@ class FakePodman final : public podman::PodmanClient {
   bool failed_restore_leaves_container = true;
   int in_place_restores = 0;
   int imported_restores = 0;
+  std::optional<podman::RestoreOptions> last_in_place_options;
 
   podman::ContainerInfo& add_running(const std::string& name, const std::string& workspace_id) {
     podman::ContainerInfo c;
@@ -108,8 +109,9 @@ class FakePodman final : public podman::PodmanClient {
     return c.id;
   }
 
-  Result<std::string> restore_in_place(const std::string& name) override {
+  Result<std::string> restore_in_place(const std::string& name, const podman::RestoreOptions& o) override {
     ++in_place_restores;
+    last_in_place_options = o;
     if (fail_in_place) return *fail_in_place;
     auto* c = find(name);
     if (!c) return Error(ErrorCode::kNotFound, "no container " + name);

@@ -215,16 +215,73 @@ TEST_CASE("a restore whose container lost its label is undone") {
   CHECK(w.b.containers.empty());
 }
 
-TEST_CASE("containers with Podman-level dependencies are refused clearly") {
+TEST_CASE("what cannot be checkpointed is refused before the workspace is touched") {
   World w;
   auto& c = w.a.add_running("web", "ws-1");
-  c.dependencies = {"db"};
+  SUBCASE("Podman-level dependencies") {
+    c.dependencies = {"db"};
+    auto r = w.migrate_ws("web");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code() == ErrorCode::kUnsupported);
+    CHECK(r.error().message().find("db") != std::string::npos);
+    CHECK(c.state == "running");
+  }
+  SUBCASE("a stopped container") {
+    c.state = "exited";
+    auto r = w.migrate_ws("web");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code() == ErrorCode::kInvalidArgument);
+    CHECK(w.a.in_place_restores == 0);
+  }
+  SUBCASE("pre-copy without soft-dirty tracking") {
+    MigrationRequest request{"web", {}, {}};
+    request.checkpoint.pre_checkpoint = true;
+    auto r = migrate(w.source, w.destination, w.spool, request, OperationContext{});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code() == ErrorCode::kUnsupported);
+  }
+  CHECK(w.spool.objects.empty());
+}
+
+TEST_CASE("a destination that would refuse is found out before the checkpoint") {
+  World w;
+  w.a.add_running("web", "ws-1");
+  w.b.add_running("web", "someone-else");
+  auto r = w.migrate_ws("web");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code() == ErrorCode::kConflict);
+  CHECK(w.a.containers.at("web").state == "running");
+  CHECK(w.spool.objects.empty());
+  CHECK(w.b.containers.at("web").labels.at("dev.containers.id") == "someone-else");
+}
+
+TEST_CASE("a restore that fails because the name was taken meanwhile leaves that container alone") {
+  World w;
+  w.a.add_running("web", "ws-1");
+  w.b.images["localhost/box:latest"] = "img-1";
+  // Podman answers "already in use": whatever holds the name is not ours.
+  w.b.fail_restore = Error(ErrorCode::kConflict, "name web is already in use");
+  w.b.failed_restore_leaves_container = true;
   auto r = w.migrate_ws("web");
   REQUIRE(r.ok());
   CHECK(r->outcome == MigrationOutcome::kKeptOnSource);
-  CHECK(r->failure->code() == ErrorCode::kUnsupported);
-  CHECK(r->failure->message().find("db") != std::string::npos);
+  CHECK(r->failure->code() == ErrorCode::kConflict);
+  CHECK(w.b.containers.count("web") == 1);
   CHECK(w.a.containers.at("web").state == "running");
+}
+
+TEST_CASE("getting back on the source repeats the options the checkpoint needs") {
+  World w;
+  w.a.add_running("web", "ws-1");
+  w.b.fail_restore = Error(ErrorCode::kRestoreFailed, "criu said no");
+  MigrationRequest request{"web", {}, {}};
+  request.checkpoint.tcp_established = true;
+  request.restore.tcp_established = true;
+  auto r = migrate(w.source, w.destination, w.spool, request, OperationContext{});
+  REQUIRE(r.ok());
+  CHECK(r->outcome == MigrationOutcome::kKeptOnSource);
+  REQUIRE(w.a.last_in_place_options.has_value());
+  CHECK(w.a.last_in_place_options->tcp_established);
 }
 
 }  // namespace
