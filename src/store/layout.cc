@@ -2,6 +2,8 @@
 
 #include <ctime>
 
+#include "common/time_format.h"
+
 #include "store/crypto.h"
 
 namespace wscp::store {
@@ -58,12 +60,7 @@ Status validate_image_digest(std::string_view digest) {
 }
 
 std::string make_checkpoint_id(std::chrono::system_clock::time_point now) {
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return std::string(buf) + "-" + random_hex(4);
+  return utc_basic(now) + "-" + random_hex(4);
 }
 
 }  // namespace wscp::store

@@ -1,6 +1,8 @@
 #include "store/manifest.h"
 
 #include <ctime>
+
+#include "common/time_format.h"
 #include <set>
 
 #include "store/crypto.h"
@@ -253,12 +255,7 @@ Result<Manifest> parse_manifest(std::string_view text, const EncryptionKey* mac_
 }
 
 std::string format_rfc3339(std::chrono::system_clock::time_point t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return utc_rfc3339(t);
 }
 
 }  // namespace wscp::store

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <ctime>
 
+#include "common/time_format.h"
+
 #include "http/client.h"
 #include "store/crypto.h"
 
@@ -84,14 +86,7 @@ std::string authorization(const SigningRequest& request, const SigningScope& sco
          ",SignedHeaders=" + names + ",Signature=" + signature(request, scope, credentials.secret_access_key);
 }
 
-std::string amz_date(std::chrono::system_clock::time_point t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[20];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
+std::string amz_date(std::chrono::system_clock::time_point t) { return utc_basic(t); }
 
 std::string encode_key_path(const std::string& key) {
   std::string out;
