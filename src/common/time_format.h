@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <ctime>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace wscp {
 
@@ -22,6 +24,17 @@ inline std::string utc_rfc3339(std::chrono::system_clock::time_point t) {
   gmtime_r(&tt, &tm);
   char buf[32];
   return std::string(buf, std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm));
+}
+
+// Reads "2026-11-23T11:45:00Z" (whole seconds, UTC only, as utc_rfc3339
+// writes); nullopt for anything else.
+inline std::optional<std::chrono::system_clock::time_point> parse_utc_rfc3339(std::string_view text) {
+  if (text.size() != 20 || text[19] != 'Z') return std::nullopt;
+  std::tm tm{};
+  std::string copy(text);
+  const char* end = strptime(copy.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
 }  // namespace wscp

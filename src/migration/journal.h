@@ -1,0 +1,91 @@
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace wscp::migration {
+
+// The node-local phases of a migration. Each runs on one node only.
+enum class Phase { kCheckpoint, kRestore, kRelease, kResume };
+
+// Where a phase is. Recorded (durably) before the step's action starts, so a
+// process that dies during the action knows on its next start what it may
+// have done and finishes or undoes it.
+enum class Step {
+  kPlanned,    // checkpoint: plan written, workspace lock held, nothing frozen
+  kDumping,    // checkpoint: Podman asked to dump (keep=true) and export
+  kSealed,     // checkpoint: manifest durable; only the driver decides now
+  kRestoring,  // restore: claim won, Podman asked to import
+  kSettling,   // restore: container created, waiting for it to stay running
+  kReleasing,  // release: removing the source's stopped copy and kept checkpoint
+  kResuming,   // resume: claim won, bringing the workspace back on the source
+};
+
+std::string_view to_string(Phase phase);
+std::string_view to_string(Step step);
+Result<Phase> parse_phase(std::string_view text);
+Result<Step> parse_step(std::string_view text);
+
+// One phase's record. Plain facts only: Podman and the store are the truth
+// that recovery re-reads; the entry says which questions to ask them.
+struct JournalEntry {
+  static constexpr int kVersion = 1;
+
+  std::string checkpoint_id;
+  std::string workspace_id;
+  Phase phase = Phase::kCheckpoint;
+  Step step = Step::kPlanned;
+  std::string node;                     // the node this process acts for
+  std::string store;                    // where the archives go ("s3://b/p")
+  std::vector<std::string> containers;  // names of the containers involved
+  std::chrono::system_clock::time_point started{};
+  std::chrono::system_clock::time_point updated{};
+  std::string note;                     // the last failure, for people
+};
+
+// Durable, local record of the steps this node's phases took, keyed by
+// checkpoint id and phase.
+class Journal {
+ public:
+  virtual ~Journal() = default;
+  // Durable when it returns (written, fsynced, renamed into place).
+  virtual Status record(const JournalEntry& entry) = 0;
+  virtual Result<std::optional<JournalEntry>> find(std::string_view checkpoint_id, Phase phase) = 0;
+  // Every unfinished entry, oldest first. An entry that cannot be read is
+  // an error naming its file, never silently skipped.
+  virtual Result<std::vector<JournalEntry>> pending() = 0;
+  // The phase is done (or undone): its entry goes.
+  virtual Status finish(std::string_view checkpoint_id, Phase phase) = 0;
+};
+
+// A directory of JSON files (0600, directory 0700), one per checkpoint and
+// phase: <dir>/<checkpoint-id>.<phase>.json.
+class DirectoryJournal final : public Journal {
+ public:
+  static Result<std::unique_ptr<DirectoryJournal>> open(std::filesystem::path dir);
+
+  Status record(const JournalEntry& entry) override;
+  Result<std::optional<JournalEntry>> find(std::string_view checkpoint_id, Phase phase) override;
+  Result<std::vector<JournalEntry>> pending() override;
+  Status finish(std::string_view checkpoint_id, Phase phase) override;
+
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  explicit DirectoryJournal(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  std::filesystem::path path_of(std::string_view checkpoint_id, Phase phase) const;
+
+  std::filesystem::path dir_;
+};
+
+// The JSON form of an entry, validated field by field on the way in.
+std::string serialize(const JournalEntry& entry);
+Result<JournalEntry> parse_journal_entry(std::string_view text);
+
+}  // namespace wscp::migration

@@ -1,0 +1,136 @@
+#include "migration/journal.h"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/time_format.h"
+
+namespace wscp::migration {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / ("wscp-journal-" + std::to_string(::getpid()) + "-" +
+                                               std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+  ~TempDir() { fs::remove_all(path); }
+};
+
+JournalEntry sample(std::string id, Phase phase = Phase::kCheckpoint) {
+  JournalEntry e;
+  e.checkpoint_id = std::move(id);
+  e.workspace_id = "ws-1";
+  e.phase = phase;
+  e.step = Step::kDumping;
+  e.node = "node-1";
+  e.store = "s3://bucket/prefix";
+  e.containers = {"dev", "db"};
+  e.started = *parse_utc_rfc3339("2026-11-30T10:00:00Z");
+  e.updated = *parse_utc_rfc3339("2026-11-30T10:00:05Z");
+  e.note = "";
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("journal entries survive a round trip through their JSON form") {
+  JournalEntry e = sample("20261130T100000Z-0a1b2c3d");
+  auto back = parse_journal_entry(serialize(e));
+  REQUIRE(back.ok());
+  CHECK(back->checkpoint_id == e.checkpoint_id);
+  CHECK(back->phase == Phase::kCheckpoint);
+  CHECK(back->step == Step::kDumping);
+  CHECK(back->containers == e.containers);
+  CHECK(back->started == e.started);
+  CHECK(back->updated == e.updated);
+}
+
+TEST_CASE("journal entries that are damaged are refused, naming what is wrong") {
+  const std::string good = serialize(sample("c1"));
+  struct Case {
+    std::string from, to, expect;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"\"version\": 1", "\"version\": 2", "unsupported version"},
+           {"\"step\": \"dumping\"", "\"step\": \"dancing\"", "unknown step 'dancing'"},
+           {"\"phase\": \"checkpoint\"", "\"phase\": 3", "'phase' is missing or not a string"},
+           {"\"checkpointId\": \"c1\"", "\"checkpointId\": \"../etc\"", "is not a checkpoint id"},
+           {"\"started\": \"2026-11-30T10:00:00Z\"", "\"started\": \"yesterday\"", "'started' is not a UTC time"},
+           {"\"dev\"", "7", "'containers' holds a non-string"},
+       }) {
+    std::string text = good;
+    REQUIRE(text.find(c.from) != std::string::npos);
+    text.replace(text.find(c.from), c.from.size(), c.to);
+    auto parsed = parse_journal_entry(text);
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(parsed.error().code() == ErrorCode::kIntegrity);
+    CHECK_MESSAGE(parsed.error().message().find(c.expect) != std::string::npos, parsed.error().message());
+  }
+  CHECK_FALSE(parse_journal_entry("{not json").ok());
+}
+
+TEST_CASE("a directory journal records, finds, lists pending entries and finishes them") {
+  TempDir dir;
+  auto journal = DirectoryJournal::open(dir.path);
+  REQUIRE(journal.ok());
+  struct stat st{};
+  REQUIRE(::stat(dir.path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
+
+  JournalEntry later = sample("c2", Phase::kRestore);
+  later.started = *parse_utc_rfc3339("2026-11-30T11:00:00Z");
+  REQUIRE((*journal)->record(later).ok());
+  REQUIRE((*journal)->record(sample("c1")).ok());
+  JournalEntry sealed = sample("c1");
+  sealed.step = Step::kSealed;
+  REQUIRE((*journal)->record(sealed).ok());  // replaces the earlier step
+
+  auto found = (*journal)->find("c1", Phase::kCheckpoint);
+  REQUIRE(found.ok());
+  REQUIRE(found->has_value());
+  CHECK((*found)->step == Step::kSealed);
+  auto none = (*journal)->find("c1", Phase::kRestore);
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->has_value());
+
+  const fs::path file = dir.path / "c1.checkpoint.json";
+  REQUIRE(::stat(file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+
+  auto pending = (*journal)->pending();
+  REQUIRE(pending.ok());
+  REQUIRE(pending->size() == 2);
+  CHECK((*pending)[0].checkpoint_id == "c1");  // oldest first
+  CHECK((*pending)[1].checkpoint_id == "c2");
+
+  REQUIRE((*journal)->finish("c1", Phase::kCheckpoint).ok());
+  REQUIRE((*journal)->finish("c1", Phase::kCheckpoint).ok());  // twice is fine
+  pending = (*journal)->pending();
+  REQUIRE(pending.ok());
+  CHECK(pending->size() == 1);
+}
+
+TEST_CASE("a directory journal reports an unreadable entry instead of skipping it") {
+  TempDir dir;
+  auto journal = DirectoryJournal::open(dir.path);
+  REQUIRE(journal.ok());
+  std::ofstream(dir.path / "c9.checkpoint.json") << "{\"version\": 1";
+  std::ofstream(dir.path / "c8.checkpoint.json.tmp") << "half";  // an unfinished write is ignored
+  auto pending = (*journal)->pending();
+  REQUIRE_FALSE(pending.ok());
+  CHECK(pending.error().message().find("c9.checkpoint.json") != std::string::npos);
+}
+
+TEST_CASE("a directory journal refuses ids that are not plain names") {
+  TempDir dir;
+  auto journal = DirectoryJournal::open(dir.path);
+  REQUIRE(journal.ok());
+  CHECK((*journal)->record(sample("../../etc/passwd")).error().code() == ErrorCode::kInvalidArgument);
+  CHECK((*journal)->find("a/b", Phase::kRestore).error().code() == ErrorCode::kInvalidArgument);
+}
+
+}  // namespace wscp::migration
