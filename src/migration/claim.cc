@@ -1,92 +1,139 @@
 #include "migration/claim.h"
 
-#include <nlohmann/json.hpp>
+#include <array>
 
 #include "common/time_format.h"
-#include "migration/signed_document.h"
 #include "store/layout.h"
 
 namespace wscp::migration {
 namespace {
 
 using nlohmann::json;
-constexpr std::string_view kKind = "claim v1";
+constexpr int kRaceAttempts = 3;
+
+constexpr std::array<std::pair<ClaimState, std::string_view>, 6> kStates{{
+    {ClaimState::kNone, "none"},
+    {ClaimState::kRestoring, "restoring"},
+    {ClaimState::kRestored, "restored"},
+    {ClaimState::kAbandoned, "abandoned"},
+    {ClaimState::kResuming, "resuming"},
+    {ClaimState::kResumed, "resumed"},
+}};
 
 std::string describe(const Claim& c) {
-  return std::string(to_string(c.action)) + " by node " + c.node + " at " + utc_rfc3339(c.at);
-}
-
-Result<Claim> parse_claim(const std::string& text, const store::EncryptionKey* key, const std::string& workspace_id,
-                          const std::string& checkpoint_id) {
-  const std::string what = "claim of checkpoint " + checkpoint_id;
-  auto doc = open_document(text, kKind, key, what);
-  if (!doc) return doc.error();
-  auto field = [&](const char* name) -> std::string {
-    auto it = doc->find(name);
-    return it != doc->end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  Claim c;
-  const std::string action = field("action");
-  if (action == "restore") c.action = ClaimAction::kRestore;
-  else if (action == "resume") c.action = ClaimAction::kResume;
-  else return Error(ErrorCode::kIntegrity, what + ": unknown action '" + action + "'");
-  c.node = field("node");
-  c.workspace_id = field("workspaceId");
-  c.checkpoint_id = field("checkpointId");
-  auto at = parse_utc_rfc3339(field("at"));
-  if (c.node.empty() || !at) return Error(ErrorCode::kIntegrity, what + ": node or time missing");
-  // A claim copied from another checkpoint must not count for this one.
-  if (c.workspace_id != workspace_id || c.checkpoint_id != checkpoint_id) {
-    return Error(ErrorCode::kIntegrity, what + " names checkpoint " + c.checkpoint_id + " of workspace " +
-                                            c.workspace_id + ": it was copied from elsewhere; refusing it");
-  }
-  c.at = *at;
-  return c;
+  std::string text = std::string(to_string(c.state));
+  if (!c.node.empty()) text += " by node " + c.node;
+  if (c.generation > 0) text += " at " + utc_rfc3339(c.at);
+  return text;
 }
 
 }  // namespace
 
-std::string_view to_string(ClaimAction action) { return action == ClaimAction::kRestore ? "restore" : "resume"; }
-
-std::string claim_key(std::string_view workspace_id, std::string_view checkpoint_id) {
-  return store::layout::checkpoint_prefix(workspace_id, checkpoint_id) + "claim.json";
-}
-
-Result<std::optional<Claim>> read_claim(DocumentStore& store, const store::EncryptionKey* key,
-                                        const std::string& workspace_id, const std::string& checkpoint_id) {
-  auto text = store.read(claim_key(workspace_id, checkpoint_id));
-  if (!text) return text.error();
-  if (!text->has_value()) return std::optional<Claim>{};
-  auto claim = parse_claim(**text, key, workspace_id, checkpoint_id);
-  if (!claim) return claim.error();
-  return std::optional<Claim>(std::move(*claim));
-}
-
-Result<Claim> take_claim(DocumentStore& store, const store::EncryptionKey* key, ClaimAction action,
-                         const std::string& node, const std::string& workspace_id, const std::string& checkpoint_id) {
-  auto now = store.now();
-  if (!now) return now.error();
-  Claim mine{action, node, workspace_id, checkpoint_id, *now};
-  json doc{{"action", to_string(action)},
-           {"node", node},
-           {"workspaceId", workspace_id},
-           {"checkpointId", checkpoint_id},
-           {"at", utc_rfc3339(*now)}};
-  Status created = store.create_exclusive(claim_key(workspace_id, checkpoint_id), sign_document(doc, kKind, key));
-  if (created.ok()) return mine;
-  if (created.error().code() != ErrorCode::kConflict) return created.error().wrap("claiming checkpoint " + checkpoint_id);
-  auto existing = read_claim(store, key, workspace_id, checkpoint_id);
-  if (!existing) return existing.error();
-  if (!existing->has_value()) {
-    return Error(ErrorCode::kUnavailable, "claim of checkpoint " + checkpoint_id + " was refused as existing but "
-                                          "cannot be read: try again");
+std::string_view to_string(ClaimState state) {
+  for (const auto& [value, name] : kStates) {
+    if (value == state) return name;
   }
-  const Claim& holder = **existing;
-  if (holder.action == action && holder.node == node) return holder;  // ours already: carry on
-  return Error(ErrorCode::kConflict, "checkpoint " + checkpoint_id + " of workspace " + workspace_id +
-                                         " is already claimed (" + describe(holder) + "); it cannot also be " +
-                                         std::string(to_string(action) == "restore" ? "restored" : "resumed") +
-                                         " by node " + node);
+  return "unknown";
+}
+
+Result<ClaimState> next_claim_state(const Claim& cur, ClaimStep step, const std::string& node, bool& unchanged) {
+  unchanged = false;
+  const bool mine = cur.node == node;
+  const bool open = cur.state == ClaimState::kNone || cur.state == ClaimState::kAbandoned;
+  auto same = [&](ClaimState s) -> Result<ClaimState> {
+    unchanged = true;
+    return s;
+  };
+  auto refuse = [&](std::string_view wanted) -> Result<ClaimState> {
+    return Error(ErrorCode::kConflict, "the checkpoint is " + describe(cur) + ": node " + node + " cannot " +
+                                           std::string(wanted));
+  };
+  switch (step) {
+    case ClaimStep::kBeginRestore:
+      if (open) return ClaimState::kRestoring;
+      if (cur.state == ClaimState::kRestoring && mine) return same(cur.state);
+      return refuse("restore it");
+    case ClaimStep::kFinishRestore:
+      if (cur.state == ClaimState::kRestoring && mine) return ClaimState::kRestored;
+      if (cur.state == ClaimState::kRestored && mine) return same(cur.state);
+      return refuse("finish a restore it does not hold");
+    case ClaimStep::kAbandonRestore:
+      if (cur.state == ClaimState::kRestoring && mine) return ClaimState::kAbandoned;
+      if (cur.state == ClaimState::kAbandoned && mine) return same(cur.state);
+      return refuse("abandon a restore it does not hold");
+    case ClaimStep::kForceAbandon:
+      if (cur.state == ClaimState::kRestoring) return ClaimState::kAbandoned;
+      if (open) return same(cur.state);
+      return refuse("abandon it");
+    case ClaimStep::kBeginResume:
+      if (open) return ClaimState::kResuming;
+      if (cur.state == ClaimState::kResuming && mine) return same(cur.state);
+      return refuse("resume it");
+    case ClaimStep::kFinishResume:
+      if (cur.state == ClaimState::kResuming && mine) return ClaimState::kResumed;
+      if (cur.state == ClaimState::kResumed && mine) return same(cur.state);
+      return refuse("finish a resume it does not hold");
+  }
+  return Error(ErrorCode::kInternal, "unknown claim step");
+}
+
+std::string claim_prefix(std::string_view workspace_id, std::string_view checkpoint_id) {
+  return store::layout::checkpoint_prefix(workspace_id, checkpoint_id) + "claim/";
+}
+
+ClaimLog::ClaimLog(DocumentStore& store, const store::EncryptionKey* key, const std::string& workspace_id,
+                   const std::string& checkpoint_id)
+    : store_(store),
+      checkpoint_id_(checkpoint_id),
+      log_(store, key, claim_prefix(workspace_id, checkpoint_id), "checkpoint claim v1",
+           "checkpoint " + checkpoint_id + " of workspace " + workspace_id) {}
+
+Result<Claim> ClaimLog::current() {
+  auto latest = log_.latest();
+  if (!latest) return latest.error();
+  Claim c;
+  if (!latest->has_value()) return c;
+  const LogEntry& entry = **latest;
+  c.generation = entry.generation;
+  const std::string what = "claim of checkpoint " + checkpoint_id_;
+  try {
+    const std::string state = entry.body.at("state").get<std::string>();
+    bool known = false;
+    for (const auto& [value, name] : kStates) {
+      if (name == state && value != ClaimState::kNone) {
+        c.state = value;
+        known = true;
+      }
+    }
+    if (!known) return Error(ErrorCode::kIntegrity, what + ": unknown state '" + state + "'");
+    c.node = entry.body.at("node").get<std::string>();
+    c.reason = entry.body.at("reason").get<std::string>();
+    auto at = parse_utc_rfc3339(entry.body.at("at").get<std::string>());
+    if (!at || c.node.empty()) return Error(ErrorCode::kIntegrity, what + ": node or time missing");
+    c.at = *at;
+  } catch (const json::exception& e) {
+    return Error(ErrorCode::kIntegrity, what + " is malformed: " + e.what());
+  }
+  return c;
+}
+
+Result<Claim> ClaimLog::take(ClaimStep step, const std::string& node, const std::string& reason) {
+  for (int attempt = 0; attempt < kRaceAttempts; ++attempt) {
+    auto cur = current();
+    if (!cur) return cur.error();
+    bool unchanged = false;
+    auto next = next_claim_state(*cur, step, node, unchanged);
+    if (!next) return next.error().wrap("checkpoint " + checkpoint_id_);
+    if (unchanged) return *cur;
+    auto now = store_.now();
+    if (!now) return now.error();
+    json body{{"state", to_string(*next)}, {"node", node}, {"reason", reason}, {"at", utc_rfc3339(*now)}};
+    auto written = log_.append(cur->generation, std::move(body));
+    if (written) return Claim{*next, node, reason, *now, written->generation};
+    if (written.error().code() != ErrorCode::kConflict) return written.error();
+    // Another node took a step first: decide again from what it wrote.
+  }
+  return Error(ErrorCode::kUnavailable, "claim of checkpoint " + checkpoint_id_ + " kept changing: retry");
 }
 
 }  // namespace wscp::migration

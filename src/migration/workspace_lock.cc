@@ -1,35 +1,12 @@
 #include "migration/workspace_lock.h"
 
-#include <charconv>
-#include <cstdio>
-#include <nlohmann/json.hpp>
-
 #include "common/time_format.h"
-#include "migration/signed_document.h"
 
 namespace wscp::migration {
 namespace {
 
 using nlohmann::json;
-constexpr std::string_view kKind = "workspace lock v1";
 constexpr int kRaceAttempts = 3;
-constexpr std::size_t kGenerationDigits = 12;
-
-std::string generation_key(std::string_view workspace_id, std::uint64_t generation) {
-  char digits[kGenerationDigits + 1];
-  std::snprintf(digits, sizeof digits, "%012llu", static_cast<unsigned long long>(generation));
-  return lock_prefix(workspace_id) + digits + ".json";
-}
-
-std::optional<std::uint64_t> generation_of(std::string_view key, std::string_view prefix) {
-  if (!key.starts_with(prefix) || !key.ends_with(".json")) return std::nullopt;
-  std::string_view digits = key.substr(prefix.size(), key.size() - prefix.size() - 5);
-  if (digits.size() != kGenerationDigits) return std::nullopt;
-  std::uint64_t g = 0;
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), g);
-  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
-  return g;
-}
 
 std::string describe(const LockState& s, std::string_view workspace_id) {
   return "workspace " + std::string(workspace_id) + " is being migrated by node " + s.node + " (checkpoint " +
@@ -42,37 +19,25 @@ std::string lock_prefix(std::string_view workspace_id) {
   return "workspaces/" + std::string(workspace_id) + "/lock/";
 }
 
+WorkspaceLock::WorkspaceLock(DocumentStore& store, const store::EncryptionKey* key, std::string workspace_id)
+    : store_(store),
+      workspace_id_(workspace_id),
+      log_(store, key, lock_prefix(workspace_id), "workspace lock v1", "workspace " + workspace_id) {}
+
 Result<LockState> WorkspaceLock::current() {
-  const std::string prefix = lock_prefix(workspace_id_);
-  auto keys = store_.list(prefix);
-  if (!keys) return keys.error();
-  std::optional<std::uint64_t> latest;
-  for (const auto& k : *keys) {
-    auto g = generation_of(k, prefix);
-    if (g && (!latest || *g > *latest)) latest = g;
-  }
-  if (!latest) return LockState{};
-  const std::string key = generation_key(workspace_id_, *latest);
-  auto text = store_.read(key);
-  if (!text) return text.error();
-  if (!text->has_value()) return Error(ErrorCode::kUnavailable, "lock " + key + " vanished while being read: retry");
-  const std::string what = "lock of workspace " + workspace_id_;
-  auto doc = open_document(**text, kKind, key_, what);
-  if (!doc) return doc.error();
+  auto latest = log_.latest();
+  if (!latest) return latest.error();
+  if (!latest->has_value()) return LockState{};
+  const LogEntry& entry = **latest;
   LockState s;
-  s.generation = *latest;
+  s.generation = entry.generation;
+  const std::string what = "lock of workspace " + workspace_id_;
   try {
-    if (doc->at("generation").get<std::uint64_t>() != *latest) {
-      return Error(ErrorCode::kIntegrity, what + ": generation does not match its key; refusing it");
-    }
-    if (doc->at("workspaceId").get<std::string>() != workspace_id_) {
-      return Error(ErrorCode::kIntegrity, what + " was copied from another workspace; refusing it");
-    }
-    s.held = doc->at("held").get<bool>();
-    s.node = doc->at("node").get<std::string>();
-    s.checkpoint_id = doc->at("checkpointId").get<std::string>();
-    auto since = parse_utc_rfc3339(doc->at("since").get<std::string>());
-    auto expires = parse_utc_rfc3339(doc->at("expires").get<std::string>());
+    s.held = entry.body.at("held").get<bool>();
+    s.node = entry.body.at("node").get<std::string>();
+    s.checkpoint_id = entry.body.at("checkpointId").get<std::string>();
+    auto since = parse_utc_rfc3339(entry.body.at("since").get<std::string>());
+    auto expires = parse_utc_rfc3339(entry.body.at("expires").get<std::string>());
     if (!since || !expires) return Error(ErrorCode::kIntegrity, what + ": times are malformed");
     s.since = *since;
     s.expires = *expires;
@@ -82,20 +47,17 @@ Result<LockState> WorkspaceLock::current() {
   return s;
 }
 
-Result<LockState> WorkspaceLock::write_next(const LockState& cur, LockState next) {
-  next.generation = cur.generation + 1;
-  json doc{{"generation", next.generation},
-           {"workspaceId", workspace_id_},
-           {"held", next.held},
-           {"node", next.node},
-           {"checkpointId", next.checkpoint_id},
-           {"since", utc_rfc3339(next.since)},
-           {"expires", utc_rfc3339(next.expires)}};
-  Status st = store_.create_exclusive(generation_key(workspace_id_, next.generation), sign_document(doc, kKind, key_));
-  if (!st) return st.error();
-  // Older generations are history; keep one for people reading the store.
-  if (cur.generation > 0) (void)store_.remove(generation_key(workspace_id_, cur.generation - 1));
-  return next;
+Result<LockState> WorkspaceLock::write_next(const LockState& cur, const LockState& next) {
+  json body{{"held", next.held},
+            {"node", next.node},
+            {"checkpointId", next.checkpoint_id},
+            {"since", utc_rfc3339(next.since)},
+            {"expires", utc_rfc3339(next.expires)}};
+  auto written = log_.append(cur.generation, std::move(body));
+  if (!written) return written.error();
+  LockState result = next;
+  result.generation = written->generation;
+  return result;
 }
 
 Result<LockState> WorkspaceLock::acquire(const std::string& node, const std::string& checkpoint_id,
@@ -105,10 +67,9 @@ Result<LockState> WorkspaceLock::acquire(const std::string& node, const std::str
     if (!cur) return cur.error();
     auto now = store_.now();
     if (!now) return now.error();
-    const bool ours = cur->node == node && cur->checkpoint_id == checkpoint_id;
+    const bool ours = cur->held && cur->node == node && cur->checkpoint_id == checkpoint_id;
     if (cur->held && !ours && *now < cur->expires) return Error(ErrorCode::kConflict, describe(*cur, workspace_id_));
-    LockState next{0, true, node, checkpoint_id, ours && cur->held ? cur->since : *now, *now + ttl};
-    auto written = write_next(*cur, next);
+    auto written = write_next(*cur, LockState{0, true, node, checkpoint_id, ours ? cur->since : *now, *now + ttl});
     if (written) return written;
     if (written.error().code() != ErrorCode::kConflict) return written.error();
     // Someone wrote the same generation first: look again.

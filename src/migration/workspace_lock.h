@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "common/result.h"
-#include "migration/document_store.h"
+#include "migration/document_log.h"
 #include "store/encryption_key.h"
 
 namespace wscp::migration {
@@ -29,8 +29,7 @@ struct LockState {
 
 class WorkspaceLock {
  public:
-  WorkspaceLock(DocumentStore& store, const store::EncryptionKey* key, std::string workspace_id)
-      : store_(store), key_(key), workspace_id_(std::move(workspace_id)) {}
+  WorkspaceLock(DocumentStore& store, const store::EncryptionKey* key, std::string workspace_id);
 
   Result<LockState> current();
 
@@ -44,11 +43,11 @@ class WorkspaceLock {
   Status release(const std::string& node, const std::string& checkpoint_id);
 
  private:
-  Result<LockState> write_next(const LockState& current, LockState next);
+  Result<LockState> write_next(const LockState& current, const LockState& next);
 
   DocumentStore& store_;
-  const store::EncryptionKey* key_;
   std::string workspace_id_;
+  DocumentLog log_;
 };
 
 std::string lock_prefix(std::string_view workspace_id);
