@@ -19,9 +19,12 @@ void StoreArgs::add_to(CLI::App& cmd) {
       ->check(CLI::Range(1, 19))
       ->capture_default_str();
   cmd.add_option("--encryption-key", encryption_key_file,
-                 "Encrypt archives at rest (AES-256-GCM) with the 32-byte key in this file (raw or hex)");
+                 "Encrypt and authenticate archives (AES-256-GCM) with the key in this file: 32 raw bytes, or "
+                 "64 hex digits per line, the current key first and older keys (still decrypting what they "
+                 "wrote) after it. Mode 600. An s3:// store needs this or --manifest-key");
   cmd.add_option("--manifest-key", manifest_key_file,
-                 "Authenticate manifests (HMAC-SHA256) with this key; defaults to the encryption key");
+                 "Authenticate manifests (HMAC-SHA256) with the key in this file (same format); defaults to the "
+                 "encryption key");
 }
 
 std::string StoreArgs::url() const {
@@ -29,7 +32,22 @@ std::string StoreArgs::url() const {
   return "file://" + std::filesystem::absolute(via).lexically_normal().string();
 }
 
+Status StoreArgs::check_keys() const {
+  if (url().rfind("s3://", 0) == 0 && encryption_key_file.empty() && manifest_key_file.empty()) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "--via " + via +
+                     " is a shared store: without a key, anyone who can write to the bucket could swap an archive "
+                     "and its description, and the restore would run what they put there. Pass --encryption-key "
+                     "FILE (encrypts and authenticates) or --manifest-key FILE (authenticates only); make a key "
+                     "with `(umask 077; openssl rand -hex 32 > FILE)`");
+  }
+  return Ok{};
+}
+
 Result<std::unique_ptr<store::ObjectStore>> StoreArgs::open_store() const {
+  // Refused before anything else (credentials, directories) is looked at.
+  auto st = check_keys();
+  if (!st) return st.error();
   if (via.find("://") == std::string::npos) {
     std::error_code ec;
     std::filesystem::create_directories(via, ec);
@@ -39,19 +57,24 @@ Result<std::unique_ptr<store::ObjectStore>> StoreArgs::open_store() const {
 }
 
 Result<store::CheckpointStoreOptions> StoreArgs::store_options() const {
+  auto st = check_keys();
+  if (!st) return st.error();
   store::CheckpointStoreOptions options;
   options.pipeline.compression.algorithm =
       compression == "none" ? store::Compression::kNone : store::Compression::kZstd;
   options.pipeline.compression.level = compression_level;
   if (!encryption_key_file.empty()) {
-    auto key = store::load_key_file(encryption_key_file);
-    if (!key.ok()) return key.error().wrap("--encryption-key");
-    options.pipeline.encryption_key = *key;
+    auto ring = store::load_keyring_file(encryption_key_file);
+    if (!ring.ok()) return ring.error().wrap("--encryption-key");
+    options.pipeline.encryption_key = *ring->current();
+    for (std::size_t i = 1; i < ring->keys().size(); ++i) options.pipeline.older_keys.push_back(ring->keys()[i]);
   }
   if (!manifest_key_file.empty()) {
-    auto key = store::load_key_file(manifest_key_file);
-    if (!key.ok()) return key.error().wrap("--manifest-key");
-    options.manifest_key = *key;
+    auto ring = store::load_keyring_file(manifest_key_file);
+    if (!ring.ok()) return ring.error().wrap("--manifest-key");
+    options.manifest_key = *ring->current();
+    // Older manifest keys verify what they signed (any key of either file does).
+    for (std::size_t i = 1; i < ring->keys().size(); ++i) options.pipeline.older_keys.push_back(ring->keys()[i]);
   }
   return options;
 }

@@ -22,8 +22,11 @@ struct StoreArgs {
   void add_to(CLI::App& cmd);
   // The store's URL: a plain directory becomes file://<absolute path>.
   std::string url() const;
+  // Both refuse an s3:// store without --encryption-key or --manifest-key
+  // (kInvalidArgument saying what to pass); a directory may go without.
   Result<std::unique_ptr<store::ObjectStore>> open_store() const;
   Result<store::CheckpointStoreOptions> store_options() const;
+  Status check_keys() const;
 };
 
 }  // namespace wscp::agent

@@ -7,6 +7,13 @@
 
 namespace wscp::store {
 
+Keyring PipelineOptions::keys() const {
+  Keyring ring;
+  if (encryption_key) ring.add(*encryption_key);
+  for (const auto& k : older_keys) ring.add(k);
+  return ring;
+}
+
 // Sinks are built back to front and each refers to the next, so they are
 // owned here together and destroyed front to back.
 struct ArchiveWriter::Chain {
@@ -130,17 +137,21 @@ class VerifiedArchiveSource : public ByteSource {
 Result<std::unique_ptr<ByteSource>> open_verified(ObjectStore& store, const ArchiveObject& archive,
                                                   const PipelineOptions& options, const OperationContext& ctx,
                                                   std::string stage) {
+  const Keyring keys = options.keys();
+  const EncryptionKey* key = nullptr;
   if (archive.encryption) {
-    if (!options.encryption_key) {
+    if (keys.empty()) {
       return Error(ErrorCode::kPermissionDenied, "archive " + archive.key + " is encrypted with key " +
                                                      archive.encryption->key_id +
                                                      " but no encryption key is configured: configure that key");
     }
-    if (options.encryption_key->id != archive.encryption->key_id) {
+    key = keys.find(archive.encryption->key_id);
+    if (key == nullptr) {
       return Error(ErrorCode::kPermissionDenied, "archive " + archive.key + " is encrypted with key " +
-                                                     archive.encryption->key_id + " but the configured key is " +
-                                                     options.encryption_key->id +
-                                                     ": configure the key the checkpoint was made with");
+                                                     archive.encryption->key_id + " but the configured keys are " +
+                                                     keys.ids() +
+                                                     ": configure the key the checkpoint was made with (an older "
+                                                     "key goes after the current one in the key file)");
     }
   }
   auto s = std::make_unique<VerifiedArchiveSource>();
@@ -152,7 +163,7 @@ Result<std::unique_ptr<ByteSource>> open_verified(ObjectStore& store, const Arch
   s->stored = std::make_unique<VerifyingSource>(*s->object, archive.stored, "stored archive " + archive.key);
   ByteSource* next = s->stored.get();
   if (archive.encryption) {
-    s->decrypt = std::make_unique<DecryptingSource>(*next, *options.encryption_key);
+    s->decrypt = std::make_unique<DecryptingSource>(*next, *key);
     next = s->decrypt.get();
   }
   if (archive.compression == Compression::kZstd) {

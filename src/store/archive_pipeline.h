@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/operation.h"
 #include "common/stream.h"
@@ -16,10 +17,17 @@ namespace wscp::store {
 
 struct PipelineOptions {
   CompressionOptions compression;
-  std::optional<EncryptionKey> encryption_key;  // none: archives stored in clear
+  // The current key: encrypts what is written. None: archives stored in clear.
+  std::optional<EncryptionKey> encryption_key;
+  // Older keys of the keyring: they still decrypt (and verify) what they
+  // wrote, found by the key id an archive records.
+  std::vector<EncryptionKey> older_keys;
   std::uint64_t digest_part_size = 16ull << 20;
   // Bytes a restore stream keeps back until the whole archive verified.
   std::size_t restore_holdback = 1 << 20;
+
+  // Every key, the current one first.
+  Keyring keys() const;
 };
 
 // Takes the plain tar and stores it: SHA-256 of the plain bytes -> zstd ->

@@ -19,21 +19,75 @@ std::string image_mac(const nlohmann::json& image, const EncryptionKey& key) {
 
 }  // namespace
 
+const EncryptionKey* CheckpointStoreOptions::mac_key() const {
+  if (manifest_key) return &*manifest_key;
+  if (pipeline.encryption_key) return &*pipeline.encryption_key;
+  return nullptr;
+}
+
+Keyring CheckpointStoreOptions::mac_keys() const {
+  Keyring ring;
+  if (const EncryptionKey* k = mac_key()) ring.add(*k);
+  const Keyring decryption = pipeline.keys();
+  for (const auto& k : decryption.keys()) ring.add(k);
+  return ring;
+}
+
+Status require_authentication(const ObjectStore& store, const CheckpointStoreOptions& options) {
+  if (!store.shared() || options.mac_key() != nullptr || options.allow_unauthenticated_shared_store) return Ok{};
+  return Error(ErrorCode::kPermissionDenied,
+               store.describe() +
+                   " is a shared store (others can write to it) and no key is configured, so nothing read back "
+                   "from it could be trusted: configure an encryption key (encrypts and authenticates) or a "
+                   "manifest key (authenticates); with wscp-agent: --encryption-key FILE or --manifest-key FILE");
+}
+
+Result<ImageBlob> parse_image_meta(std::string_view text, const std::string& image_id, const Keyring& mac_keys) {
+  auto bad = [&](const std::string& why) {
+    return Error(ErrorCode::kIntegrity, "metadata of image " + image_id + " " + why);
+  };
+  ImageBlob blob;
+  try {
+    auto j = nlohmann::json::parse(text);
+    if (!j.is_object()) return bad("is not a JSON object");
+    if (!mac_keys.empty()) {
+      if (!j.contains("mac") || !j.at("mac").is_string()) return bad("is not authenticated");
+      // Image metadata carries no key id: any key of the ring may vouch for it.
+      bool vouched = false;
+      for (const auto& k : mac_keys.keys()) {
+        vouched = vouched || equal_constant_time(j.at("mac").get<std::string>(), image_mac(j.at("image"), k));
+      }
+      if (!vouched) return bad("has a MAC that none of the configured keys (" + mac_keys.ids() + ") made");
+    } else if (j.contains("mac")) {
+      return Error(ErrorCode::kPermissionDenied,
+                   "metadata of image " + image_id + " is authenticated but no key is configured");
+    }
+    blob = j.at("image").get<ImageBlob>();
+  } catch (const std::exception& e) {
+    return bad(std::string("is malformed (") + e.what() + ")");
+  }
+  if (blob.id != image_id) return bad("describes another image");
+  auto st = validate_archive_object(blob.archive, image_dir(image_id));
+  if (!st) return bad("is invalid: " + st.error().message());
+  if (blob.names.size() > 256) return bad("lists too many names");
+  for (const auto& n : blob.names) {
+    if (n.empty() || n.size() > 512) return bad("has an empty or over-long image name");
+  }
+  if (blob.format.empty() || blob.format.size() > 64) return bad("has no valid format");
+  return blob;
+}
+
 CheckpointStore::CheckpointStore(ObjectStore& objects, CheckpointStoreOptions options)
     : objects_(objects), options_(std::move(options)) {}
 
-const EncryptionKey* CheckpointStore::mac_key() const {
-  if (options_.manifest_key) return &*options_.manifest_key;
-  if (options_.pipeline.encryption_key) return &*options_.pipeline.encryption_key;
-  return nullptr;
-}
+Status CheckpointStore::check_authenticated() const { return require_authentication(objects_, options_); }
 
 Result<std::unique_ptr<ArchiveWriter>> CheckpointStore::create_archive(const std::string& workspace_id,
                                                                        const std::string& checkpoint_id,
                                                                        const std::string& container,
                                                                        const OperationContext& ctx) {
   for (auto st : {validate_name(workspace_id, "workspace id"), validate_name(checkpoint_id, "checkpoint id"),
-                  validate_name(container, "container name")}) {
+                  validate_name(container, "container name"), check_authenticated()}) {
     if (!st) return st.error();
   }
   std::string key = layout::archive_key(workspace_id, checkpoint_id, container,
@@ -53,31 +107,22 @@ Result<ArchiveObject> CheckpointStore::put_archive(const std::string& workspace_
 }
 
 Result<std::optional<ImageBlob>> CheckpointStore::find_image(const std::string& image_id) {
-  auto st = validate_image_digest(image_id);
-  if (!st) return st.error();
+  for (auto st : {validate_image_digest(image_id), check_authenticated()}) {
+    if (!st) return st.error();
+  }
   OperationContext ctx;
   auto text = get_object(objects_, image_meta_key(image_id), 1 << 20, ctx);
   if (!text) {
     if (text.error().code() == ErrorCode::kNotFound) return std::optional<ImageBlob>();
     return text.error();
   }
-  ImageBlob blob;
-  try {
-    auto j = nlohmann::json::parse(*text);
-    blob = j.at("image").get<ImageBlob>();
-    if (const EncryptionKey* key = mac_key()) {
-      if (!j.contains("mac") || !equal_constant_time(j.at("mac").get<std::string>(), image_mac(j.at("image"), *key))) {
-        // Written without our key (or altered): store it again.
-        return std::optional<ImageBlob>();
-      }
-    }
-  } catch (const std::exception&) {
-    return std::optional<ImageBlob>();  // unreadable metadata: store the image again
-  }
-  if (blob.id != image_id || blob.archive.key.rfind(image_dir(image_id), 0) != 0) return std::optional<ImageBlob>();
-  // Readable only with the key it was encrypted with.
-  const auto& key = options_.pipeline.encryption_key;
-  if (blob.archive.encryption && (!key || key->id != blob.archive.encryption->key_id)) {
+  // Unreadable, unauthenticated (written without our keys) or altered
+  // metadata: store the image again.
+  auto parsed = parse_image_meta(*text, image_id, options_.mac_keys());
+  if (!parsed) return std::optional<ImageBlob>();
+  ImageBlob blob = std::move(*parsed);
+  // Readable only with a key of the ring.
+  if (blob.archive.encryption && options_.pipeline.keys().find(blob.archive.encryption->key_id) == nullptr) {
     return std::optional<ImageBlob>();
   }
   auto head = objects_.head(blob.archive.key);
@@ -89,8 +134,9 @@ Result<std::optional<ImageBlob>> CheckpointStore::find_image(const std::string& 
 Result<std::unique_ptr<ImageWriter>> CheckpointStore::create_image(const std::string& image_id,
                                                                    std::vector<std::string> names,
                                                                    std::string format, const OperationContext& ctx) {
-  auto st = validate_image_digest(image_id);
-  if (!st) return st.error();
+  for (auto st : {validate_image_digest(image_id), check_authenticated()}) {
+    if (!st) return st.error();
+  }
   // A unique blob name per upload: two nodes shipping the same image at once
   // each get a consistent blob + metadata pair.
   std::string key = image_dir(image_id) + "blob-" + random_hex(8);
@@ -108,8 +154,10 @@ Status ImageWriter::close() {
 }
 
 Status CheckpointStore::write_image_meta(const ImageBlob& blob, const OperationContext& ctx) {
+  auto st = check_authenticated();
+  if (!st) return st;
   nlohmann::json meta{{"image", blob}};
-  if (const EncryptionKey* k = mac_key()) meta["mac"] = image_mac(meta["image"], *k);
+  if (const EncryptionKey* k = options_.mac_key()) meta["mac"] = image_mac(meta["image"], *k);
   return put_object(objects_, image_meta_key(blob.id), meta.dump(2), ctx);
 }
 
@@ -127,15 +175,17 @@ Result<ImageBlob> CheckpointStore::put_image(const std::string& image_id, const 
 }
 
 Status CheckpointStore::write_manifest(const Manifest& manifest, const OperationContext& ctx) {
-  auto st = validate_manifest(manifest);
-  if (!st) return st;
-  std::string text = serialize_manifest(manifest, mac_key());
+  for (auto st : {validate_manifest(manifest), check_authenticated()}) {
+    if (!st) return st;
+  }
+  std::string text = serialize_manifest(manifest, options_.mac_key());
   return put_object(objects_, layout::manifest_key(manifest.workspace_id, manifest.checkpoint_id), text, ctx);
 }
 
 Result<Manifest> CheckpointStore::read_manifest(const std::string& workspace_id, const std::string& checkpoint_id,
                                                 const OperationContext& ctx) {
-  for (auto st : {validate_name(workspace_id, "workspace id"), validate_name(checkpoint_id, "checkpoint id")}) {
+  for (auto st : {validate_name(workspace_id, "workspace id"), validate_name(checkpoint_id, "checkpoint id"),
+                  check_authenticated()}) {
     if (!st) return st.error();
   }
   std::string key = layout::manifest_key(workspace_id, checkpoint_id);
@@ -148,7 +198,7 @@ Result<Manifest> CheckpointStore::read_manifest(const std::string& workspace_id,
     }
     return text.error();
   }
-  auto m = parse_manifest(*text, mac_key());
+  auto m = parse_manifest(*text, options_.mac_keys());
   if (!m) return m.error().wrap(objects_.describe() + "/" + key);
   if (m->workspace_id != workspace_id || m->checkpoint_id != checkpoint_id) {
     return Error(ErrorCode::kIntegrity, "manifest at " + key + " describes checkpoint " + m->checkpoint_id +
@@ -159,6 +209,8 @@ Result<Manifest> CheckpointStore::read_manifest(const std::string& workspace_id,
 
 Result<std::unique_ptr<ByteSource>> CheckpointStore::open_archive(const ArchiveObject& archive,
                                                                   const OperationContext& ctx) {
+  auto st = check_authenticated();
+  if (!st) return st.error();
   return open_verified(objects_, archive, options_.pipeline, ctx, "download");
 }
 

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/operation.h"
@@ -20,7 +21,28 @@ struct CheckpointStoreOptions {
   // is on; without either, manifests only detect accidental damage.
   std::optional<EncryptionKey> manifest_key;
   std::size_t max_manifest_size = 16 << 20;
+  // A shared store (ObjectStore::shared(), e.g. S3) is refused without a key:
+  // anyone who can write to it could swap an archive and its description.
+  // Only for measurements on a private bucket.
+  bool allow_unauthenticated_shared_store = false;
+
+  // The key that authenticates what is written (manifest key, else the
+  // encryption key), or nullptr.
+  const EncryptionKey* mac_key() const;
+  // The keys that verify what is read: the current MAC key first, then the
+  // encryption key and every older key.
+  Keyring mac_keys() const;
 };
+
+// kPermissionDenied when `store` is shared and no key authenticates what is
+// read back from it (see allow_unauthenticated_shared_store).
+Status require_authentication(const ObjectStore& store, const CheckpointStoreOptions& options);
+
+// Parses image metadata (images/sha256/<hex>/meta.json) read back from the
+// store: authenticated with one of `mac_keys` when there are any, about
+// `image_id`, its blob inside the image's content address, every field
+// checked. Never throws.
+Result<ImageBlob> parse_image_meta(std::string_view text, const std::string& image_id, const Keyring& mac_keys);
 
 class CheckpointStore;
 
@@ -97,7 +119,7 @@ class CheckpointStore {
   const CheckpointStoreOptions& options() const { return options_; }
 
  private:
-  const EncryptionKey* mac_key() const;
+  Status check_authenticated() const;
 
   ObjectStore& objects_;
   CheckpointStoreOptions options_;

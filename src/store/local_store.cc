@@ -1,6 +1,7 @@
 #include "store/local_store.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <system_error>
 
 #include "store/crypto.h"
@@ -77,10 +79,17 @@ class FileWriter : public ByteSink {
     return Ok{};
   }
 
+  // Makes the written bytes durable (under the temporary name).
+  Status sync() {
+    if (::fsync(fd_.get()) != 0) return errno_error("fsync " + temp_.string(), errno);
+    return Ok{};
+  }
+
   Status close() override {
     if (closed_) return Error(ErrorCode::kInternal, "close called twice on " + target_.string());
     closed_ = true;
-    if (::fsync(fd_.get()) != 0) return errno_error("fsync " + temp_.string(), errno);
+    auto st = sync();
+    if (!st) return st;
     fd_.reset();
     if (::rename(temp_.c_str(), target_.c_str()) != 0) return errno_error("rename to " + target_.string(), errno);
     committed_ = true;
@@ -113,31 +122,66 @@ class FileReader : public ByteSource {
   Fd fd_;
 };
 
+// The version of a file: changes whenever the file is replaced.
+std::string etag_of(const struct stat& sb) {
+  return std::to_string(sb.st_dev) + "-" + std::to_string(sb.st_ino) + "-" + std::to_string(sb.st_size) + "-" +
+         std::to_string(sb.st_mtim.tv_sec) + "." + std::to_string(sb.st_mtim.tv_nsec);
+}
+
+std::chrono::system_clock::time_point mtime_of(const struct stat& sb) {
+  return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      std::chrono::seconds(sb.st_mtim.tv_sec) + std::chrono::nanoseconds(sb.st_mtim.tv_nsec)));
+}
+
+// An exclusive lock on a directory, so that conditional operations on the
+// objects in it (create_exclusive, remove_if_match) are atomic towards each
+// other, also across processes.
+class DirLock {
+ public:
+  explicit DirLock(const fs::path& dir) : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    if (fd_.get() >= 0) {
+      while (::flock(fd_.get(), LOCK_EX) != 0 && errno == EINTR) {
+      }
+    }
+  }
+  bool ok() const { return fd_.get() >= 0; }
+  int fd() const { return fd_.get(); }
+
+ private:
+  Fd fd_;  // closing it releases the lock
+};
+
 class LocalStore : public ObjectStore {
  public:
-  explicit LocalStore(std::string root) : root_(std::move(root)) {}
+  LocalStore(std::string root, std::function<std::chrono::system_clock::time_point()> clock)
+      : root_(std::move(root)), clock_(std::move(clock)) {}
 
   Result<std::unique_ptr<ByteSink>> create(const std::string& key, const OperationContext&) override {
-    auto st = validate_key(key);
-    if (!st) return st.error();
-    if (key.find(kTempMarker) != std::string::npos) {
-      return Error(ErrorCode::kInvalidArgument, "object key '" + key + "' contains '" + std::string(kTempMarker) +
-                                                    "', which marks unfinished writes");
+    auto temp = open_temp(key);
+    if (!temp) return temp.error();
+    return std::unique_ptr<ByteSink>(std::make_unique<FileWriter>(root_ / key, temp->first, temp->second));
+  }
+
+  Status create_exclusive(const std::string& key, std::string_view data, const OperationContext&) override {
+    auto temp = open_temp(key);
+    if (!temp) return temp.error();
+    const fs::path target = root_ / key;
+    FileWriter writer(target, temp->first, temp->second);
+    auto st = writer.write(std::as_bytes(std::span(data.data(), data.size())));
+    if (!st) return st;
+    st = writer.sync();
+    if (!st) return st;
+    DirLock lock(target.parent_path());
+    if (!lock.ok()) return errno_error("open directory of " + key, errno);
+    // link() never replaces: of several creators exactly one succeeds.
+    if (::link(temp->first.c_str(), target.c_str()) != 0) {
+      if (errno == EEXIST) {
+        return Error(ErrorCode::kConflict, "object " + key + " already exists in " + describe());
+      }
+      return errno_error("create " + target.string(), errno);
     }
-    fs::path target = root_ / key;
-    st = make_dirs(target.parent_path());
-    if (!st) return st.error();
-    fs::path temp = target;
-    temp += std::string(kTempMarker) + random_hex(8);
-    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0 && errno == ENOENT) {
-      // A concurrent remove() pruned the directory just made: make it again.
-      st = make_dirs(target.parent_path());
-      if (!st) return st.error();
-      fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    }
-    if (fd < 0) return errno_error("create " + temp.string(), errno);
-    return std::unique_ptr<ByteSink>(std::make_unique<FileWriter>(target, temp, fd));
+    ::fsync(lock.fd());
+    return Ok{};  // the writer removes the temporary name
   }
 
   Result<std::unique_ptr<ByteSource>> open(const std::string& key, const OperationContext&) override {
@@ -161,7 +205,7 @@ class LocalStore : public ObjectStore {
       return errno_error("stat " + key, errno);
     }
     if (!S_ISREG(sb.st_mode)) return std::optional<ObjectInfo>();
-    return std::optional<ObjectInfo>(ObjectInfo{key, static_cast<std::uint64_t>(sb.st_size)});
+    return std::optional<ObjectInfo>(ObjectInfo{key, static_cast<std::uint64_t>(sb.st_size), etag_of(sb), mtime_of(sb)});
   }
 
   Result<std::vector<ObjectInfo>> list(const std::string& prefix) override {
@@ -179,7 +223,9 @@ class LocalStore : public ObjectStore {
       std::string key = fs::relative(it->path(), root_, ec).generic_string();
       if (key.find(kTempMarker) != std::string::npos) continue;
       if (key.rfind(prefix, 0) != 0) continue;
-      out.push_back(ObjectInfo{key, it->file_size(ec)});
+      struct stat sb {};
+      if (::stat(it->path().c_str(), &sb) != 0) continue;  // removed meanwhile
+      out.push_back(ObjectInfo{key, static_cast<std::uint64_t>(sb.st_size), etag_of(sb), mtime_of(sb)});
     }
     std::sort(out.begin(), out.end(), [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
     return out;
@@ -200,6 +246,55 @@ class LocalStore : public ObjectStore {
     return Ok{};
   }
 
+  Status remove_if_match(const std::string& key, const std::string& etag) override {
+    auto st = validate_key(key);
+    if (!st) return st;
+    const fs::path path = root_ / key;
+    DirLock lock(path.parent_path());
+    if (!lock.ok()) {
+      if (errno == ENOENT) return Error(ErrorCode::kNotFound, "object " + key + " does not exist in " + describe());
+      return errno_error("open directory of " + key, errno);
+    }
+    struct stat sb {};
+    if (::stat(path.c_str(), &sb) != 0) {
+      if (errno == ENOENT) return Error(ErrorCode::kNotFound, "object " + key + " does not exist in " + describe());
+      return errno_error("stat " + key, errno);
+    }
+    if (etag_of(sb) != etag) {
+      return Error(ErrorCode::kConflict, "object " + key + " was replaced (it is no longer version " + etag + ")");
+    }
+    if (::unlink(path.c_str()) != 0) return errno_error("remove " + key, errno);
+    ::fsync(lock.fd());
+    return Ok{};
+  }
+
+  Status replace_if_match(const std::string& key, std::string_view data, const std::string& etag,
+                          const OperationContext&) override {
+    auto temp = open_temp(key);
+    if (!temp) return temp.error();
+    const fs::path target = root_ / key;
+    FileWriter writer(target, temp->first, temp->second);
+    auto st = writer.write(std::as_bytes(std::span(data.data(), data.size())));
+    if (!st) return st;
+    st = writer.sync();
+    if (!st) return st;
+    DirLock lock(target.parent_path());
+    if (!lock.ok()) return errno_error("open directory of " + key, errno);
+    struct stat sb {};
+    if (::stat(target.c_str(), &sb) != 0) {
+      if (errno == ENOENT) return Error(ErrorCode::kNotFound, "object " + key + " does not exist in " + describe());
+      return errno_error("stat " + key, errno);
+    }
+    if (etag_of(sb) != etag) {
+      return Error(ErrorCode::kConflict, "object " + key + " was replaced (it is no longer version " + etag + ")");
+    }
+    return writer.close();  // renames over the target, fsyncs the directory
+  }
+
+  Result<std::chrono::system_clock::time_point> now() override { return clock_(); }
+
+  bool shared() const override { return false; }
+
   Result<std::size_t> sweep_incomplete(std::chrono::seconds older_than) override {
     std::size_t removed = 0;
     std::error_code ec;
@@ -219,11 +314,40 @@ class LocalStore : public ObjectStore {
   std::string describe() const override { return "file://" + root_.string(); }
 
  private:
+  // A new temporary file beside the object `key` will become.
+  Result<std::pair<fs::path, int>> open_temp(const std::string& key) {
+    auto st = validate_key(key);
+    if (!st) return st.error();
+    if (key.find(kTempMarker) != std::string::npos) {
+      return Error(ErrorCode::kInvalidArgument, "object key '" + key + "' contains '" + std::string(kTempMarker) +
+                                                    "', which marks unfinished writes");
+    }
+    fs::path target = root_ / key;
+    st = make_dirs(target.parent_path());
+    if (!st) return st.error();
+    fs::path temp = target;
+    temp += std::string(kTempMarker) + random_hex(8);
+    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == ENOENT) {
+      // A concurrent remove() pruned the directory just made: make it again.
+      st = make_dirs(target.parent_path());
+      if (!st) return st.error();
+      fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    }
+    if (fd < 0) return errno_error("create " + temp.string(), errno);
+    return std::pair{temp, fd};
+  }
+
   fs::path root_;
+  std::function<std::chrono::system_clock::time_point()> clock_;
 };
 
 }  // namespace
 
-std::unique_ptr<ObjectStore> make_local_store(std::string root) { return std::make_unique<LocalStore>(std::move(root)); }
+std::unique_ptr<ObjectStore> make_local_store(std::string root,
+                                              std::function<std::chrono::system_clock::time_point()> clock) {
+  if (!clock) clock = &std::chrono::system_clock::now;
+  return std::make_unique<LocalStore>(std::move(root), std::move(clock));
+}
 
 }  // namespace wscp::store

@@ -14,6 +14,28 @@ namespace wscp::store {
 
 using nlohmann::json;
 
+std::uint64_t json_u64(const json& j, const char* name) {
+  const json& v = j.at(name);
+  if (!v.is_number_unsigned()) {
+    throw std::invalid_argument(std::string("'") + name + "' must be a non-negative integer, not " +
+                                v.dump().substr(0, 40));
+  }
+  return v.get<std::uint64_t>();
+}
+
+namespace {
+
+int json_int(const json& j, const char* name, int min, int max) {
+  const json& v = j.at(name);
+  if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > max) {
+    throw std::invalid_argument(std::string("'") + name + "' must be an integer from " + std::to_string(min) +
+                                " to " + std::to_string(max) + ", not " + v.dump().substr(0, 40));
+  }
+  return v.get<int>();
+}
+
+}  // namespace
+
 void to_json(json& j, const EncryptionInfo& v) { j = json{{"algorithm", v.algorithm}, {"key_id", v.key_id}}; }
 void from_json(const json& j, EncryptionInfo& v) {
   j.at("algorithm").get_to(v.algorithm);
@@ -24,9 +46,9 @@ void to_json(json& j, const StreamDigests& v) {
   j = json{{"size", v.size}, {"sha256", v.sha256}, {"part_size", v.part_size}, {"parts", v.parts}};
 }
 void from_json(const json& j, StreamDigests& v) {
-  j.at("size").get_to(v.size);
+  v.size = json_u64(j, "size");
   j.at("sha256").get_to(v.sha256);
-  j.at("part_size").get_to(v.part_size);
+  v.part_size = json_u64(j, "part_size");
   j.at("parts").get_to(v.parts);
 }
 
@@ -44,7 +66,7 @@ void from_json(const json& j, ArchiveObject& v) {
   auto compression = parse_compression(j.at("compression").get<std::string>());
   if (!compression) throw std::invalid_argument(compression.error().message());
   v.compression = *compression;
-  j.at("compression_level").get_to(v.compression_level);
+  v.compression_level = json_int(j, "compression_level", -131072, 22);
   const json& enc = j.at("encryption");
   if (enc.is_null()) {
     v.encryption.reset();
@@ -52,7 +74,7 @@ void from_json(const json& j, ArchiveObject& v) {
     v.encryption = enc.get<EncryptionInfo>();
   }
   j.at("stored").get_to(v.stored);
-  j.at("plain_size").get_to(v.plain_size);
+  v.plain_size = json_u64(j, "plain_size");
   j.at("plain_sha256").get_to(v.plain_sha256);
 }
 
@@ -113,9 +135,11 @@ namespace {
 constexpr std::string_view kMacAlgorithm = "hmac-sha256";
 
 Status validate_archive(const ArchiveObject& a, const std::string& where, std::string_view required_prefix) {
-  auto bad = [&](const std::string& why) { return Error(ErrorCode::kInvalidArgument, where + ": " + why); };
+  auto bad = [&](const std::string& why) {
+    return Error(ErrorCode::kInvalidArgument, (where.empty() ? "" : where + ": ") + why);
+  };
   auto st = validate_key(a.key);
-  if (!st) return st.error().wrap(where);
+  if (!st) return where.empty() ? st.error() : st.error().wrap(where);
   if (a.key.rfind(required_prefix, 0) != 0) {
     return bad("object key '" + a.key + "' lies outside '" + std::string(required_prefix) + "'");
   }
@@ -123,7 +147,7 @@ Status validate_archive(const ArchiveObject& a, const std::string& where, std::s
     return bad("a SHA-256 is not 64 lower-case hex digits");
   }
   if (a.stored.part_size != 0) {
-    std::uint64_t expected_parts = (a.stored.size + a.stored.part_size - 1) / a.stored.part_size;
+    std::uint64_t expected_parts = a.stored.size / a.stored.part_size + (a.stored.size % a.stored.part_size != 0);
     if (a.stored.parts.size() != expected_parts) {
       return bad("has " + std::to_string(a.stored.parts.size()) + " part digests for " +
                  std::to_string(expected_parts) + " parts");
@@ -135,8 +159,11 @@ Status validate_archive(const ArchiveObject& a, const std::string& where, std::s
     return bad("has part digests but no part size");
   }
   if (a.encryption && a.encryption->algorithm != kEncryptionAlgorithm) {
-    return bad("encryption '" + a.encryption->algorithm + "' is not supported (only " +
+    return bad("encryption '" + a.encryption->algorithm.substr(0, 64) + "' is not supported (only " +
                std::string(kEncryptionAlgorithm) + ")");
+  }
+  if (a.encryption && (a.encryption->key_id.empty() || a.encryption->key_id.size() > 64)) {
+    return bad("the encryption key id is empty or longer than 64 characters");
   }
   return Ok{};
 }
@@ -152,6 +179,10 @@ std::string mac_of(const json& unsigned_manifest, const EncryptionKey& key) {
 }
 
 }  // namespace
+
+Status validate_archive_object(const ArchiveObject& a, std::string_view required_prefix) {
+  return validate_archive(a, "", required_prefix);
+}
 
 Status validate_manifest(const Manifest& m) {
   if (m.version != kManifestVersion) {
@@ -204,6 +235,12 @@ std::string serialize_manifest(const Manifest& m, const EncryptionKey* mac_key) 
 }
 
 Result<Manifest> parse_manifest(std::string_view text, const EncryptionKey* mac_key) {
+  Keyring keys;
+  if (mac_key != nullptr) keys.add(*mac_key);
+  return parse_manifest(text, keys);
+}
+
+Result<Manifest> parse_manifest(std::string_view text, const Keyring& mac_keys) {
   json j;
   try {
     j = json::parse(text);
@@ -228,7 +265,7 @@ Result<Manifest> parse_manifest(std::string_view text, const EncryptionKey* mac_
     return Error(ErrorCode::kInvalidArgument, std::string("manifest is malformed: ") + e.what());
   }
   // Authenticate before trusting anything else it says.
-  if (mac_key != nullptr) {
+  if (!mac_keys.empty()) {
     if (!m.auth) {
       return Error(ErrorCode::kIntegrity,
                    "manifest is not authenticated but a key is configured: refusing it (it may have been "
@@ -237,10 +274,12 @@ Result<Manifest> parse_manifest(std::string_view text, const EncryptionKey* mac_
     if (m.auth->algorithm != kMacAlgorithm) {
       return Error(ErrorCode::kIntegrity, "manifest authentication '" + m.auth->algorithm + "' is not supported");
     }
-    if (m.auth->key_id != mac_key->id) {
-      return Error(ErrorCode::kPermissionDenied, "manifest was authenticated with key " + m.auth->key_id +
-                                                     " but the configured key is " + mac_key->id +
-                                                     ": configure the key the checkpoint was made with");
+    const EncryptionKey* mac_key = mac_keys.find(m.auth->key_id);
+    if (mac_key == nullptr) {
+      return Error(ErrorCode::kPermissionDenied, "manifest was authenticated with key " + m.auth->key_id.substr(0, 64) +
+                                                     " but the configured keys are " + mac_keys.ids() +
+                                                     ": configure the key the checkpoint was made with (an older "
+                                                     "key goes after the current one in the key file)");
     }
     if (!equal_constant_time(m.auth->mac, mac_of(unsigned_view(j), *mac_key))) {
       return Error(ErrorCode::kIntegrity, "manifest MAC does not match: the manifest was altered; refusing it");

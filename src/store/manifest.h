@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -88,14 +89,26 @@ void from_json(const nlohmann::json& j, Manifest& v);
 // Semantic checks beyond the JSON shape: names, keys (no traversal, inside
 // the checkpoint or the image area), digests, sizes, unique containers.
 Status validate_manifest(const Manifest& m);
+// The same checks for one stored object's description (wherever it was
+// read from): its key is valid and starts with `required_prefix`, digests
+// are 64 lower-case hex digits, the part digests match the size, the
+// encryption algorithm is known. kInvalidArgument saying what is wrong.
+Status validate_archive_object(const ArchiveObject& a, std::string_view required_prefix);
 
 // Serialises, adding an HMAC-SHA256 over everything else when a key is given.
 std::string serialize_manifest(const Manifest& m, const EncryptionKey* mac_key);
 
-// Parses and checks untrusted text. With a key, the manifest must carry a MAC
-// made with it; without one, an authenticated manifest is refused (the key
-// that would vouch for it is missing). Never throws.
+// Parses and checks untrusted text. With keys, the manifest must carry a MAC
+// made with one of them (the current key or an older one, by its id);
+// without any, an authenticated manifest is refused (the key that would
+// vouch for it is missing). Never throws.
+Result<Manifest> parse_manifest(std::string_view text, const Keyring& mac_keys);
 Result<Manifest> parse_manifest(std::string_view text, const EncryptionKey* mac_key);
+
+// Reads an unsigned integer field strictly: a negative, fractional or
+// non-numeric value throws std::invalid_argument naming the field (for the
+// from_json functions, whose callers turn exceptions into errors).
+std::uint64_t json_u64(const nlohmann::json& j, const char* name);
 
 std::string format_rfc3339(std::chrono::system_clock::time_point t);
 

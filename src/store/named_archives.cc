@@ -32,15 +32,49 @@ class NamedWriter : public ByteSink {
 
 }  // namespace
 
+Result<ArchiveObject> parse_archive_description(std::string_view text, const std::string& name,
+                                                const std::string& object_key, const Keyring& mac_keys) {
+  auto bad = [&](const std::string& why) {
+    return Error(ErrorCode::kIntegrity, "the description of archive " + name + " " + why + "; refusing the archive");
+  };
+  ArchiveObject archive;
+  try {
+    auto meta = nlohmann::json::parse(text);
+    if (!meta.is_object()) return bad("is not a JSON object");
+    const auto& body = meta.at("body");
+    if (!body.is_object()) return bad("has no body object");
+    if (!body.at("version").is_number_integer() || body.at("version").get<long long>() != 1) {
+      return bad("has an unsupported version");
+    }
+    if (!mac_keys.empty()) {
+      if (!meta.contains("auth")) return bad("is not authenticated although a key is configured");
+      auto auth = meta.at("auth").get<ManifestAuth>();
+      if (auth.algorithm != "hmac-sha256") return bad("uses an unknown authentication algorithm");
+      const EncryptionKey* k = mac_keys.find(auth.key_id);
+      if (k == nullptr) {
+        return Error(ErrorCode::kPermissionDenied, "archive " + name + " was written with key " +
+                                                       auth.key_id.substr(0, 64) + " but the configured keys are " +
+                                                       mac_keys.ids() + ": configure the key it was made with");
+      }
+      if (!equal_constant_time(auth.mac, meta_mac(body, *k))) return bad("has a MAC that does not match");
+    } else if (meta.contains("auth")) {
+      return Error(ErrorCode::kPermissionDenied,
+                   "archive " + name + " is authenticated but no key is configured: configure its key");
+    }
+    if (body.at("name").get<std::string>() != name) return bad("names another archive");
+    archive = body.at("archive").get<ArchiveObject>();
+  } catch (const std::exception& e) {
+    return bad(std::string("is malformed (") + e.what() + ")");
+  }
+  if (archive.key != object_key) return bad("points at another object ('" + archive.key.substr(0, 200) + "')");
+  auto st = validate_archive_object(archive, object_key);
+  if (!st) return bad("is invalid: " + st.error().message());
+  return archive;
+}
+
 NamedArchives::NamedArchives(ObjectStore& objects, CheckpointStoreOptions options, std::string prefix)
     : objects_(objects), options_(std::move(options)), prefix_(std::move(prefix)) {
   while (!prefix_.empty() && prefix_.back() == '/') prefix_.pop_back();
-}
-
-const EncryptionKey* NamedArchives::mac_key() const {
-  if (options_.manifest_key) return &*options_.manifest_key;
-  if (options_.pipeline.encryption_key) return &*options_.pipeline.encryption_key;
-  return nullptr;
 }
 
 Result<std::string> NamedArchives::object_key(const std::string& name) const {
@@ -64,6 +98,8 @@ std::string NamedArchives::describe(const std::string& name) const {
 Result<std::unique_ptr<ByteSink>> NamedArchives::create(const std::string& name, const OperationContext& ctx) {
   auto key = object_key(name);
   if (!key) return key.error();
+  auto auth = require_authentication(objects_, options_);
+  if (!auth) return auth.error();
   // A new write replaces an old archive: its description goes first, so a
   // reader never pairs the old description with new bytes.
   auto st = objects_.remove(meta_key(name));
@@ -76,13 +112,17 @@ Result<std::unique_ptr<ByteSink>> NamedArchives::create(const std::string& name,
 Status NamedArchives::write_meta(const std::string& name, const ArchiveObject& archive, const OperationContext& ctx) {
   nlohmann::json body{{"version", 1}, {"name", name}, {"archive", archive}};
   nlohmann::json meta{{"body", body}};
-  if (const EncryptionKey* k = mac_key()) meta["auth"] = ManifestAuth{"hmac-sha256", k->id, meta_mac(body, *k)};
+  auto auth = require_authentication(objects_, options_);
+  if (!auth) return auth;
+  if (const EncryptionKey* k = options_.mac_key()) meta["auth"] = ManifestAuth{"hmac-sha256", k->id, meta_mac(body, *k)};
   return put_object(objects_, meta_key(name), meta.dump(2), ctx);
 }
 
 Result<ArchiveObject> NamedArchives::describe_archive(const std::string& name, const OperationContext& ctx) {
   auto key = object_key(name);
   if (!key) return key.error();
+  auto auth = require_authentication(objects_, options_);
+  if (!auth) return auth.error();
   auto text = get_object(objects_, meta_key(name), 1 << 20, ctx);
   if (!text) {
     if (text.error().code() == ErrorCode::kNotFound) {
@@ -90,34 +130,8 @@ Result<ArchiveObject> NamedArchives::describe_archive(const std::string& name, c
     }
     return text.error();
   }
-  auto bad = [&](const std::string& why) {
-    return Error(ErrorCode::kIntegrity, "description of " + describe(name) + " " + why + "; refusing the archive");
-  };
-  ArchiveObject archive;
-  try {
-    auto meta = nlohmann::json::parse(*text);
-    const auto& body = meta.at("body");
-    if (body.at("version").get<int>() != 1) return bad("has an unsupported version");
-    const EncryptionKey* k = mac_key();
-    if (k != nullptr) {
-      if (!meta.contains("auth")) return bad("is not authenticated although a key is configured");
-      auto auth = meta.at("auth").get<ManifestAuth>();
-      if (auth.key_id != k->id) {
-        return Error(ErrorCode::kPermissionDenied, describe(name) + " was written with key " + auth.key_id +
-                                                       " but the configured key is " + k->id +
-                                                       ": configure the key it was made with");
-      }
-      if (!equal_constant_time(auth.mac, meta_mac(body, *k))) return bad("has a MAC that does not match");
-    } else if (meta.contains("auth")) {
-      return Error(ErrorCode::kPermissionDenied,
-                   describe(name) + " is authenticated but no key is configured: configure its key");
-    }
-    if (body.at("name").get<std::string>() != name) return bad("names another archive");
-    archive = body.at("archive").get<ArchiveObject>();
-  } catch (const std::exception& e) {
-    return bad(std::string("is malformed (") + e.what() + ")");
-  }
-  if (archive.key != *key) return bad("points at another object ('" + archive.key + "')");
+  auto archive = parse_archive_description(*text, name, *key, options_.mac_keys());
+  if (!archive) return archive.error().wrap(describe(name));
   return archive;
 }
 

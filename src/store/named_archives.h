@@ -39,11 +39,18 @@ class NamedArchives {
  private:
   Result<std::string> object_key(const std::string& name) const;
   std::string meta_key(const std::string& name) const;
-  const EncryptionKey* mac_key() const;
 
   ObjectStore& objects_;
   CheckpointStoreOptions options_;
   std::string prefix_;
 };
+
+// Parses the description of the archive `name` (<name>.meta.json) read back
+// from a store: authenticated with one of `mac_keys` when there are any (by
+// the key id it records), about `name`, pointing at `object_key`, every field
+// checked (validate_archive_object). kIntegrity for anything wrong,
+// kPermissionDenied for a key mismatch. Never throws.
+Result<ArchiveObject> parse_archive_description(std::string_view text, const std::string& name,
+                                                const std::string& object_key, const Keyring& mac_keys);
 
 }  // namespace wscp::store

@@ -4,6 +4,23 @@
 
 namespace wscp::store {
 
+Status ObjectStore::create_exclusive(const std::string& key, std::string_view, const OperationContext&) {
+  return Error(ErrorCode::kUnsupported, describe() + " cannot create " + key + " only if it is absent");
+}
+
+Status ObjectStore::replace_if_match(const std::string& key, std::string_view, const std::string&,
+                                     const OperationContext&) {
+  return Error(ErrorCode::kUnsupported, describe() + " cannot replace " + key + " only if it is unchanged");
+}
+
+Status ObjectStore::remove_if_match(const std::string& key, const std::string&) {
+  return Error(ErrorCode::kUnsupported, describe() + " cannot remove " + key + " only if it is unchanged");
+}
+
+Result<std::chrono::system_clock::time_point> ObjectStore::now() {
+  return Error(ErrorCode::kUnsupported, describe() + " has no clock of its own");
+}
+
 Status validate_key(const std::string& key) {
   auto bad = [&](const std::string& why) {
     return Error(ErrorCode::kInvalidArgument, "object key '" + key + "' is not allowed: " + why);

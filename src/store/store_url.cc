@@ -1,6 +1,9 @@
 #include "store/store_url.h"
 
+#include <unistd.h>
+
 #include "http/client.h"
+#include "store/parse_number.h"
 #include "store/local_store.h"
 #include "store/s3/credentials.h"
 #include "store/s3/s3_client.h"
@@ -10,31 +13,55 @@ namespace wscp::store {
 namespace {
 
 Result<std::uint64_t> parse_size(const std::string& text, const std::string& what) {
-  std::size_t used = 0;
-  std::uint64_t value = 0;
-  try {
-    value = std::stoull(text, &used);
-  } catch (const std::exception&) {
-    return Error(ErrorCode::kInvalidArgument, what + " '" + text + "' is not a number");
-  }
-  std::string unit = text.substr(used);
-  if (unit == "MiB" || unit == "M") return value << 20;
-  if (unit == "GiB" || unit == "G") return value << 30;
-  if (unit == "KiB" || unit == "K") return value << 10;
-  if (unit.empty()) return value;
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  auto value = parse_decimal(std::string_view(text).substr(0, digits), std::uint64_t{1} << 40);
+  if (!value) return Error(ErrorCode::kInvalidArgument, what + " '" + text + "' is not a number (0 to 2^40)");
+  std::string unit = text.substr(digits);
+  if (unit == "MiB" || unit == "M") return *value << 20;
+  if (unit == "GiB" || unit == "G") return *value << 30;
+  if (unit == "KiB" || unit == "K") return *value << 10;
+  if (unit.empty()) return *value;
   return Error(ErrorCode::kInvalidArgument, what + " '" + text + "' has an unknown unit (use KiB, MiB or GiB)");
 }
 
-std::string percent_decode(std::string_view s) {
+Result<std::string> percent_decode(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
   std::string out;
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
+    if (s[i] != '%') {
       out.push_back(s[i]);
+      continue;
     }
+    int hi = i + 1 < s.size() ? hex(s[i + 1]) : -1;
+    int lo = i + 2 < s.size() ? hex(s[i + 2]) : -1;
+    if (hi < 0 || lo < 0) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "'" + std::string(s) + "' has a '%' that is not followed by two hex digits (write %25 for '%')");
+    }
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
   }
+  return out;
+}
+
+// A writer id from the host name: the characters a writer id allows.
+std::string writer_from_hostname() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "wscp";
+  std::string out;
+  for (char c : std::string(host)) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+              c == '.';
+    out.push_back(ok ? c : '-');
+  }
+  if (out.size() > 64) out.resize(64);
+  if (out.front() == '.') out.front() = '-';
   return out;
 }
 
@@ -54,13 +81,19 @@ Result<s3::S3Config> parse_s3_url(std::string_view url) {
   if (slash != std::string_view::npos) c.prefix = std::string(rest.substr(slash + 1));
   while (!c.prefix.empty() && c.prefix.back() == '/') c.prefix.pop_back();
   bool path_style_set = false;
+  bool writer_set = false;
   while (!query.empty()) {
     auto amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     auto eq = pair.find('=');
     std::string name(pair.substr(0, eq));
-    std::string value = eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1));
+    std::string value;
+    if (eq != std::string_view::npos) {
+      auto decoded = percent_decode(pair.substr(eq + 1));
+      if (!decoded) return decoded.error().wrap("S3 URL option " + name);
+      value = std::move(*decoded);
+    }
     if (name == "region") c.region = value;
     else if (name == "endpoint") c.endpoint = value;
     else if (name == "path_style") {
@@ -71,23 +104,27 @@ Result<s3::S3Config> parse_s3_url(std::string_view url) {
       if (!v) return v.error();
       c.part_size = *v;
     } else if (name == "concurrency") {
-      auto v = parse_size(value, "concurrency");
-      if (!v) return v.error();
+      auto v = parse_decimal(value, 1000);
+      if (!v) return Error(ErrorCode::kInvalidArgument, "S3 URL option concurrency '" + value + "' is not 1 to 64");
       c.concurrency = static_cast<unsigned>(*v);
     } else if (name == "attempts") {
-      auto v = parse_size(value, "attempts");
-      if (!v) return v.error();
+      auto v = parse_decimal(value, 1000);
+      if (!v) return Error(ErrorCode::kInvalidArgument, "S3 URL option attempts '" + value + "' is not 1 to 100");
       c.retry.max_attempts = static_cast<int>(*v);
+    } else if (name == "writer") {
+      c.writer_id = value;
+      writer_set = true;
     } else if (name == "ca_file") c.ca_file = value;
     else if (name == "credentials_dir") c.credentials_dir = value;
     else {
       return Error(ErrorCode::kInvalidArgument,
                    "unknown S3 URL option '" + name +
-                       "' (known: region, endpoint, path_style, part_size, concurrency, attempts, ca_file, "
-                       "credentials_dir)");
+                       "' (known: region, endpoint, path_style, part_size, concurrency, attempts, writer, "
+                       "ca_file, credentials_dir)");
     }
   }
   if (!path_style_set && !c.endpoint.empty()) c.path_style = true;
+  if (!writer_set) c.writer_id = writer_from_hostname();
   auto st = c.validate();
   if (!st) return st.error();
   return c;

@@ -13,7 +13,8 @@ namespace wscp::store {
 // Parses s3://bucket[/prefix][?option=value&...]. Options: region, endpoint,
 // path_style (true/false; default true when an endpoint is given),
 // part_size (bytes, or with a MiB/GiB suffix), concurrency, ca_file,
-// credentials_dir, attempts.
+// credentials_dir, attempts, writer (the writer id whose uploads this
+// store's sweep may abort; default: the host name). Never throws.
 Result<s3::S3Config> parse_s3_url(std::string_view url);
 
 // Opens the store a URL names: file:///absolute/dir or s3://bucket/prefix

@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
+#include "http/client.h"
 #include "minio_env.h"
 #include "store/checkpoint_store.h"
 #include "store/named_archives.h"
@@ -83,10 +85,12 @@ EncryptionKey key_of(char fill) {
   return make_key(b);
 }
 
+// A shared store always needs a key: without encryption, a manifest key.
 CheckpointStoreOptions options(bool zstd, bool encrypt, char key = 'k') {
   CheckpointStoreOptions o;
   o.pipeline.compression = {zstd ? Compression::kZstd : Compression::kNone, 3, 2};
   if (encrypt) o.pipeline.encryption_key = key_of(key);
+  else o.manifest_key = key_of(key);
   return o;
 }
 
@@ -116,7 +120,9 @@ std::size_t incomplete_uploads(s3::S3Client& client, const std::string& key) {
   call.what = "list uploads";
   auto r = client.call(call);
   REQUIRE_MESSAGE(r, (r ? "" : r.error().describe()));
-  return s3::xml_elements(r->body, "Upload").size();
+  auto listing = s3::parse_list_uploads(r->body);
+  REQUIRE_MESSAGE(listing, (listing ? "" : listing.error().describe()));
+  return listing->uploads.size();
 }
 
 // Markers of multipart uploads that were neither completed nor aborted.
@@ -126,7 +132,9 @@ std::size_t upload_markers(s3::S3Client& client) {
   call.what = "list markers";
   auto r = client.call(call);
   REQUIRE_MESSAGE(r, (r ? "" : r.error().describe()));
-  return s3::xml_elements(r->body, "Contents").size();
+  auto listing = s3::parse_list_objects(r->body);
+  REQUIRE_MESSAGE(listing, (listing ? "" : listing.error().describe()));
+  return listing->objects.size();
 }
 
 std::uint64_t g_peak_after_upload = 0;
@@ -463,3 +471,187 @@ void large_round_trip(std::uint64_t size, bool zstd, bool encrypt) {
 TEST_CASE("large 256 MiB with zstd and encryption") { large_round_trip(256ull << 20, true, true); }
 TEST_CASE("large 1 GiB with zstd and encryption") { large_round_trip(1ull << 30, true, true); }
 TEST_CASE("large 1 GiB plain") { large_round_trip(1ull << 30, false, false); }
+
+namespace {
+
+// The real client, with a switch that makes every request fail as if the
+// server could not be reached (for writers whose abort must not arrive).
+class SwitchableHttp : public http::Client {
+ public:
+  explicit SwitchableHttp(std::shared_ptr<http::Client> real) : real_(std::move(real)) {}
+  std::atomic<bool> down{false};
+  Result<http::Response> send(const http::Request& request, ByteSink* sink) override {
+    if (down) return Error(ErrorCode::kUnavailable, "connection refused (switched off by the test)");
+    return real_->send(request, sink);
+  }
+
+ private:
+  std::shared_ptr<http::Client> real_;
+};
+
+}  // namespace
+
+TEST_CASE("create if absent: of concurrent creators exactly one wins (If-None-Match: *)") {
+  Minio minio;
+  auto config = minio.config(minio.make_bucket("exclusive"));
+  constexpr int kCreators = 6;
+  std::vector<std::unique_ptr<ObjectStore>> stores;
+  for (int i = 0; i < kCreators; ++i) stores.push_back(s3::make_s3_store(minio.client(config)));
+  OperationContext ctx;
+  for (int round = 0; round < 10; ++round) {
+    const std::string key = "locks/ws-" + std::to_string(round);
+    std::atomic<int> won{-1};
+    std::atomic<int> wins{0}, conflicts{0};
+    std::vector<std::string> others;
+    std::mutex mu;
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kCreators; ++i) {
+      threads.emplace_back([&, i] {
+        auto st = stores[static_cast<std::size_t>(i)]->create_exclusive(key, "holder-" + std::to_string(i), ctx);
+        if (st) {
+          ++wins;
+          won = i;
+        } else if (st.error().code() == ErrorCode::kConflict) {
+          ++conflicts;
+        } else {
+          std::lock_guard lock(mu);
+          others.push_back(st.error().describe());
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    CAPTURE(round);
+    for (const auto& o : others) MESSAGE(o);
+    CHECK(wins == 1);
+    CHECK(conflicts == kCreators - 1);
+    REQUIRE(won >= 0);
+    CHECK(*get_object(*stores[0], key, 100, ctx) == "holder-" + std::to_string(won.load()));
+  }
+  // A later creator is refused too, naming the object.
+  auto late = stores[1]->create_exclusive("locks/ws-0", "late", ctx);
+  REQUIRE_FALSE(late);
+  CHECK(late.error().code() == ErrorCode::kConflict);
+  CHECK(late.error().message().find("locks/ws-0") != std::string::npos);
+}
+
+TEST_CASE("conditional replace (If-Match on PUT) works; If-Match on DELETE is ignored, so not used") {
+  Minio minio;
+  auto config = minio.config(minio.make_bucket("conditional"));
+  auto client = minio.client(config);
+  auto objects = s3::make_s3_store(client);
+  OperationContext ctx;
+  REQUIRE(objects->create_exclusive("lock", "first holder", ctx));
+  auto first = objects->head("lock");
+  REQUIRE(first);
+  REQUIRE(*first);
+  // Another holder takes over from the version it saw.
+  REQUIRE(objects->replace_if_match("lock", "second holder", (*first)->etag, ctx));
+  // The first holder's release from its stale version is refused.
+  auto st = objects->replace_if_match("lock", "released", (*first)->etag, ctx);
+  REQUIRE_FALSE(st);
+  CHECK(st.error().code() == ErrorCode::kConflict);
+  CHECK(*get_object(*objects, "lock", 100, ctx) == "second holder");
+  auto gone = objects->replace_if_match("absent", "x", (*first)->etag, ctx);
+  REQUIRE_FALSE(gone);
+  CHECK(gone.error().code() == ErrorCode::kNotFound);
+
+  // remove_if_match is refused on S3 and leaves the object ...
+  auto second = objects->head("lock");
+  REQUIRE(second);
+  REQUIRE(*second);
+  auto removed = objects->remove_if_match("lock", (*second)->etag);
+  REQUIRE_FALSE(removed);
+  CHECK(removed.error().code() == ErrorCode::kUnsupported);
+  CHECK(objects->head("lock").value().has_value());
+  // ... because the pinned MinIO ignores If-Match on DELETE: a DELETE naming
+  // a version that is not there still removes the object. (If this fails,
+  // the server now honours it and remove_if_match could use it.)
+  s3::S3Call del;
+  del.method = "DELETE";
+  del.key = client->full_key("lock");
+  del.headers = {{"if-match", (*first)->etag}};
+  del.what = "delete lock if it is the first version";
+  auto r = client->call(del);
+  CHECK(r.ok());
+  CHECK_FALSE(objects->head("lock").value().has_value());
+}
+
+TEST_CASE("the store's clock and objects' times come from the server") {
+  Minio minio;
+  auto config = minio.config(minio.make_bucket("clock"));
+  auto objects = s3::make_s3_store(minio.client(config));
+  OperationContext ctx;
+  auto before = objects->now();
+  REQUIRE_MESSAGE(before, (before ? "" : before.error().describe()));
+  // MinIO runs on this machine: its clock is ours, to its 1 s resolution.
+  auto local = std::chrono::system_clock::now();
+  CHECK(*before <= local + std::chrono::seconds(2));
+  CHECK(*before >= local - std::chrono::seconds(2));
+  REQUIRE(put_object(*objects, "stamped", "x", ctx));
+  auto after = objects->now();
+  REQUIRE(after);
+  auto info = objects->head("stamped");
+  REQUIRE(info);
+  REQUIRE(*info);
+  CHECK((*info)->last_modified >= *before - std::chrono::seconds(1));
+  CHECK((*info)->last_modified <= *after + std::chrono::seconds(1));
+  auto listed = objects->list("");
+  REQUIRE(listed);
+  REQUIRE(listed->size() == 1);
+  CHECK(listed->front().last_modified == (*info)->last_modified);
+}
+
+TEST_CASE("the sweep aborts only this writer's abandoned uploads") {
+  Minio minio;
+  auto config = minio.config(minio.make_bucket("sweepown"));
+  auto a_config = config;
+  a_config.writer_id = "node-a";
+  auto b_config = config;
+  b_config.writer_id = "node-b";
+  auto a_http = std::make_shared<SwitchableHttp>(std::shared_ptr<http::Client>(http::make_curl_client({})));
+  auto a_client = std::make_shared<s3::S3Client>(a_config, minio.credentials(), a_http);
+  auto a = s3::make_s3_store(a_client);
+  auto b_client = minio.client(b_config);
+  auto b = s3::make_s3_store(b_client);
+  OperationContext ctx;
+  const std::uint64_t size = 12ull << 20;
+  auto write = [&](ByteSink& sink) {
+    GeneratedSource gen(size, 3);
+    std::vector<std::byte> buf(1 << 20);
+    for (std::uint64_t done = 0; done < size;) {
+      auto n = gen.read(buf);
+      REQUIRE(n);
+      REQUIRE((*n > 0));
+      REQUIRE(sink.write(std::span<const std::byte>(buf).first(*n)));
+      done += *n;
+    }
+  };
+  // b's upload is under way (slow, not abandoned).
+  auto b_writer = b->create("b/object", ctx);
+  REQUIRE(b_writer);
+  write(**b_writer);
+  // a's upload is abandoned and its abort cannot reach the server.
+  {
+    auto a_writer = a->create("a/object", ctx);
+    REQUIRE(a_writer);
+    write(**a_writer);
+    a_http->down = true;  // the writer is destroyed now: its abort fails
+  }
+  a_http->down = false;
+  CHECK(incomplete_uploads(*b_client, "a/object") == 1);
+  CHECK(incomplete_uploads(*b_client, "b/object") == 1);
+
+  auto swept = a->sweep_incomplete(std::chrono::seconds(0));
+  REQUIRE_MESSAGE(swept, (swept ? "" : swept.error().describe()));
+  CHECK(*swept == 1);
+  CHECK(incomplete_uploads(*b_client, "a/object") == 0);
+  CHECK(incomplete_uploads(*b_client, "b/object") == 1);
+  // b's sweep of its own (none abandoned yet: its upload is younger than an hour).
+  auto b_swept = b->sweep_incomplete(std::chrono::hours(1));
+  REQUIRE(b_swept);
+  CHECK(*b_swept == 0);
+  auto st = (*b_writer)->close();
+  REQUIRE_MESSAGE(st, (st ? "" : st.error().describe()));
+  CHECK(b->head("b/object").value().value().size == size);
+  CHECK(upload_markers(*b_client) == 0);
+}

@@ -14,6 +14,15 @@
 namespace wscp::store::s3 {
 namespace {
 
+// An ETag as S3 servers send them: 1 to 256 printable ASCII characters.
+bool plausible_etag(std::string_view etag) {
+  if (etag.empty() || etag.size() > 256) return false;
+  for (char c : etag) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) return false;
+  }
+  return true;
+}
+
 struct Part {
   int number = 0;
   std::string data;
@@ -89,16 +98,19 @@ class MultipartWriter : public ByteSink {
     call.key = key_;
     call.query = {{"uploads", ""}};
     call.what = "start multipart upload of " + key_;
+    upload_token_ = random_hex(16);
+    call.headers = {{std::string(kWriterHeader), client_->config().writer_id},
+                    {std::string(kUploadTokenHeader), upload_token_}};
     auto r = client_->call(call, ctx_.cancel.get());
     if (!r) return r.error();
-    auto id = xml_text(r->body, "UploadId");
-    if (!id || id->empty()) {
-      return Error(ErrorCode::kInternal, call.what + ": the server's answer has no UploadId");
-    }
+    auto id = parse_initiate_upload(r->body);
+    if (!id) return id.error().wrap(call.what);
     upload_id_ = *id;
-    // Some servers (MinIO) list incomplete uploads only by exact key, so the
-    // sweep could not find this one if its abort fails: leave a marker.
-    marker_key_ = client_->full_key(std::string(kUploadMarkerDir) + random_hex(12));
+    // Some servers (MinIO) list incomplete uploads only by exact key, and a
+    // listing does not say who started an upload: leave a marker in this
+    // writer's folder, so its sweep finds this upload if the abort fails.
+    marker_key_ = client_->full_key(std::string(kUploadMarkerDir) + client_->config().writer_id + "/" +
+                                    random_hex(12));
     std::string marker = key_ + "\n" + upload_id_ + "\n";
     S3Call put;
     put.method = "PUT";
@@ -126,6 +138,7 @@ class MultipartWriter : public ByteSink {
       return Error(ErrorCode::kInvalidArgument, "upload of " + key_ + " exceeds S3's 10,000 parts");
     }
     const int part_number = next_part_++;
+    total_bytes_ += buffer_.size();
     Part part{part_number, std::move(buffer_)};
     {
       std::unique_lock lock(mu_);
@@ -165,11 +178,11 @@ class MultipartWriter : public ByteSink {
         auto r = client_->call(call, ctx_.cancel.get());
         if (!r) {
           failed = r.error();
-        } else if (auto e = r->header("ETag")) {
+        } else if (auto e = r->header("ETag"); e && plausible_etag(*e)) {
           etag = std::string(*e);
         } else {
           // Seen only from a server shutting down: worth a later retry.
-          failed = Error(ErrorCode::kUnavailable, call.what + ": the server's answer has no ETag");
+          failed = Error(ErrorCode::kUnavailable, call.what + ": the server's answer has no usable ETag");
         }
       }
       pool_.release(std::move(part.data));  // reused for a later part
@@ -217,17 +230,48 @@ class MultipartWriter : public ByteSink {
     call.body = &body;
     call.headers = {{"content-type", "application/xml"}};
     call.what = "complete multipart upload of " + key_;
-    auto r = client_->call(call, ctx_.cancel.get());
-    if (!r) return r.error();
-    // S3 may answer 200 and report the failure in the body.
-    if (r->body.find("<Error>") != std::string::npos) {
-      http::Response failed = *r;
-      failed.status = 500;
-      return client_->error_for(failed, call);
+    const int attempts = client_->config().retry.max_attempts;
+    for (int attempt = 1;; ++attempt) {
+      auto r = client_->call(call, ctx_.cancel.get());
+      if (!r) {
+        // After a retry (the first answer lost), the server may no longer
+        // know the upload because it completed it.
+        if (r.error().code() == ErrorCode::kNotFound) return confirm_completed(r.error());
+        return r.error();
+      }
+      // S3 may answer 200 and report the failure in the body.
+      if (auto e = parse_error_answer(r->body)) {
+        http::Response failed = *r;
+        failed.status = 500;
+        auto error = client_->error_for(failed, call);
+        if (error.code() == ErrorCode::kUnavailable && attempt < attempts && !ctx_.cancelled()) continue;
+        return error;
+      }
+      break;
     }
     committed_ = true;
     remove_marker();
     return Ok{};
+  }
+
+  // The server answered NoSuchUpload: the upload is gone, either because an
+  // earlier attempt of this very request completed it (its answer lost) or
+  // because it was aborted. The object tells which: it carries this upload's
+  // token and size only in the first case.
+  Status confirm_completed(const Error& no_such_upload) {
+    auto head = client_->head_object(key_, ctx_.cancel.get());
+    if (!head) return head.error().wrap("complete multipart upload of " + key_ + " (checking after NoSuchUpload)");
+    if (*head && (*head)->header(kUploadTokenHeader) == upload_token_ && (*head)->size == total_bytes_) {
+      committed_ = true;
+      remove_marker();
+      return Ok{};
+    }
+    return Error(ErrorCode::kConflict,
+                 no_such_upload.message() + "; the upload is gone and " +
+                     (*head ? "the object there is not this upload's (another writer replaced it, or the upload "
+                              "was aborted by a sweep)"
+                            : "no object was made (the upload was aborted, e.g. by a sweep)") +
+                     ": write it again");
   }
 
   void remove_marker() {
@@ -258,6 +302,8 @@ class MultipartWriter : public ByteSink {
   std::string buffer_;
   int next_part_ = 1;
   std::string upload_id_;
+  std::string upload_token_;
+  std::uint64_t total_bytes_ = 0;
   std::string marker_key_;
   bool closed_ = false;
   bool committed_ = false;

@@ -1,10 +1,13 @@
 #include "store/s3/s3_client.h"
 
+#include <cctype>
 #include <cstring>
 #include <random>
 #include <thread>
 
 #include "store/crypto.h"
+#include "store/parse_number.h"
+#include "store/s3/http_time.h"
 #include "store/s3/sigv4.h"
 #include "store/s3/xml.h"
 
@@ -157,12 +160,66 @@ Result<http::Response> S3Client::call(const S3Call& call, const CancelToken* can
                                             " (is the S3 endpoint reachable? retry later)");
 }
 
+std::optional<std::string_view> ObjectHead::header(std::string_view name) const {
+  for (const auto& h : headers) {
+    if (h.name.size() != name.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < name.size() && same; ++i) {
+      same = std::tolower(static_cast<unsigned char>(h.name[i])) == std::tolower(static_cast<unsigned char>(name[i]));
+    }
+    if (same) return std::string_view(h.value);
+  }
+  return std::nullopt;
+}
+
+Result<std::optional<ObjectHead>> S3Client::head_object(const std::string& full_key, const CancelToken* cancel) {
+  S3Call call;
+  call.method = "HEAD";
+  call.key = full_key;
+  call.what = "look up " + full_key;
+  auto r = this->call(call, cancel);
+  if (!r) {
+    if (r.error().code() == ErrorCode::kNotFound) return std::optional<ObjectHead>();
+    return r.error();
+  }
+  auto bad = [&](const std::string& why) {
+    return Error(ErrorCode::kUnavailable, call.what + " (" + describe() + "): the server's answer " + why);
+  };
+  ObjectHead head;
+  auto length = r->header("Content-Length");
+  if (!length) return bad("has no Content-Length");
+  auto size = parse_decimal(*length);
+  if (!size) return bad("has a Content-Length that is not a size: '" + std::string(length->substr(0, 40)) + "'");
+  head.size = *size;
+  auto etag = r->header("ETag");
+  if (!etag || etag->empty() || etag->size() > 256) return bad("has no usable ETag");
+  for (char c : *etag) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
+      return bad("has an ETag with control or non-ASCII characters");
+    }
+  }
+  head.etag = std::string(*etag);
+  auto modified = r->header("Last-Modified");
+  auto when = modified ? parse_http_date(*modified) : std::nullopt;
+  if (!when) return bad("has no readable Last-Modified");
+  head.last_modified = *when;
+  head.headers = std::move(r->headers);
+  return std::optional<ObjectHead>(std::move(head));
+}
+
 Error S3Client::error_for(const http::Response& response, const S3Call& call) const {
-  std::string code = xml_text(response.body, "Code").value_or("");
-  std::string message = xml_text(response.body, "Message").value_or("");
+  auto answer = parse_error_answer(response.body);
+  std::string code = answer ? answer->code : "";
+  std::string message = answer ? answer->message : "";
   std::string said = "HTTP " + std::to_string(response.status) + (code.empty() ? "" : " " + code) +
                      (message.empty() ? "" : ": " + message);
-  if (code.empty() && !response.body.empty()) said += ": " + response.body.substr(0, 200);
+  if (code.empty() && !response.body.empty()) {
+    std::string excerpt = response.body.substr(0, 200);
+    for (auto& c : excerpt) {
+      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = ' ';
+    }
+    said += ": " + excerpt;
+  }
   std::string where = call.what + " (" + describe() + "): ";
   if (code == "AccessDenied" || code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" ||
       code == "ExpiredToken" || code == "InvalidToken" || response.status == 403) {
@@ -173,11 +230,23 @@ Error S3Client::error_for(const http::Response& response, const S3Call& call) co
     return Error(ErrorCode::kNotFound, where + "bucket '" + config_.bucket + "' does not exist (" + said +
                                            ") - create it or fix the store URL");
   }
+  if (code == "InvalidBucketName") {
+    return Error(ErrorCode::kInvalidArgument, where + "bucket '" + config_.bucket +
+                                                  "' is not a valid bucket name for this server (" + said +
+                                                  ") - fix the store URL");
+  }
   if (code == "NoSuchKey" || code == "NoSuchUpload" || response.status == 404) {
     return Error(ErrorCode::kNotFound, where + said);
   }
   if (retryable_status(response.status) || retryable_code(code)) return Error(ErrorCode::kUnavailable, where + said);
-  if (response.status == 412) return Error(ErrorCode::kConflict, where + "the object changed while it was read (" + said + ")");
+  if (response.status == 412 || code == "PreconditionFailed") {
+    return Error(ErrorCode::kConflict, where + "a precondition failed: the object exists or changed (" + said + ")");
+  }
+  if (response.status == 409) return Error(ErrorCode::kConflict, where + "conflicting request (" + said + ")");
+  if (code == "InvalidArgument" || code == "KeyTooLongError" || code == "InvalidRequest" ||
+      code == "EntityTooLarge" || code == "EntityTooSmall" || code == "InvalidPart" || code == "InvalidPartOrder") {
+    return Error(ErrorCode::kInvalidArgument, where + said);
+  }
   return Error(ErrorCode::kInternal, where + said);
 }
 

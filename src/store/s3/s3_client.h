@@ -1,8 +1,11 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,11 +17,19 @@
 
 namespace wscp::store::s3 {
 
-// A sink into a buffer that a retried request can empty again.
+// A sink into a buffer that a retried request can empty again. It refuses to
+// hold more than `limit` bytes (an answer longer than what was asked for is
+// an error, never a reason to buffer without bound).
 class BufferSink : public ByteSink {
  public:
   std::string data;
+  std::size_t limit = SIZE_MAX;
+  std::string what = "the answer";  // for the overflow message
   Status write(std::span<const std::byte> bytes) override {
+    if (bytes.size() > limit - data.size()) {
+      return Error(ErrorCode::kUnsupported, what + ": the server sent more than the " + std::to_string(limit) +
+                                                " bytes asked for");
+    }
     data.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     return Ok{};
   }
@@ -37,6 +48,15 @@ struct S3Call {
   std::uint64_t body_stream_size = 0;
   BufferSink* sink = nullptr;         // emptied before each attempt
   std::string what;                   // for messages: "upload part 3 of ws/…"
+};
+
+// What HEAD says of an object, every field checked.
+struct ObjectHead {
+  std::uint64_t size = 0;
+  std::string etag;  // quotes included, as sent
+  std::chrono::system_clock::time_point last_modified;
+  std::vector<http::Header> headers;  // all of them, for x-amz-meta-*
+  std::optional<std::string_view> header(std::string_view name) const;
 };
 
 // Signed S3 requests with retries. An HTTP 5xx, 429, or a transport failure
@@ -60,6 +80,11 @@ class S3Client {
     return config_.prefix.empty() ? key : config_.prefix + "/" + key;
   }
   std::string describe() const;
+
+  // HEAD of an object (full key): nullopt when it does not exist; an answer
+  // with a missing or unreadable Content-Length, ETag or Last-Modified is
+  // kUnavailable.
+  Result<std::optional<ObjectHead>> head_object(const std::string& full_key, const CancelToken* cancel = nullptr);
 
   // The error for a non-2xx answer (public for tests).
   Error error_for(const http::Response& response, const S3Call& call) const;

@@ -28,9 +28,17 @@ struct S3Config {
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds stall_timeout{30'000};  // no byte moved for this long: the attempt failed
   bool sign_payload = true;         // SHA-256 of every part in the signature (else UNSIGNED-PAYLOAD)
+  // Who writes through this client (the node): its multipart uploads carry
+  // it, and sweep_incomplete() touches only its own. 1..64 of [A-Za-z0-9_.-].
+  std::string writer_id = "wscp";
 
   Status validate() const;
 };
+
+// S3's rules for bucket names (3-63 of a-z 0-9 . -, starting and ending with
+// a letter or digit, no "..", not an IP address): a name that breaks them is
+// kInvalidArgument, saying which rule.
+Status validate_bucket_name(const std::string& bucket);
 
 // S3's limits on multipart uploads.
 inline constexpr std::uint64_t kMinPartSize = 5ull << 20;

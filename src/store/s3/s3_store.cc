@@ -1,17 +1,32 @@
 #include "store/s3/s3_store.h"
 
-#include <atomic>
 #include <cstring>
-#include <ctime>
 #include <deque>
 #include <future>
+#include <set>
 
+#include "store/crypto.h"
+#include "store/parse_number.h"
 #include "store/s3/buffer_pool.h"
+#include "store/s3/http_time.h"
 #include "store/s3/multipart_writer.h"
 #include "store/s3/xml.h"
 
 namespace wscp::store::s3 {
 namespace {
+
+// "bytes FIRST-LAST/SIZE" exactly as asked for.
+bool content_range_is(std::string_view header, std::uint64_t first, std::uint64_t last, std::uint64_t size) {
+  if (!header.starts_with("bytes ")) return false;
+  header.remove_prefix(6);
+  auto dash = header.find('-');
+  auto slash = header.find('/');
+  if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash) return false;
+  auto f = parse_decimal(header.substr(0, dash));
+  auto l = parse_decimal(header.substr(dash + 1, slash - dash - 1));
+  auto s = parse_decimal(header.substr(slash + 1));
+  return f == first && l == last && s == size;
+}
 
 // Reads an object as part-size ranges fetched `concurrency` ahead.
 class RangedReader : public ByteSource {
@@ -41,7 +56,10 @@ class RangedReader : public ByteSource {
       if (inflight_.empty()) return std::size_t{0};
       auto r = inflight_.front().get();
       inflight_.pop_front();
-      if (!r) return r.error();
+      if (!r) {
+        stop_.cancel();
+        return r.error();
+      }
       pool_.release(std::move(current_));
       current_ = std::move(*r);
       pos_ = 0;
@@ -62,22 +80,42 @@ class RangedReader : public ByteSource {
 
   Result<std::string> fetch(std::uint64_t first, std::uint64_t last) {
     if (ctx_.cancelled()) return Error(ErrorCode::kCancelled, "download of " + key_ + ": cancelled");
+    const std::size_t length = static_cast<std::size_t>(last - first + 1);
     BufferSink sink;
-    sink.data = pool_.acquire(static_cast<std::size_t>(last - first + 1));
+    sink.data = pool_.acquire(length);
+    // A server that ignores Range sends the whole object: stop it at the
+    // range's length instead of buffering it.
+    sink.limit = length;
     S3Call call;
     call.key = key_;
     call.headers = {{"range", "bytes=" + std::to_string(first) + "-" + std::to_string(last)}};
     if (!etag_.empty()) call.headers.push_back({"if-match", etag_});
     call.sink = &sink;
     call.what = "download bytes " + std::to_string(first) + "-" + std::to_string(last) + " of " + key_;
+    sink.what = call.what + " (does the server ignore the Range header?)";
+    auto fail = [&](Error e) -> Result<std::string> {
+      pool_.release(std::move(sink.data));
+      return e;
+    };
     auto r = client_->call(call, &stop_);
-    if (!r) {
-      pool_.release(std::move(sink.data));
-      return r.error();
+    if (!r) return fail(r.error());
+    const bool whole = first == 0 && last + 1 == size_;
+    if (r->status == 206) {
+      auto range = r->header("Content-Range");
+      if (!range || !content_range_is(*range, first, last, size_)) {
+        return fail(Error(ErrorCode::kIntegrity,
+                          call.what + ": the server answered Content-Range '" +
+                              std::string(range.value_or("")).substr(0, 80) + "', not the bytes asked for (" +
+                              std::to_string(first) + "-" + std::to_string(last) + "/" + std::to_string(size_) + ")"));
+      }
+    } else if (!(r->status == 200 && whole)) {
+      return fail(Error(ErrorCode::kUnsupported,
+                        call.what + ": the server answered HTTP " + std::to_string(r->status) +
+                            " instead of 206 Partial Content: it does not honour the Range header"));
     }
-    if (sink.data.size() != last - first + 1) {
-      pool_.release(std::move(sink.data));
-      return Error(ErrorCode::kUnavailable, call.what + ": got " + std::to_string(sink.data.size()) + " bytes");
+    if (sink.data.size() != length) {
+      return fail(Error(ErrorCode::kUnavailable, call.what + ": got " + std::to_string(sink.data.size()) + " of " +
+                                                     std::to_string(length) + " bytes"));
     }
     return std::move(sink.data);
   }
@@ -95,16 +133,13 @@ class RangedReader : public ByteSource {
   std::size_t pos_ = 0;
 };
 
-// "2026-11-23T09:41:00.000Z" -> time point; epoch when unreadable.
-std::chrono::system_clock::time_point parse_iso8601(const std::string& text) {
-  std::tm tm{};
-  if (sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-             &tm.tm_sec) != 6) {
-    return {};
+// An upload id as S3 servers make them: printable, no spaces.
+bool plausible_upload_id(std::string_view id) {
+  if (id.empty() || id.size() > 1024) return false;
+  for (char c : id) {
+    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f) return false;
   }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  return true;
 }
 
 class S3Store : public ObjectStore {
@@ -117,23 +152,54 @@ class S3Store : public ObjectStore {
     return make_multipart_writer(client_, client_->full_key(key), ctx);
   }
 
+  Status create_exclusive(const std::string& key, std::string_view data, const OperationContext& ctx) override {
+    auto st = validate_key(key);
+    if (!st) return st;
+    const std::string full = client_->full_key(key);
+    // Identifies this creation, so that a retry whose first answer was lost
+    // recognises its own object instead of reporting a conflict.
+    const std::string token = random_hex(16);
+    const std::string body(data);
+    for (int round = 0; round < 3; ++round) {
+      S3Call call;
+      call.method = "PUT";
+      call.key = full;
+      call.body = &body;
+      call.headers = {{"if-none-match", "*"}, {std::string(kCreateTokenHeader), token}};
+      call.what = "create " + key + " if absent";
+      auto r = client_->call(call, ctx.cancel.get());
+      if (r) return Ok{};
+      if (r.error().code() != ErrorCode::kConflict) return r.error();
+      // 412: an object is there; 409: a concurrent conditional write. Whose?
+      auto head = client_->head_object(full, ctx.cancel.get());
+      if (!head) return head.error();
+      if (*head) {
+        if ((*head)->header(kCreateTokenHeader) == token) return Ok{};
+        return Error(ErrorCode::kConflict, "object " + key + " already exists in " + describe());
+      }
+      // Gone again (removed meanwhile): try again.
+    }
+    return Error(ErrorCode::kConflict, "object " + key + " in " + describe() +
+                                           " kept changing while it was created; try again");
+  }
+
   Result<std::unique_ptr<ByteSource>> open(const std::string& key, const OperationContext& ctx) override {
     auto st = validate_key(key);
     if (!st) return st.error();
-    auto info = head_full(client_->full_key(key));
-    if (!info) return info.error();
-    if (!info->first) return Error(ErrorCode::kNotFound, "object " + key + " does not exist in " + describe());
+    auto head = client_->head_object(client_->full_key(key), ctx.cancel.get());
+    if (!head) return head.error();
+    if (!*head) return Error(ErrorCode::kNotFound, "object " + key + " does not exist in " + describe());
     return std::unique_ptr<ByteSource>(
-        std::make_unique<RangedReader>(client_, client_->full_key(key), info->first->size, info->second, ctx));
+        std::make_unique<RangedReader>(client_, client_->full_key(key), (*head)->size, (*head)->etag, ctx));
   }
 
   Result<std::optional<ObjectInfo>> head(const std::string& key) override {
     auto st = validate_key(key);
     if (!st) return st.error();
-    auto info = head_full(client_->full_key(key));
-    if (!info) return info.error();
-    if (info->first) info->first->key = key;
-    return info->first;
+    auto head = client_->head_object(client_->full_key(key));
+    if (!head) return head.error();
+    if (!*head) return std::optional<ObjectInfo>();
+    return std::optional<ObjectInfo>(ObjectInfo{key, (*head)->size, (*head)->etag, (*head)->last_modified});
   }
 
   Result<std::vector<ObjectInfo>> list(const std::string& prefix) override {
@@ -141,25 +207,15 @@ class S3Store : public ObjectStore {
     std::string full_prefix = client_->full_key(prefix);
     if (prefix.empty() && !client_->config().prefix.empty()) full_prefix = client_->config().prefix + "/";
     std::size_t strip = client_->config().prefix.empty() ? 0 : client_->config().prefix.size() + 1;
-    std::string token;
-    for (;;) {
-      S3Call call;
-      call.key = "";
-      call.query = {{"list-type", "2"}, {"prefix", full_prefix}};
-      if (!token.empty()) call.query.emplace_back("continuation-token", token);
-      call.what = "list " + prefix;
-      auto r = client_->call(call);
-      if (!r) return r.error();
-      for (auto contents : xml_elements(r->body, "Contents")) {
-        auto key = xml_text(contents, "Key").value_or("");
-        auto size = xml_text(contents, "Size").value_or("0");
-        if (key.size() < strip) continue;
-        if (key.compare(strip, kUploadMarkerDir.size(), kUploadMarkerDir) == 0) continue;
-        out.push_back(ObjectInfo{key.substr(strip), std::stoull(size)});
-      }
-      if (xml_text(r->body, "IsTruncated").value_or("false") != "true") break;
-      token = xml_text(r->body, "NextContinuationToken").value_or("");
-      if (token.empty()) break;
+    auto r = list_full(full_prefix, "list " + prefix, nullptr);
+    if (!r) return r.error();
+    for (auto& o : *r) {
+      // Only keys inside this store that wscp could have written.
+      if (o.key.size() <= strip || o.key.compare(0, full_prefix.size(), full_prefix) != 0) continue;
+      std::string key = o.key.substr(strip);
+      if (key.starts_with(kUploadMarkerDir)) continue;
+      if (!validate_key(key)) continue;
+      out.push_back(ObjectInfo{std::move(key), o.size, std::move(o.etag), o.last_modified});
     }
     return out;
   }
@@ -176,116 +232,141 @@ class S3Store : public ObjectStore {
     return Ok{};
   }
 
+  Status replace_if_match(const std::string& key, std::string_view data, const std::string& etag,
+                          const OperationContext& ctx) override {
+    auto st = validate_key(key);
+    if (!st) return st;
+    if (etag.empty()) return Error(ErrorCode::kInvalidArgument, "replace " + key + " if it matches: the ETag is empty");
+    const std::string full = client_->full_key(key);
+    const std::string token = random_hex(16);
+    const std::string body(data);
+    S3Call call;
+    call.method = "PUT";
+    call.key = full;
+    call.body = &body;
+    call.headers = {{"if-match", etag}, {std::string(kCreateTokenHeader), token}};
+    call.what = "replace " + key + " if it is still version " + etag;
+    auto r = client_->call(call, ctx.cancel.get());
+    if (r) return Ok{};
+    if (r.error().code() != ErrorCode::kConflict) return r.error();
+    // 412: another version is there, unless it is this request's own (a
+    // retry whose first answer was lost).
+    auto head = client_->head_object(full, ctx.cancel.get());
+    if (!head) return head.error();
+    if (*head && (*head)->header(kCreateTokenHeader) == token) return Ok{};
+    return Error(ErrorCode::kConflict, "object " + key + " in " + describe() + " was replaced (it is no longer " +
+                                           etag + "); left as it is");
+  }
+
+  Status remove_if_match(const std::string& key, const std::string&) override {
+    // Measured: the pinned MinIO answers DELETE with a mismatching If-Match
+    // by deleting the object anyway, so a conditional delete cannot be
+    // trusted to S3-compatible servers.
+    return Error(ErrorCode::kUnsupported,
+                 "remove " + key + " only if unchanged: S3-compatible servers may ignore If-Match on DELETE (MinIO "
+                 "does) and remove any version; use replace_if_match");
+  }
+
+  Result<std::chrono::system_clock::time_point> now() override {
+    S3Call call;
+    call.method = "HEAD";
+    call.what = "read the store's clock";
+    auto r = client_->call(call);
+    if (!r) return r.error();
+    return date_of(*r, call.what);
+  }
+
   Result<std::size_t> sweep_incomplete(std::chrono::seconds older_than) override {
     std::size_t aborted = 0;
-    std::string prefix = client_->config().prefix.empty() ? "" : client_->config().prefix + "/";
-    std::string key_marker, upload_marker;
-    auto now = std::chrono::system_clock::now();
-    for (;;) {
-      S3Call call;
-      call.query = {{"uploads", ""}, {"prefix", prefix}};
-      if (!key_marker.empty()) {
-        call.query.emplace_back("key-marker", key_marker);
-        call.query.emplace_back("upload-id-marker", upload_marker);
+    const std::string own = client_->full_key(std::string(kUploadMarkerDir) + client_->config().writer_id + "/");
+    const std::string store_prefix = client_->config().prefix.empty() ? "" : client_->config().prefix + "/";
+    std::chrono::system_clock::time_point now{};
+    auto markers = list_full(own, "list upload markers", &now);
+    if (!markers) return markers.error();
+    for (const auto& m : *markers) {
+      // Measured by the store's clock, not this node's.
+      if (m.key.compare(0, own.size(), own) != 0 || now - m.last_modified < older_than) continue;
+      BufferSink sink;
+      sink.limit = 8192;
+      sink.what = "upload marker " + m.key;
+      S3Call get;
+      get.key = m.key;
+      get.sink = &sink;
+      get.what = "read upload marker " + m.key;
+      auto body = client_->call(get);
+      if (!body) {
+        if (body.error().code() == ErrorCode::kNotFound) continue;  // another sweep took it
+        return body.error();
       }
-      call.what = "list incomplete uploads";
-      auto r = client_->call(call);
-      if (!r) return r.error();
-      for (auto upload : xml_elements(r->body, "Upload")) {
-        auto key = xml_text(upload, "Key").value_or("");
-        auto id = xml_text(upload, "UploadId").value_or("");
-        auto initiated = parse_iso8601(xml_text(upload, "Initiated").value_or(""));
-        if (key.empty() || id.empty() || now - initiated < older_than) continue;
+      auto newline = sink.data.find('\n');
+      std::string key = sink.data.substr(0, newline);
+      std::string id = newline == std::string::npos ? "" : sink.data.substr(newline + 1);
+      while (!id.empty() && id.back() == '\n') id.pop_back();
+      // A marker names an upload inside this store; anything else is not ours to abort.
+      bool valid = key.size() > store_prefix.size() && key.compare(0, store_prefix.size(), store_prefix) == 0 &&
+                   validate_key(key.substr(store_prefix.size())) && plausible_upload_id(id);
+      if (valid) {
         S3Call abort;
         abort.method = "DELETE";
         abort.key = key;
         abort.query = {{"uploadId", id}};
         abort.what = "abort incomplete upload of " + key;
         auto a = client_->call(abort);
-        if (!a && a.error().code() != ErrorCode::kNotFound) return a.error();
-        ++aborted;
+        if (a) ++aborted;
+        else if (a.error().code() != ErrorCode::kNotFound) return a.error();
       }
-      if (xml_text(r->body, "IsTruncated").value_or("false") != "true") break;
-      key_marker = xml_text(r->body, "NextKeyMarker").value_or("");
-      upload_marker = xml_text(r->body, "NextUploadIdMarker").value_or("");
-      if (key_marker.empty()) break;
+      S3Call remove_marker;
+      remove_marker.method = "DELETE";
+      remove_marker.key = m.key;
+      remove_marker.what = "remove upload marker " + m.key;
+      auto d = client_->call(remove_marker);
+      if (!d && d.error().code() != ErrorCode::kNotFound) return d.error();
     }
-    auto from_markers = sweep_markers(older_than);
-    if (!from_markers) return from_markers.error();
-    return aborted + *from_markers;
+    return aborted;
   }
 
   std::string describe() const override { return client_->describe(); }
 
  private:
-  // Aborts the uploads recorded by markers older than `older_than` (see
-  // kUploadMarkerDir), then removes the markers.
-  Result<std::size_t> sweep_markers(std::chrono::seconds older_than) {
-    std::size_t aborted = 0;
-    auto now = std::chrono::system_clock::now();
+  Result<std::chrono::system_clock::time_point> date_of(const http::Response& r, const std::string& what) const {
+    auto date = r.header("Date");
+    auto when = date ? parse_http_date(*date) : std::nullopt;
+    if (!when) {
+      return Error(ErrorCode::kUnavailable, what + " (" + describe() + "): the server's answer has no readable Date");
+    }
+    return *when;
+  }
+
+  // Every object under a full prefix (ListObjectsV2, all pages). With `now`,
+  // also the store's time of the first answer.
+  Result<std::vector<ListedObject>> list_full(const std::string& full_prefix, const std::string& what,
+                                              std::chrono::system_clock::time_point* now) {
+    std::vector<ListedObject> out;
+    std::set<std::string> tokens;
     std::string token;
     for (;;) {
       S3Call call;
-      call.query = {{"list-type", "2"}, {"prefix", client_->full_key(std::string(kUploadMarkerDir))}};
+      call.query = {{"list-type", "2"}, {"prefix", full_prefix}};
       if (!token.empty()) call.query.emplace_back("continuation-token", token);
-      call.what = "list upload markers";
+      call.what = what;
       auto r = client_->call(call);
       if (!r) return r.error();
-      for (auto contents : xml_elements(r->body, "Contents")) {
-        auto marker = xml_text(contents, "Key").value_or("");
-        auto modified = parse_iso8601(xml_text(contents, "LastModified").value_or(""));
-        if (marker.empty() || now - modified < older_than) continue;
-        s3::S3Call get;
-        get.key = marker;
-        get.what = "read upload marker " + marker;
-        auto body = client_->call(get);
-        if (!body) {
-          if (body.error().code() == ErrorCode::kNotFound) continue;  // another sweep took it
-          return body.error();
-        }
-        auto newline = body->body.find('\n');
-        std::string key = body->body.substr(0, newline);
-        std::string id = newline == std::string::npos ? "" : body->body.substr(newline + 1);
-        while (!id.empty() && id.back() == '\n') id.pop_back();
-        if (!key.empty() && !id.empty()) {
-          S3Call abort;
-          abort.method = "DELETE";
-          abort.key = key;
-          abort.query = {{"uploadId", id}};
-          abort.what = "abort incomplete upload of " + key;
-          auto a = client_->call(abort);
-          if (a) ++aborted;
-          else if (a.error().code() != ErrorCode::kNotFound) return a.error();
-        }
-        S3Call remove_marker;
-        remove_marker.method = "DELETE";
-        remove_marker.key = marker;
-        remove_marker.what = "remove upload marker " + marker;
-        auto d = client_->call(remove_marker);
-        if (!d && d.error().code() != ErrorCode::kNotFound) return d.error();
+      if (now != nullptr && tokens.empty()) {
+        auto when = date_of(*r, what);
+        if (!when) return when.error();
+        *now = *when;
       }
-      if (xml_text(r->body, "IsTruncated").value_or("false") != "true") break;
-      token = xml_text(r->body, "NextContinuationToken").value_or("");
-      if (token.empty()) break;
+      auto listing = parse_list_objects(r->body);
+      if (!listing) return listing.error().wrap(what + " (" + describe() + ")");
+      for (auto& o : listing->objects) out.push_back(std::move(o));
+      if (!listing->truncated) break;
+      if (!tokens.insert(listing->next_token).second) {
+        return Error(ErrorCode::kUnavailable, what + " (" + describe() +
+                                                  "): the server repeated a continuation token; the listing loops");
+      }
+      token = listing->next_token;
     }
-    return aborted;
-  }
-
-  // (info or nullopt, etag)
-  Result<std::pair<std::optional<ObjectInfo>, std::string>> head_full(const std::string& full_key) {
-    S3Call call;
-    call.method = "HEAD";
-    call.key = full_key;
-    call.what = "look up " + full_key;
-    auto r = client_->call(call);
-    if (!r) {
-      if (r.error().code() == ErrorCode::kNotFound) return std::pair{std::optional<ObjectInfo>(), std::string()};
-      return r.error();
-    }
-    auto length = r->header("Content-Length");
-    if (!length) return Error(ErrorCode::kInternal, call.what + ": no Content-Length in the answer");
-    ObjectInfo info{full_key, std::stoull(std::string(*length))};
-    return std::pair{std::optional<ObjectInfo>(info), std::string(r->header("ETag").value_or(""))};
+    return out;
   }
 
   std::shared_ptr<S3Client> client_;

@@ -237,3 +237,43 @@ TEST_CASE("archives report progress and stop when cancelled") {
   std::vector<std::byte> buf(100);
   CHECK((*r)->read(buf).error().code() == ErrorCode::kCancelled);
 }
+
+TEST_CASE("an older key of the keyring still decrypts and verifies what it wrote") {
+  TempDir dir;
+  auto objects = make_local_store(dir.path.string());
+  OperationContext ctx;
+  const auto plain = pattern(700'000);
+  // Written with key 'a' (then the current key).
+  CheckpointStore before(*objects, options(true, true, 'a'));
+  StringSource tar(plain);
+  auto archive = before.put_archive("ws", "c1", "dev", tar, ctx);
+  REQUIRE(archive);
+  REQUIRE(before.write_manifest(manifest_for("ws", "c1", *archive), ctx));
+
+  // The key was rotated: 'b' is current, 'a' is kept as an older key.
+  auto rotated = options(true, true, 'b');
+  rotated.pipeline.older_keys.push_back(key_of('a'));
+  CheckpointStore after(*objects, rotated);
+  auto m = after.read_manifest("ws", "c1", ctx);
+  REQUIRE_MESSAGE(m, (m ? "" : m.error().describe()));
+  auto src = after.open_archive(m->containers[0].archive, ctx);
+  REQUIRE(src);
+  auto back = read_all(**src);
+  REQUIRE(back);
+  CHECK(*back == plain);
+  // New archives use the current key.
+  StringSource tar2(plain);
+  auto fresh = after.put_archive("ws", "c2", "dev", tar2, ctx);
+  REQUIRE(fresh);
+  CHECK(fresh->encryption->key_id == key_of('b').id);
+
+  // Without the older key, the old checkpoint is refused, naming the keys.
+  CheckpointStore only_new(*objects, options(true, true, 'b'));
+  auto refused = only_new.read_manifest("ws", "c1", ctx);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code() == ErrorCode::kPermissionDenied);
+  CHECK(refused.error().message().find(key_of('a').id) != std::string::npos);
+  auto refused_archive = only_new.open_archive(m->containers[0].archive, ctx);
+  REQUIRE_FALSE(refused_archive);
+  CHECK(refused_archive.error().code() == ErrorCode::kPermissionDenied);
+}

@@ -6,8 +6,13 @@
 
 #include <random>
 
+#include "store/checkpoint_store.h"
 #include "store/layout.h"
+#include "store/local_store.h"
 #include "store/manifest.h"
+#include "store/named_archives.h"
+#include "store/s3/xml.h"
+#include "test_util.h"
 
 using namespace wscp;
 using namespace wscp::store;
@@ -71,4 +76,82 @@ TEST_CASE("manifest parser survives mutated input") {
   // A signed manifest survives only edits to insignificant whitespace.
   MESSAGE("signed manifests still accepted after mutation: ", accepted_signed);
   CHECK(accepted_signed < 400);
+}
+
+namespace {
+
+std::string mutate(std::string text, std::mt19937& rng) {
+  const std::string alphabet = "{}[]\":,0123456789-.eE/\\ntruefalsnul<>&;#x \t\x01\xff";
+  int edits = 1 + static_cast<int>(rng() % 4);
+  for (int e = 0; e < edits; ++e) {
+    std::size_t pos = rng() % (text.size() + 1);
+    switch (rng() % 4) {
+      case 0:
+        if (pos < text.size()) text[pos] = alphabet[rng() % alphabet.size()];
+        break;
+      case 1: text.insert(pos, 1, alphabet[rng() % alphabet.size()]); break;
+      case 2:
+        if (pos < text.size()) text.erase(pos, 1 + rng() % 8);
+        break;
+      default: text = text.substr(0, pos); break;
+    }
+  }
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("the other read-path parsers survive mutated input") {
+  std::array<std::uint8_t, 32> kb{};
+  kb.fill(7);
+  const Keyring ring({make_key(kb)});
+  // Seeds as wscp writes them: a signed archive description, signed image
+  // metadata, and S3 listings.
+  testing::TempDir dir;
+  auto objects = make_local_store(dir.path.string());
+  CheckpointStoreOptions o;
+  o.pipeline.encryption_key = make_key(kb);
+  OperationContext ctx;
+  NamedArchives spool(*objects, o, "s");
+  {
+    auto sink = spool.create("containers/web.tar", ctx);
+    REQUIRE(sink);
+    std::string data(100'000, 'x');
+    REQUIRE((*sink)->write(std::as_bytes(std::span(data.data(), data.size()))));
+    REQUIRE((*sink)->close());
+  }
+  const std::string description = *get_object(*objects, "s/containers/web.tar.meta.json", 1 << 20, ctx);
+  REQUIRE(parse_archive_description(description, "containers/web.tar", "s/containers/web.tar", ring));
+  CheckpointStore store(*objects, o);
+  const std::string image_id = "sha256:" + std::string(64, 'a');
+  StringSource image(std::string(5000, 'i'));
+  REQUIRE(store.put_image(image_id, {"localhost/x:latest"}, "oci-archive", image, ctx));
+  const std::string meta = *get_object(*objects, layout::image_key(image_id) + "/meta.json", 1 << 20, ctx);
+  REQUIRE(parse_image_meta(meta, image_id, ring));
+  const std::string listing =
+      "<ListBucketResult><Contents><Key>a/b</Key><LastModified>2026-11-23T09:41:00.000Z</LastModified>"
+      "<ETag>\"e\"</ETag><Size>12</Size></Contents><IsTruncated>true</IsTruncated>"
+      "<NextContinuationToken>t</NextContinuationToken></ListBucketResult>";
+  REQUIRE(s3::parse_list_objects(listing));
+
+  std::mt19937 rng(777);
+  int accepted_signed = 0;
+  for (int round = 0; round < 3000; ++round) {
+    auto d = parse_archive_description(mutate(description, rng), "containers/web.tar", "s/containers/web.tar", ring);
+    if (d) {
+      ++accepted_signed;
+      CHECK(validate_archive_object(*d, "s/containers/web.tar"));
+    } else {
+      CHECK_FALSE(d.error().message().empty());
+    }
+    auto m = parse_image_meta(mutate(meta, rng), image_id, ring);
+    if (m) {
+      ++accepted_signed;
+      CHECK(validate_archive_object(m->archive, layout::image_key(image_id) + "/"));
+    }
+    auto l = s3::parse_list_objects(mutate(listing, rng));
+    if (l && l->truncated) CHECK_FALSE(l->next_token.empty());
+  }
+  // Signed texts survive only edits to insignificant whitespace.
+  CHECK(accepted_signed < 600);
 }

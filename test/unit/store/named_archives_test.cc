@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <functional>
 
 #include "store/local_store.h"
 #include "test_util.h"
@@ -93,4 +94,39 @@ TEST_CASE("named archives refuse altered data, altered descriptions and wrong ke
 
   CHECK(!spool.create("../escape", ctx));
   CHECK(!spool.create("a.meta.json", ctx));
+}
+
+TEST_CASE("a description read back is validated field by field before it is used") {
+  TempDir dir;
+  auto objects = make_local_store(dir.path.string());
+  OperationContext ctx;
+  NamedArchives spool(*objects, options(false), "s");
+  REQUIRE(put(spool, "containers/web.tar", pattern(50'000), ctx));
+  auto meta = dir.path / "s/containers/web.tar.meta.json";
+  std::string text;
+  {
+    std::ifstream in(meta);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const auto original = nlohmann::json::parse(text);
+  auto refused = [&](const std::function<void(nlohmann::json&)>& edit) {
+    auto j = original;
+    edit(j);
+    std::ofstream(meta) << j.dump();
+    auto d = spool.describe_archive("containers/web.tar", ctx);
+    if (d) return false;
+    INFO(d.error().describe());
+    CHECK(d.error().code() == ErrorCode::kIntegrity);
+    return true;
+  };
+  CHECK(refused([](auto& j) { j["body"]["archive"]["stored"]["sha256"] = "not a digest"; }));
+  CHECK(refused([](auto& j) { j["body"]["archive"]["plain_sha256"] = std::string(64, 'Z'); }));
+  CHECK(refused([](auto& j) { j["body"]["archive"]["stored"]["parts"] = nlohmann::json::array(); }));
+  CHECK(refused([](auto& j) { j["body"]["archive"]["encryption"] = {{"algorithm", "rot13"}, {"key_id", "k"}}; }));
+  CHECK(refused([](auto& j) { j["body"]["archive"]["plain_size"] = -1; }));
+  CHECK(refused([](auto& j) { j["body"]["archive"]["compression_level"] = "high"; }));
+  CHECK(refused([](auto& j) { j["body"] = "text"; }));
+  // The untouched description still works.
+  std::ofstream(meta) << original.dump();
+  CHECK(spool.describe_archive("containers/web.tar", ctx));
 }
