@@ -67,7 +67,19 @@ struct ClientConfig {
   std::string ca_file;       // trust these CAs (TLS)
   std::string client_cert;   // present this certificate (mutual TLS)
   std::string client_key;
+  // The same three as PEM text held in memory (a kubeconfig carries them
+  // inline); each, when set, is used instead of its file.
+  std::string ca_pem;
+  std::string client_cert_pem;
+  std::string client_key_pem;
   bool verify_peer = true;
+  // Accept only a server whose public key hashes to this: "sha256//BASE64"
+  // of its SubjectPublicKeyInfo (libcurl's CURLOPT_PINNEDPUBLICKEY). Checked
+  // even when verify_peer is off (a self-signed server known by its key).
+  std::string pinned_public_key;
+  // Never go through a proxy named in the environment (http_proxy...): for
+  // link-local services such as cloud metadata endpoints.
+  bool bypass_proxy = false;
   std::string user_agent = "wscp";
 };
 

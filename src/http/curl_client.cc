@@ -115,6 +115,7 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 ErrorCode classify(CURLcode code) {
   switch (code) {
     case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CACERT_BADFILE:
       return ErrorCode::kPermissionDenied;
@@ -207,13 +208,26 @@ class CurlClient final : public Client {
     if (!config_.unix_socket.empty()) {
       curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, config_.unix_socket.c_str());
     }
-    if (!config_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, config_.ca_file.c_str());
-    if (!config_.client_cert.empty()) curl_easy_setopt(h, CURLOPT_SSLCERT, config_.client_cert.c_str());
-    if (!config_.client_key.empty()) curl_easy_setopt(h, CURLOPT_SSLKEY, config_.client_key.c_str());
+    if (!config_.ca_pem.empty()) set_blob(h, CURLOPT_CAINFO_BLOB, config_.ca_pem);
+    else if (!config_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, config_.ca_file.c_str());
+    if (!config_.client_cert_pem.empty()) set_blob(h, CURLOPT_SSLCERT_BLOB, config_.client_cert_pem);
+    else if (!config_.client_cert.empty()) curl_easy_setopt(h, CURLOPT_SSLCERT, config_.client_cert.c_str());
+    if (!config_.client_key_pem.empty()) set_blob(h, CURLOPT_SSLKEY_BLOB, config_.client_key_pem);
+    else if (!config_.client_key.empty()) curl_easy_setopt(h, CURLOPT_SSLKEY, config_.client_key.c_str());
     if (!config_.verify_peer) {
       curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
+    if (!config_.pinned_public_key.empty()) {
+      curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, config_.pinned_public_key.c_str());
+    }
+    if (config_.bypass_proxy) curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+  }
+
+  // In-memory PEM; libcurl keeps its own copy (CURL_BLOB_COPY).
+  static void set_blob(CURL* h, CURLoption option, const std::string& pem) {
+    curl_blob blob{const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_COPY};
+    curl_easy_setopt(h, option, &blob);
   }
 
   std::string describe(const Request& r) const {
