@@ -23,6 +23,7 @@ struct MigrateArgs {
   std::string workspace_label = "dev.containers.id";
   std::string dest_host_root = "/";
   std::string new_name;
+  double settle_seconds = 5;
   bool tcp_established = false;
   bool file_locks = false;
   bool json = false;
@@ -106,7 +107,10 @@ int run_project(podman::Engine& source, podman::Engine& destination, podman::Arc
                    {"primaryService", r->checkpoint.primary_service},
                    {"dumpGapMs", r->checkpoint.dump_gap.count()},
                    {"imagesShipped", r->images_shipped},
-                   {"services", services}};
+                   {"services", services},
+                   {"onDestinationOnly", r->on_destination_only},
+                   {"notRunning", r->not_running},
+                   {"warnings", r->warnings}};
   if (r->failure) j["failure"] = r->failure->describe();
   if (a.json) {
     std::cout << j.dump(2) << "\n";
@@ -115,6 +119,9 @@ int run_project(podman::Engine& source, podman::Engine& destination, podman::Arc
               << r->checkpoint.primary_service << ", dumps spread over " << r->checkpoint.dump_gap.count() << " ms\n";
   } else {
     std::cout << "project " << a.project << " " << outcome_name(r->outcome) << ": " << r->failure->describe() << "\n";
+  }
+  if (!a.json) {
+    for (const auto& w : r->warnings) std::cout << "  warning: " << w << "\n";
   }
   return exit_code(r->outcome);
 }
@@ -125,6 +132,7 @@ int run(const MigrateArgs& a) {
   podman::EngineConfig source_config;
   source_config.workspace_label = a.workspace_label;
   source_config.criu_probe = parse_probe(a.criu_probe);
+  source_config.settle_time = std::chrono::milliseconds(static_cast<long long>(a.settle_seconds * 1000));
   podman::EngineConfig dest_config = source_config;
   dest_config.host_root = a.dest_host_root;
   podman::Engine source(*source_client, source_config);
@@ -142,7 +150,7 @@ int run(const MigrateArgs& a) {
                                         .count());
   if (!a.json) ctx.on_progress = stderr_progress();
   store::NamedArchives archives(**objects, *options, "spool");
-  podman::StoreSpool spool(archives, "migrations/" + ctx.operation_id, ctx);
+  podman::StoreSpool spool(archives, "migrations/" + ctx.operation_id);
   if (!a.project.empty()) return run_project(source, destination, spool, a, ctx);
 
   podman::MigrationRequest request;
@@ -178,6 +186,11 @@ void add_migrate_command(CLI::App& app) {
                   "Where the destination node's filesystem is visible (bind-source checks)")
       ->capture_default_str();
   cmd->add_option("--new-name", args->new_name, "Restore under this name (new id and IP)");
+  cmd->add_option("--settle-seconds", args->settle_seconds,
+                  "How long a restored workspace must keep running before it counts as moved (and the "
+                  "source's copy is removed)")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
   cmd->add_flag("--tcp-established", args->tcp_established, "Keep established TCP connections");
   cmd->add_flag("--file-locks", args->file_locks, "Checkpoint and restore file locks");
   cmd->add_option("--criu-probe", args->criu_probe,

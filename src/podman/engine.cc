@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "podman/archive_tap.h"
@@ -23,7 +24,36 @@ bool api_at_least_4(const std::string& version) {
   return !version.empty() && std::atoi(version.c_str()) >= 4;
 }
 
+// Passes an archive through, noting whether its end was reached: once it
+// was, Podman may hold the whole archive even if the call then failed.
+class EndWatch final : public ByteSource {
+ public:
+  explicit EndWatch(ByteSource& inner) : inner_(inner) {}
+  Result<std::size_t> read(std::span<std::byte> buffer) override {
+    auto n = inner_.read(buffer);
+    if (n.ok()) {
+      bytes_ += *n;
+      if (*n == 0 && !buffer.empty()) end_ = true;
+    }
+    return n;
+  }
+  bool reached_end() const { return end_; }
+  std::uint64_t bytes() const { return bytes_; }
+
+ private:
+  ByteSource& inner_;
+  std::uint64_t bytes_ = 0;
+  bool end_ = false;
+};
+
 }  // namespace
+
+std::chrono::milliseconds restore_deadline(const EngineConfig& config, std::uint64_t archive_bytes) {
+  // An unknown size is bounded as a large archive (16 GiB).
+  const std::uint64_t bytes = archive_bytes ? archive_bytes : 16ull << 30;
+  const std::uint64_t rate = std::max<std::uint64_t>(config.restore_bytes_per_second, 1);
+  return config.restore_floor + std::chrono::milliseconds(bytes / rate * 1000 + bytes % rate * 1000 / rate);
+}
 
 bool runtime_reports_criu(const HostInfo& host) {
   return host.oci_runtime_version.find("+CRIU") != std::string::npos;
@@ -216,27 +246,140 @@ Status Engine::remove_leftover(const std::string& name, const ContainerInfo& fac
   return client_.remove_container(found->id, true);
 }
 
+Result<std::string> Engine::await_outcome(const std::string& container, std::uint64_t archive_bytes) {
+  const auto deadline = clock_->now() + restore_deadline(config_, archive_bytes);
+  // (Plain values: GCC 12 misreads an optional time_point as uninitialised.)
+  bool seen = false;
+  Clock::time_point unchanged_since{};
+  std::string last_state;
+  std::optional<Error> unreachable;
+  for (;;) {
+    auto info = client_.inspect_container(container);
+    const auto now = clock_->now();
+    if (info.ok()) {
+      unreachable.reset();
+      if (info->running()) return info->id;
+      if (!seen || info->state != last_state) {
+        seen = true;
+        unchanged_since = now;
+        last_state = info->state;
+      } else if (now - unchanged_since >= config_.outcome_grace) {
+        return std::string();  // created but never started: Podman gave up
+      }
+    } else if (info.error().code() == ErrorCode::kNotFound) {
+      unreachable.reset();
+      seen = false;
+    } else {
+      unreachable = info.error();
+    }
+    if (now >= deadline) {
+      if (unreachable) {
+        return Error(ErrorCode::kDeadlineExceeded,
+                     "the outcome of restoring " + container + " is unknown: Podman did not answer within " +
+                         std::to_string(restore_deadline(config_, archive_bytes).count() / 1000) +
+                         " s (" + unreachable->message() +
+                         "); the container may still come up on this node, so check there before starting it "
+                         "anywhere else");
+      }
+      // Not created within the whole bound (Podman failed before creating
+      // it), or created and never started.
+      return std::string();
+    }
+    clock_->sleep_for(config_.poll_interval);
+  }
+}
+
 Result<Workspace> Engine::restore(ByteSource& archive, const ContainerInfo& facts, const RestoreOptions& options,
-                                  const OperationContext& ctx) {
+                                  const OperationContext& ctx, const RestoreHints& hints) {
   if (auto s = preflight(facts, options); !s.ok()) return s.error();
   const std::string name = options.name.value_or(facts.name);
   ctx.report({"restore", 0, std::nullopt, 0});
-  auto id = client_.restore(archive, options, ctx);
-  Result<Workspace> workspace = id.ok() ? reattach(*id, workspace_id_of(facts)) : Result<Workspace>(id.error());
-  if (workspace.ok()) return workspace;
-  // A name taken meanwhile belongs to someone else: leave it alone.
-  if (workspace.error().code() == ErrorCode::kConflict) return workspace.error();
-  if (auto cleanup = remove_leftover(name, facts, options); !cleanup.ok()) {
-    return workspace.error().wrap("restore failed and removing the half-restored container " + name +
-                                  " also failed (" + cleanup.error().message() + ")");
+  EndWatch body(archive);
+  auto id = client_.restore(body, options, ctx, restore_deadline(config_, hints.archive_bytes));
+  std::optional<Error> failure;
+  std::string restored;
+  if (id.ok()) {
+    restored = *id;
+  } else if (body.reached_end() && (id.error().code() == ErrorCode::kUnavailable ||
+                                    id.error().code() == ErrorCode::kCancelled)) {
+    // Podman has the whole archive and may be restoring it still: its own
+    // outcome decides, not our call's.
+    ctx.report({"awaiting-podman", body.bytes(), body.bytes(), 0});
+    auto outcome = await_outcome(options.name ? name : facts.id, hints.archive_bytes);
+    if (!outcome.ok()) return outcome.error().wrap("restore on this node (" + id.error().message() + ")");
+    if (outcome->empty()) {
+      failure = id.error().wrap("Podman did not bring the container up after the restore call ended");
+    } else {
+      restored = *outcome;
+    }
+  } else {
+    failure = id.error();
   }
-  return workspace.error();
+  if (!failure) {
+    auto workspace = reattach(restored, workspace_id_of(facts), hints.settle);
+    if (workspace.ok()) return workspace;
+    failure = workspace.error();
+  }
+  // A name taken meanwhile belongs to someone else: leave it alone.
+  if (failure->code() == ErrorCode::kConflict) return *failure;
+  if (auto cleanup = remove_leftover(name, facts, options); !cleanup.ok()) {
+    // A plain failure promises that nothing this attempt made runs here.
+    auto here = client_.inspect_container(options.name ? name : facts.id);
+    const bool stopped = here.ok() ? !here->running() : here.error().code() == ErrorCode::kNotFound;
+    if (stopped) {
+      return failure->wrap("restore failed and removing the half-restored container " + name + " also failed (" +
+                           cleanup.error().message() + "); it is left there, not running");
+    }
+    return Error(ErrorCode::kDeadlineExceeded,
+                 failure->message() + "; the container " + name + " this restore made could not be removed (" +
+                     cleanup.error().message() + ") and " +
+                     (here.ok() ? std::string("runs") : "its state cannot be read (" + here.error().message() + ")") +
+                     ": a copy may run on this node");
+  }
+  return *failure;
 }
 
 Result<Workspace> Engine::restore_in_place(const ContainerInfo& facts, const RestoreOptions& options) {
-  auto id = client_.restore_in_place(facts.id, options);
-  if (!id.ok()) return id.error();
-  return reattach(*id, workspace_id_of(facts));
+  const std::string expected = workspace_id_of(facts);
+  for (int attempt = 1;; ++attempt) {
+    // Running already: an earlier attempt got through, or it never stopped.
+    auto now = client_.inspect_container(facts.id);
+    if (now.ok() && now->running()) return reattach(facts.id, expected);
+    auto id = client_.restore_in_place(facts.id, options);
+    if (id.ok()) return reattach(*id, expected);
+    if (!id.error().retryable() || attempt >= config_.in_place_attempts) {
+      if (attempt > 1) {
+        // After a transient failure Podman may have got there after all.
+        auto again = client_.inspect_container(facts.id);
+        if (again.ok() && again->running()) return reattach(facts.id, expected);
+      }
+      return id.error();
+    }
+    clock_->sleep_for(std::chrono::milliseconds(1000) * attempt);
+  }
+}
+
+Result<Workspace> Engine::restore_replacing(ByteSource& archive, const ContainerInfo& facts,
+                                            const RestoreOptions& options, const OperationContext& ctx,
+                                            const RestoreHints& hints) {
+  if (options.tcp_established) {
+    return Error(ErrorCode::kUnsupported,
+                 "the checkpoint holds established TCP connections, which restore only under the container's own "
+                 "id; the stopped container " + facts.name + " holds it, and is left as it is");
+  }
+  RestoreOptions beside = options;
+  beside.name = facts.name + "-wscp-recovered";
+  beside.ignore_volumes = true;  // the stopped container's volumes are here already
+  auto restored = restore(archive, facts, beside, ctx, hints);
+  if (!restored.ok()) return restored.error().wrap("restoring the archive beside the stopped container");
+  // Only now is the stopped container no longer the last good copy. When it
+  // cannot be removed, or the name not taken back, the workspace runs under
+  // the temporary name: the caller sees it in the container's name.
+  if (auto s = client_.remove_container(facts.id, true); !s.ok()) return restored;
+  if (auto s = client_.rename_container(restored->container.id, facts.name); !s.ok()) return restored;
+  auto renamed = client_.inspect_container(restored->container.id);
+  if (renamed.ok()) restored->container = std::move(*renamed);
+  return restored;
 }
 
 // Restore looks the image up by the name the archive records, so the name
@@ -254,28 +397,58 @@ Result<bool> Engine::has_image(const ContainerInfo& facts) {
   return true;
 }
 
-Result<Workspace> Engine::reattach(const std::string& container, const std::string& expected_workspace_id) {
+Result<Workspace> Engine::reattach(const std::string& container, const std::string& expected_workspace_id,
+                                   bool settle) {
   const auto deadline = clock_->now() + config_.reattach_timeout;
-  std::optional<ContainerInfo> previous;
+  bool running = false;
+  Clock::time_point running_since{};
   for (;;) {
     auto info = client_.inspect_container(container);
     if (!info.ok()) return info.error().wrap("reattaching " + container);
-    // Stable: running, and the same answer twice in a row.
-    if (info->running() && previous && previous->id == info->id && previous->state == info->state) {
-      std::string id = workspace_id_of(*info);
-      if (!expected_workspace_id.empty() && id != expected_workspace_id) {
-        return Error(ErrorCode::kRestoreFailed,
-                     "restored container " + info->name + " carries " + config_.workspace_label + "=" + id +
-                         " but the checkpoint is of workspace " + expected_workspace_id);
+    const auto now = clock_->now();
+    if (info->running()) {
+      if (!running) {
+        running = true;
+        running_since = now;
+        std::string id = workspace_id_of(*info);
+        if (!expected_workspace_id.empty() && id != expected_workspace_id) {
+          return Error(ErrorCode::kRestoreFailed,
+                       "restored container " + info->name + " carries " + config_.workspace_label + "=" + id +
+                           " but the checkpoint is of workspace " + expected_workspace_id);
+        }
       }
-      return Workspace{id, std::move(*info)};
-    }
-    if (clock_->now() > deadline) {
-      return Error(ErrorCode::kRestoreFailed, "restored container " + container + " did not stay running (state " +
+      if (!settle || now - running_since >= config_.settle_time) {
+        return Workspace{workspace_id_of(*info), std::move(*info)};
+      }
+    } else if (running) {
+      return Error(ErrorCode::kRestoreFailed,
+                   "restored container " + container + " stopped (state " + info->state + ") " +
+                       std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - running_since)
+                                          .count()) +
+                       " ms after it started running, within the settle time of " +
+                       std::to_string(config_.settle_time.count()) + " ms");
+    } else if (now > deadline) {
+      return Error(ErrorCode::kRestoreFailed, "restored container " + container + " did not start running (state " +
                                                   info->state + ") within the reattach timeout");
     }
-    previous = std::move(*info);
-    clock_->sleep_for(100ms);
+    clock_->sleep_for(config_.poll_interval);
+  }
+}
+
+Status Engine::settle(const std::vector<Workspace>& restored) {
+  const auto until = clock_->now() + config_.settle_time;
+  for (;;) {
+    for (const auto& w : restored) {
+      auto info = client_.inspect_container(w.container.id);
+      if (!info.ok()) return info.error().wrap("settling " + w.container.name);
+      if (!info->running()) {
+        return Error(ErrorCode::kRestoreFailed, "restored container " + w.container.name + " stopped (state " +
+                                                    info->state + ") within the settle time of " +
+                                                    std::to_string(config_.settle_time.count()) + " ms");
+      }
+    }
+    if (clock_->now() >= until) return Ok{};
+    clock_->sleep_for(config_.poll_interval);
   }
 }
 

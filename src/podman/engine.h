@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/operation.h"
@@ -28,7 +29,36 @@ struct EngineConfig {
   // Where this node's root filesystem is visible to the agent (bind-mount
   // sources are checked under it): "/" on a node, "/host" in a DaemonSet.
   std::filesystem::path host_root = "/";
+  // A restored container must start running within reattach_timeout, then
+  // stay running for settle_time before it counts as restored (and before a
+  // migration lets go of the source's copy); inspected every poll_interval.
   std::chrono::milliseconds reattach_timeout{30'000};
+  std::chrono::milliseconds settle_time{5'000};
+  std::chrono::milliseconds poll_interval{250};
+  // A restore call (upload and Podman's restore) may take restore_floor plus
+  // the archive's size at restore_bytes_per_second, a conservative rate
+  // (measured: about 60 MiB/s for the whole restore leg). The same bound
+  // applies again to waiting for Podman's own outcome after the call ended
+  // without one.
+  std::chrono::milliseconds restore_floor{120'000};
+  std::uint64_t restore_bytes_per_second = 16ull << 20;
+  // After such a call, a container that stays in one non-running state this
+  // long is taken as Podman's failure.
+  std::chrono::milliseconds outcome_grace{2'000};
+  // Restoring in place is retried this many times on a transient error.
+  int in_place_attempts = 3;
+};
+
+// The bound on one restore call for an archive of this size (0: unknown,
+// bounded as a large one).
+std::chrono::milliseconds restore_deadline(const EngineConfig& config, std::uint64_t archive_bytes);
+
+// What the caller knows about a restore beyond Podman's options.
+struct RestoreHints {
+  std::uint64_t archive_bytes = 0;  // the archive's size, 0 when unknown (deadlines)
+  // Wait until the container has settled (or only until it runs: the caller
+  // settles several containers together with settle()).
+  bool settle = true;
 };
 
 struct Capabilities {
@@ -75,13 +105,39 @@ class Engine {
   // still be on its way), the image.
   Status preflight(const ContainerInfo& facts, const RestoreOptions& options, bool check_image = true);
 
-  // Restores an archive and reattaches the workspace. On failure nothing the
-  // attempt created is left behind.
+  // Restores an archive and reattaches the workspace (settled, see
+  // EngineConfig). On failure nothing the attempt created is left behind.
+  //
+  // When the call ends without Podman's answer (a timeout, the caller's
+  // cancellation, a broken connection) after Podman was handed the whole
+  // archive, Podman may still be restoring: its own outcome is awaited (the
+  // container's state, polled within its own deadline) before anything is
+  // removed or reported. Any other error promises that nothing the attempt
+  // made runs here; kDeadlineExceeded means that could not be established
+  // (Podman did not answer in time, or what the attempt made runs and could
+  // not be removed): a copy may run here, so the caller must not start the
+  // workspace elsewhere.
   Result<Workspace> restore(ByteSource& archive, const ContainerInfo& facts, const RestoreOptions& options,
-                            const OperationContext& ctx);
+                            const OperationContext& ctx, const RestoreHints& hints = {});
 
-  // Restores a container in place from the checkpoint Podman kept (keep=true).
+  // Restores a container in place from the checkpoint Podman kept
+  // (keep=true), retrying on transient errors; a container that already
+  // runs again is only reattached.
   Result<Workspace> restore_in_place(const ContainerInfo& facts, const RestoreOptions& options);
+
+  // Brings back the stopped container `facts` (its kept checkpoint unusable)
+  // from its archive without giving it up first: the archive is restored
+  // beside it under a temporary name, and only once that copy has settled
+  // is the stopped one removed and the new one given its name. On failure
+  // the stopped container is left as it was. Not possible for a checkpoint
+  // with established TCP connections (they restore only under the
+  // container's own id, which the stopped container holds): kUnsupported.
+  Result<Workspace> restore_replacing(ByteSource& archive, const ContainerInfo& facts, const RestoreOptions& options,
+                                      const OperationContext& ctx, const RestoreHints& hints = {});
+
+  // Waits until every container has run for the settle time; an error names
+  // the first one that stopped.
+  Status settle(const std::vector<Workspace>& restored);
 
   Result<bool> has_image(const ContainerInfo& facts);
 
@@ -90,12 +146,17 @@ class Engine {
   // pre-copy without soft-dirty tracking.
   Status check_checkpointable(const ContainerInfo& facts, const CheckpointOptions& options);
 
-  // Inspects until the container is running and stable, then checks that
-  // its workspace label says expected_workspace_id (when one is expected).
-  Result<Workspace> reattach(const std::string& container, const std::string& expected_workspace_id);
+  // Inspects until the container is running, checks that its workspace
+  // label says expected_workspace_id (when one is expected), then, with
+  // settle, until it has stayed running for the settle time.
+  Result<Workspace> reattach(const std::string& container, const std::string& expected_workspace_id,
+                             bool settle = true);
 
  private:
   Status remove_leftover(const std::string& name, const ContainerInfo& facts, const RestoreOptions& options);
+  // Polls for Podman's own outcome of a restore whose call ended without
+  // one: the container's id when it runs, empty when Podman failed.
+  Result<std::string> await_outcome(const std::string& container, std::uint64_t archive_bytes);
   std::string workspace_id_of(const ContainerInfo& c) const;
 
   PodmanClient& client_;

@@ -20,6 +20,15 @@ constexpr auto kStallTimeout = 600s;
 
 std::string flag(bool v) { return v ? "true" : "false"; }
 
+// "localhost/box:1" -> repo "localhost/box", tag "1" (a ':' before the last
+// '/' is a registry's port, not a tag).
+std::pair<std::string, std::string> repo_and_tag(const std::string& name) {
+  auto colon = name.rfind(':');
+  auto slash = name.rfind('/');
+  if (colon == std::string::npos || (slash != std::string::npos && colon < slash)) return {name, "latest"};
+  return {name.substr(0, colon), name.substr(colon + 1)};
+}
+
 class LibpodClient final : public PodmanClient {
  public:
   LibpodClient(std::unique_ptr<http::Client> http, std::string where)
@@ -58,6 +67,13 @@ class LibpodClient final : public PodmanClient {
     return Ok{};
   }
 
+  Status rename_container(const std::string& name, const std::string& new_name) override {
+    auto r = call("POST", "containers/" + http::url_encode(name) + "/rename?name=" + http::url_encode(new_name));
+    if (!r.ok()) return r.error();
+    if (!r->success()) return libpod_error(*r, "rename container " + name + " to " + new_name, ErrorCode::kInternal);
+    return Ok{};
+  }
+
   Status checkpoint(const std::string& name, const CheckpointOptions& o, ByteSink& archive,
                     const OperationContext& ctx) override {
     std::string path = "containers/" + http::url_encode(name) + "/checkpoint?export=true" +
@@ -74,8 +90,8 @@ class LibpodClient final : public PodmanClient {
     return Ok{};
   }
 
-  Result<std::string> restore(ByteSource& archive, const RestoreOptions& o,
-                              const OperationContext& ctx) override {
+  Result<std::string> restore(ByteSource& archive, const RestoreOptions& o, const OperationContext& ctx,
+                              std::chrono::milliseconds timeout) override {
     std::string path = "containers/import/restore?import=true&keep=" + flag(o.keep) +
                        "&ignoreStaticIP=" + flag(o.ignore_static_ip) +
                        "&ignoreStaticMAC=" + flag(o.ignore_static_mac) +
@@ -86,7 +102,10 @@ class LibpodClient final : public PodmanClient {
     http::Request req = request("POST", path);
     req.headers.push_back({"Content-Type", "application/x-tar"});
     req.body_stream = &archive;
-    req.stall_timeout = kStallTimeout;
+    // Podman answers only when its restore is done, so a stall limit would
+    // be a limit on the restore: bounded by the caller's timeout instead.
+    if (timeout.count() > 0) req.timeout = timeout;
+    else req.stall_timeout = kStallTimeout;
     req.cancel = ctx.cancel.get();
     auto r = http_->send(req);
     if (!r.ok()) return r.error().wrap("restore on " + where_);
@@ -145,6 +164,27 @@ class LibpodClient final : public PodmanClient {
       }
     }
     return names;
+  }
+
+  Result<std::vector<ImageInfo>> list_images() override {
+    auto j = get_json("images/json");
+    if (!j.ok()) return j.error();
+    return parse_image_list(*j);
+  }
+
+  Status tag_image(const std::string& id, const std::string& name) override {
+    return image_name_call("tag", id, name);
+  }
+
+  Status untag_image(const std::string& id, const std::string& name) override {
+    return image_name_call("untag", id, name);
+  }
+
+  Status remove_image(const std::string& id) override {
+    auto r = call("DELETE", "images/" + http::url_encode(id) + "?force=false");
+    if (!r.ok()) return r.error();
+    if (!r->success()) return libpod_error(*r, "remove image " + id, ErrorCode::kInternal);
+    return Ok{};
   }
 
   Result<bool> network_exists(const std::string& name) override {
@@ -210,6 +250,15 @@ class LibpodClient final : public PodmanClient {
     if (!r.ok()) return r.error();
     if (!r->success()) return libpod_error(*r, "GET " + path, ErrorCode::kInternal);
     return parse_body(*r, path);
+  }
+
+  Status image_name_call(const std::string& verb, const std::string& id, const std::string& name) {
+    auto [repo, tag] = repo_and_tag(name);
+    auto r = call("POST", "images/" + http::url_encode(id) + "/" + verb + "?repo=" + http::url_encode(repo) +
+                              "&tag=" + http::url_encode(tag));
+    if (!r.ok()) return r.error();
+    if (!r->success()) return libpod_error(*r, verb + " image " + id + " as " + name, ErrorCode::kInternal);
+    return Ok{};
   }
 
   Result<bool> exists(const std::string& path) {

@@ -117,8 +117,7 @@ Result<ProjectCheckpoint> parse_project_manifest(const std::string& text) {
   }
 }
 
-Result<ProjectCheckpoint> checkpoint_project(Engine& engine, ArchiveSpool& spool, const std::string& project,
-                                             const CheckpointOptions& options, const OperationContext& ctx) {
+Result<ProjectCheckpoint> plan_project(Engine& engine, const std::string& project, const CheckpointOptions& options) {
   if (auto s = validate_plain_name("project", project); !s.ok()) return s.error();
   auto listed = engine.client().list_containers(std::string(kComposeProjectLabel) + "=" + project);
   if (!listed.ok()) return listed.error();
@@ -126,9 +125,10 @@ Result<ProjectCheckpoint> checkpoint_project(Engine& engine, ArchiveSpool& spool
     return Error(ErrorCode::kNotFound, "no containers labelled " + std::string(kComposeProjectLabel) + "=" + project);
   }
 
-  // Everything is checked before the first dump.
   ProjectCheckpoint result;
   result.project = project;
+  result.tcp_established = options.tcp_established;
+  result.file_locks = options.file_locks;
   std::set<std::string> seen;
   std::vector<std::string> primaries;
   for (const auto& summary : *listed) {
@@ -161,17 +161,19 @@ Result<ProjectCheckpoint> checkpoint_project(Engine& engine, ArchiveSpool& spool
                      " (the devcontainer), found " + std::to_string(primaries.size()));
   }
   result.primary_service = primaries.front();
+  return result;
+}
 
+Result<ProjectCheckpoint> dump_project(Engine& engine, ArchiveSpool& spool, ProjectCheckpoint result,
+                                       const CheckpointOptions& options, const OperationContext& ctx) {
   CheckpointOptions dump_options = options;
   dump_options.keep = true;  // lets a failed project resume in place
-  result.tcp_established = options.tcp_established;
-  result.file_locks = options.file_locks;
   const RestoreOptions resume = result.restore_options();
   std::vector<ProjectService> touched;
   const auto started = std::chrono::steady_clock::now();
   for (auto& s : result.services) {
     touched.push_back(s);  // a failed dump may still have stopped it
-    auto sink = spool.create(s.archive_key);
+    auto sink = spool.create(s.archive_key, ctx);
     if (!sink.ok()) return after_resume(sink.error(), resume_stopped(engine, touched, resume));
     auto done = engine.checkpoint(s.facts.id, dump_options, **sink, ctx);
     Status durable = done.ok() ? (*sink)->close() : Status(done.error());
@@ -183,7 +185,7 @@ Result<ProjectCheckpoint> checkpoint_project(Engine& engine, ArchiveSpool& spool
   result.dump_gap =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
 
-  auto manifest = spool.create(project_manifest_key(project));
+  auto manifest = spool.create(project_manifest_key(result.project), ctx);
   std::string text = project_manifest_json(result);
   Status written = manifest.ok() ? (*manifest)->write(std::as_bytes(std::span(text.data(), text.size())))
                                  : Status(manifest.error());
@@ -194,9 +196,17 @@ Result<ProjectCheckpoint> checkpoint_project(Engine& engine, ArchiveSpool& spool
   return result;
 }
 
-Result<ProjectCheckpoint> load_project_checkpoint(ArchiveSpool& spool, const std::string& project) {
+Result<ProjectCheckpoint> checkpoint_project(Engine& engine, ArchiveSpool& spool, const std::string& project,
+                                             const CheckpointOptions& options, const OperationContext& ctx) {
+  auto plan = plan_project(engine, project, options);
+  if (!plan.ok()) return plan.error();
+  return dump_project(engine, spool, std::move(*plan), options, ctx);
+}
+
+Result<ProjectCheckpoint> load_project_checkpoint(ArchiveSpool& spool, const std::string& project,
+                                                  const OperationContext& ctx) {
   if (auto s = validate_plain_name("project", project); !s.ok()) return s.error();
-  auto in = spool.open(project_manifest_key(project));
+  auto in = spool.open(project_manifest_key(project), ctx);
   if (!in.ok()) return in.error().wrap("project " + project + " has no complete checkpoint");
   auto text = read_all(**in);
   if (!text.ok()) return text.error();
@@ -209,20 +219,38 @@ Result<ProjectCheckpoint> load_project_checkpoint(ArchiveSpool& spool, const std
 }
 
 Result<ProjectRestore> restore_project(Engine& engine, ArchiveSpool& spool, const ProjectCheckpoint& checkpoint,
-                                       const OperationContext& ctx) {
+                                       const OperationContext& ctx, std::vector<std::string>* may_remain) {
   ProjectRestore result;
-  auto roll_back = [&](const Error& why, const std::string& service) -> Error {
-    for (const auto& w : result.services) (void)engine.client().remove_container(w.container.id, true);
-    return why.wrap("restoring service " + service + " of project " + checkpoint.project +
-                    " (the services restored before it were removed)");
+  auto roll_back = [&](const Error& why, const std::string& step) -> Error {
+    std::string stuck;
+    for (const auto& w : result.services) {
+      auto s = engine.client().remove_container(w.container.id, true);
+      if (s.ok() || s.error().code() == ErrorCode::kNotFound) continue;
+      stuck += (stuck.empty() ? "" : ", ") + w.container.name + " (" + s.error().message() + ")";
+      if (may_remain) may_remain->push_back(w.container.name);
+    }
+    return why.wrap(step + " of project " + checkpoint.project + " (" +
+                    (stuck.empty() ? std::string("the services restored were removed")
+                                   : "these restored services could not be removed: " + stuck) +
+                    ")");
   };
+  RestoreHints hints;
+  hints.settle = false;  // all of them settle together below
   for (const auto& s : checkpoint.services) {
-    auto archive = spool.open(s.archive_key);
-    if (!archive.ok()) return roll_back(archive.error(), s.service);
-    auto restored = engine.restore(**archive, s.facts, checkpoint.restore_options(), ctx);
-    if (!restored.ok()) return roll_back(restored.error(), s.service);
+    auto archive = spool.open(s.archive_key, ctx);
+    if (!archive.ok()) return roll_back(archive.error(), "restoring service " + s.service);
+    hints.archive_bytes = s.archive_bytes;
+    auto restored = engine.restore(**archive, s.facts, checkpoint.restore_options(), ctx, hints);
+    if (!restored.ok()) {
+      // This one may run here all the same (see Engine::restore).
+      if (restored.error().code() == ErrorCode::kDeadlineExceeded && may_remain) may_remain->push_back(s.facts.name);
+      return roll_back(restored.error(), "restoring service " + s.service);
+    }
     if (s.service == checkpoint.primary_service) result.primary = *restored;
     result.services.push_back(std::move(*restored));
+  }
+  if (auto settled = engine.settle(result.services); !settled.ok()) {
+    return roll_back(settled.error(), "settling the services");
   }
   return result;
 }

@@ -46,11 +46,21 @@ Result<ProjectCheckpoint> parse_project_manifest(const std::string& text);
 std::string project_manifest_key(const std::string& project);
 Status validate_plain_name(const std::string& what, const std::string& name);
 
-// Checkpoints every container labelled com.docker.compose.project=project,
-// back to back (libpod cannot dump a paused container, so they cannot be
-// frozen together), one archive per service, the manifest last. Refuses up
-// front what cannot be exported. If a dump fails, every service it stopped
-// is restored in place; the error says if any could not be.
+// Finds every container labelled com.docker.compose.project=project and
+// refuses, before anything is frozen, what cannot be exported (duplicate
+// services, names that are not plain, stopped services, Podman-level
+// dependencies, not exactly one primary service). Returns the checkpoint
+// to be made: each service's facts, no archives yet.
+Result<ProjectCheckpoint> plan_project(Engine& engine, const std::string& project, const CheckpointOptions& options);
+
+// Dumps the planned services back to back (libpod cannot dump a paused
+// container, so they cannot be frozen together), one archive per service,
+// the manifest last. If a dump fails, every service it stopped is restored
+// in place; the error says if any could not be.
+Result<ProjectCheckpoint> dump_project(Engine& engine, ArchiveSpool& spool, ProjectCheckpoint plan,
+                                       const CheckpointOptions& options, const OperationContext& ctx);
+
+// plan_project, then dump_project.
 Result<ProjectCheckpoint> checkpoint_project(Engine& engine, ArchiveSpool& spool, const std::string& project,
                                              const CheckpointOptions& options, const OperationContext& ctx);
 
@@ -59,12 +69,17 @@ struct ProjectRestore {
   std::vector<Workspace> services;
 };
 
-// Restores every service of a project checkpoint; if any fails, removes the
-// ones already restored, so that nothing half-made is left.
+// Restores every service of a project checkpoint, then lets them settle
+// together; if any fails, removes the ones already restored, so that
+// nothing half-made is left. The containers that may remain on the node
+// all the same (restored ones it could not remove, and a failed one whose
+// restore could not be undone: see Engine::restore) are named in
+// `may_remain` (when given), and by the error.
 Result<ProjectRestore> restore_project(Engine& engine, ArchiveSpool& spool, const ProjectCheckpoint& checkpoint,
-                                       const OperationContext& ctx);
+                                       const OperationContext& ctx, std::vector<std::string>* may_remain = nullptr);
 
 // Reads and validates a project's manifest from the spool.
-Result<ProjectCheckpoint> load_project_checkpoint(ArchiveSpool& spool, const std::string& project);
+Result<ProjectCheckpoint> load_project_checkpoint(ArchiveSpool& spool, const std::string& project,
+                                                  const OperationContext& ctx);
 
 }  // namespace wscp::podman

@@ -15,15 +15,26 @@ namespace wscp::podman {
 // everything else lives under the migration's own prefix.
 class StoreSpool final : public ArchiveSpool {
  public:
-  // ctx (copied: it shares the cancel token) is used for every transfer.
-  StoreSpool(store::NamedArchives& archives, std::string migration_prefix, OperationContext ctx)
-      : archives_(archives), prefix_(std::move(migration_prefix)), ctx_(std::move(ctx)) {}
+  StoreSpool(store::NamedArchives& archives, std::string migration_prefix)
+      : archives_(archives), prefix_(std::move(migration_prefix)) {}
 
-  Result<std::unique_ptr<ByteSink>> create(const std::string& name) override {
-    return archives_.create(key(name), ctx_);
+  Result<std::unique_ptr<ByteSink>> create(const std::string& name, const OperationContext& ctx) override {
+    return archives_.create(key(name), ctx);
   }
-  Result<std::unique_ptr<ByteSource>> open(const std::string& name) override {
-    return archives_.open(key(name), ctx_);
+  // THE one create-if-absent write of shared archives. The named archives
+  // of the store replace on write, so for now this checks first: a second
+  // writer is turned away unless both check before either finishes, and
+  // then the later write replaces the earlier. Switch this call to the
+  // store's create-if-absent write (ObjectStore::create_exclusive under the
+  // archive's description) when NamedArchives offers one.
+  Result<std::unique_ptr<ByteSink>> create_once(const std::string& name, const OperationContext& ctx) override {
+    auto present = archives_.exists(key(name));
+    if (!present.ok()) return present.error();
+    if (*present) return Error(ErrorCode::kConflict, describe(name) + " exists already");
+    return archives_.create(key(name), ctx);
+  }
+  Result<std::unique_ptr<ByteSource>> open(const std::string& name, const OperationContext& ctx) override {
+    return archives_.open(key(name), ctx);
   }
   Result<bool> exists(const std::string& name) override { return archives_.exists(key(name)); }
   std::string describe(const std::string& name) const override { return archives_.describe(key(name)); }
@@ -35,7 +46,6 @@ class StoreSpool final : public ArchiveSpool {
 
   store::NamedArchives& archives_;
   std::string prefix_;
-  OperationContext ctx_;
 };
 
 }  // namespace wscp::podman

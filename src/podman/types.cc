@@ -95,6 +95,25 @@ Result<ImageInfo> parse_image_inspect(const json& j) {
   }
 }
 
+Result<std::vector<ImageInfo>> parse_image_list(const json& j) {
+  try {
+    std::vector<ImageInfo> out;
+    for (const auto& i : j) {
+      ImageInfo info;
+      info.id = i.at("Id").get<std::string>();
+      if (info.id.starts_with("sha256:")) info.id = info.id.substr(7);
+      // libpod lists full names under "Names" (absent for an untagged image).
+      if (auto n = i.find("Names"); n != i.end() && n->is_array()) {
+        for (const auto& name : *n) info.names.push_back(name.get<std::string>());
+      }
+      out.push_back(std::move(info));
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return bad_answer("image list", e);
+  }
+}
+
 Result<HostInfo> parse_host_info(const json& info) {
   try {
     HostInfo h;

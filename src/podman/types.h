@@ -92,6 +92,7 @@ struct RestoreOptions {
 Result<ContainerInfo> parse_container_inspect(const nlohmann::json& j);
 Result<std::vector<ContainerSummary>> parse_container_list(const nlohmann::json& j);
 Result<ImageInfo> parse_image_inspect(const nlohmann::json& j);
+Result<std::vector<ImageInfo>> parse_image_list(const nlohmann::json& j);
 Result<HostInfo> parse_host_info(const nlohmann::json& info);
 
 void to_json(nlohmann::json& j, const Mount& m);

@@ -53,6 +53,8 @@ SandboxNode::SandboxNode(const std::string& name) : name_(name) {
 podman::EngineConfig SandboxNode::engine_config() const {
   podman::EngineConfig config;
   config.host_root = root_;
+  config.settle_time = std::chrono::milliseconds(1000);  // short in tests; the default is 5 s
+  config.poll_interval = std::chrono::milliseconds(100);
   return config;
 }
 
@@ -93,18 +95,35 @@ void SandboxNode::ensure_testbox() {
     REQUIRE_MESSAGE(loaded.ok(), (loaded.ok() ? "" : loaded.error().describe()));
     return;
   }
+  import_testbox_as("localhost/wscp-testbox:latest");
+}
+
+std::string SandboxNode::import_testbox_as(const std::string& reference) {
   const char* tar = std::getenv("WSCP_TESTBOX_TAR");
   REQUIRE_MESSAGE(tar, "WSCP_TESTBOX_TAR is not set");
   auto source = FileSource::open(tar);
   REQUIRE(source.ok());
   http::Request req;
   req.method = "POST";
-  req.url = "http://d/v4.0.0/libpod/images/import?reference=localhost/wscp-testbox:latest";
+  req.url = "http://d/v4.0.0/libpod/images/import?reference=" + http::url_encode(reference);
   req.headers.push_back({"Content-Type", "application/x-tar"});
   req.body_stream = source->get();
   auto r = http_->send(req);
   REQUIRE(r.ok());
   REQUIRE_MESSAGE(r->success(), r->body);
+  std::string id = nlohmann::json::parse(r->body).at("Id").get<std::string>();
+  return id.starts_with("sha256:") ? id.substr(7) : id;
+}
+
+void SandboxNode::save(const std::string& path, const std::filesystem::path& file) {
+  auto sink = FileSink::create(file);
+  REQUIRE(sink.ok());
+  http::Request req;
+  req.url = "http://d/v4.0.0/libpod/" + path;
+  auto r = http_->send(req, sink->get());
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().describe()));
+  REQUIRE_MESSAGE(r->success(), r->body);
+  REQUIRE((*sink)->close().ok());
 }
 
 void SandboxNode::remove_testbox() {
@@ -182,7 +201,7 @@ StoreFixture::StoreFixture() {
   store::CheckpointStoreOptions options;
   options.pipeline.encryption_key = *key;
   archives = std::make_unique<store::NamedArchives>(*objects, options, "spool");
-  spool_ptr = std::make_unique<podman::StoreSpool>(*archives, "migrations/test", OperationContext{});
+  spool_ptr = std::make_unique<podman::StoreSpool>(*archives, "migrations/test");
 }
 
 std::string unique_name(const std::string& prefix) {

@@ -35,6 +35,10 @@ class SandboxNode {
   // Imports the test image (busybox + test programs) if missing.
   void ensure_testbox();
   void remove_testbox();
+  // Imports the test image's files as another image (a new id); returns its id.
+  std::string import_testbox_as(const std::string& reference);
+  // Streams a GET answer into a file (e.g. an image archive).
+  void save(const std::string& path, const std::filesystem::path& file);
   // Creates and starts a container of the test image; returns its id.
   std::string run(const std::string& name, const std::vector<std::string>& command,
                   const nlohmann::json& extra = nlohmann::json::object());

@@ -2,6 +2,8 @@
 // and leaves nothing behind.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <fstream>
 
 #include "common/file_stream.h"
@@ -97,6 +99,34 @@ TEST_CASE("restoring over an existing name is a conflict found before anything s
   auto still = a.client().inspect_container(name);
   REQUIRE(still.ok());
   CHECK(still->running());
+  a.remove(name);
+}
+
+TEST_CASE("a restore refused because a published port is taken leaves no container behind") {
+  SandboxNode a("node-1");
+  SandboxNode b("node-2");
+  b.ensure_testbox();
+  TempDir dir;
+  const std::string name = unique_name("ported");
+  auto file = dir.path() / "archive.tar";
+  auto facts = checkpoint_to_file(a, name, file);
+  // node-2 already serves the port the restore asks for.
+  const int port = 20000 + getpid() % 20000;
+  const std::string holder = unique_name("porthold");
+  b.run(holder, {"sleep", "1000"}, {{"portmappings", {{{"host_port", port}, {"container_port", 80}}}}});
+
+  podman::RestoreOptions options;
+  options.publish_ports = {std::to_string(port) + ":80"};
+  auto source = FileSource::open(file);
+  REQUIRE(source.ok());
+  auto restored = b.engine().restore(**source, facts, options, OperationContext{});
+  REQUIRE_FALSE(restored.ok());
+  INFO(restored.error().describe());
+  CHECK(restored.error().code() == ErrorCode::kRestoreFailed);  // not a name conflict
+  CHECK(restored.error().message().find("already in use") != std::string::npos);
+  CHECK_FALSE(*b.client().container_exists(name));  // the half-restored container is gone
+  CHECK(b.client().inspect_container(holder)->running());
+  b.remove(holder);
   a.remove(name);
 }
 

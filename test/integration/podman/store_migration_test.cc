@@ -26,7 +26,7 @@ TEST_CASE("a workspace migrates through S3, compressed and encrypted") {
   REQUIRE(key.ok());
   options.pipeline.encryption_key = *key;
   store::NamedArchives archives(*objects, options, "spool");
-  podman::StoreSpool spool(archives, "migrations/s3", OperationContext{});
+  podman::StoreSpool spool(archives, "migrations/s3");
 
   const std::string name = unique_name("s3counter");
   a.run(name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"});
@@ -49,8 +49,9 @@ TEST_CASE("an archive altered at rest is refused and nothing is restored") {
   b.ensure_testbox();
   StoreFixture store;
   const std::string name = unique_name("tampered");
+  const OperationContext ctx;
   a.run(name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"});
-  auto sink = store.spool().create("containers/" + name + ".tar");
+  auto sink = store.spool().create("containers/" + name + ".tar", ctx);
   REQUIRE(sink.ok());
   podman::CheckpointOptions leave;
   leave.leave_running = true;
@@ -70,7 +71,7 @@ TEST_CASE("an archive altered at rest is refused and nothing is restored") {
     c = static_cast<char>(c ^ 0x01);
     f.write(&c, 1);
   }
-  auto archive = store.spool().open("containers/" + name + ".tar");
+  auto archive = store.spool().open("containers/" + name + ".tar", ctx);
   if (archive.ok()) {
     auto restored = b.engine().restore(**archive, checkpoint->facts, {}, OperationContext{});
     REQUIRE_FALSE(restored.ok());
