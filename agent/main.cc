@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   wscp::agent::add_migrate_command(app);
   wscp::agent::add_capabilities_command(app);
+  wscp::agent::add_phase_commands(app);
   try {
     CLI11_PARSE(app, argc, argv);
   } catch (const std::exception& e) {

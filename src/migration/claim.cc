@@ -81,11 +81,11 @@ std::string claim_prefix(std::string_view workspace_id, std::string_view checkpo
   return store::layout::checkpoint_prefix(workspace_id, checkpoint_id) + "claim/";
 }
 
-ClaimLog::ClaimLog(DocumentStore& store, const store::EncryptionKey* key, const std::string& workspace_id,
+ClaimLog::ClaimLog(DocumentStore& store, const store::Keyring& keys, const std::string& workspace_id,
                    const std::string& checkpoint_id)
     : store_(store),
       checkpoint_id_(checkpoint_id),
-      log_(store, key, claim_prefix(workspace_id, checkpoint_id), "checkpoint claim v1",
+      log_(store, keys, claim_prefix(workspace_id, checkpoint_id), "checkpoint claim v1",
            "checkpoint " + checkpoint_id + " of workspace " + workspace_id) {}
 
 Result<Claim> ClaimLog::current() {

@@ -47,7 +47,7 @@ std::string claim_prefix(std::string_view workspace_id, std::string_view checkpo
 
 class ClaimLog {
  public:
-  ClaimLog(DocumentStore& store, const store::EncryptionKey* key, const std::string& workspace_id,
+  ClaimLog(DocumentStore& store, const store::Keyring& keys, const std::string& workspace_id,
            const std::string& checkpoint_id);
 
   Result<Claim> current();

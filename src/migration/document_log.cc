@@ -44,7 +44,7 @@ Result<std::optional<LogEntry>> DocumentLog::latest() {
   if (!text) return text.error();
   if (!text->has_value()) return Error(ErrorCode::kUnavailable, key + " vanished while being read: retry");
   const std::string what = key;
-  auto doc = open_document(**text, kind_, key_, what);
+  auto doc = open_document(**text, kind_, keys_, what);
   if (!doc) return doc.error();
   auto generation = doc->find("generation");
   auto owner = doc->find("owner");
@@ -63,7 +63,7 @@ Result<LogEntry> DocumentLog::append(std::uint64_t after, json body) {
   json doc = body;
   doc["generation"] = next;
   doc["owner"] = owner_;
-  if (Status st = store_.create_exclusive(key_of(next), sign_document(doc, kind_, key_)); !st) return st.error();
+  if (Status st = store_.create_exclusive(key_of(next), sign_document(doc, kind_, keys_.current())); !st) return st.error();
   if (after > 0) (void)store_.remove(key_of(after - 1));  // best effort: history only
   return LogEntry{next, std::move(body)};
 }

@@ -25,9 +25,9 @@ class DocumentLog {
  public:
   // owner: what the log belongs to ("workspace ws", "checkpoint c1"); it is
   // written into every document and checked when read.
-  DocumentLog(DocumentStore& store, const store::EncryptionKey* key, std::string prefix, std::string kind,
+  DocumentLog(DocumentStore& store, const store::Keyring& keys, std::string prefix, std::string kind,
               std::string owner)
-      : store_(store), key_(key), prefix_(std::move(prefix)), kind_(std::move(kind)), owner_(std::move(owner)) {}
+      : store_(store), keys_(keys), prefix_(std::move(prefix)), kind_(std::move(kind)), owner_(std::move(owner)) {}
 
   // The highest generation, or nullopt when nothing was ever written.
   Result<std::optional<LogEntry>> latest();
@@ -41,7 +41,7 @@ class DocumentLog {
   std::string key_of(std::uint64_t generation) const;
 
   DocumentStore& store_;
-  const store::EncryptionKey* key_;
+  store::Keyring keys_;  // the current key signs, any verifies
   std::string prefix_;
   std::string kind_;
   std::string owner_;

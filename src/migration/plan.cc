@@ -86,6 +86,14 @@ Plan from_document(const json& j) {
 
 }  // namespace
 
+std::string image_digest(std::string_view image_id) {
+  return image_id.starts_with("sha256:") ? std::string(image_id) : "sha256:" + std::string(image_id);
+}
+
+std::string podman_image_id(std::string_view image_id) {
+  return std::string(image_id.starts_with("sha256:") ? image_id.substr(7) : image_id);
+}
+
 Status validate_plan(const Plan& p) {
   auto bad = [](const std::string& why) { return Error(ErrorCode::kInvalidArgument, "plan: " + why); };
   for (auto st : {store::validate_name(p.workspace_id, "workspace id"),
@@ -101,7 +109,7 @@ Status validate_plan(const Plan& p) {
     if (auto st = store::validate_name(c.name, "container name"); !st) return st.error().wrap("plan");
     if (c.id.empty()) return bad("container '" + c.name + "' has no id");
     if (!names.insert(c.name).second) return bad("container '" + c.name + "' is listed twice");
-    if (auto st = store::validate_image_digest(c.image_id); !st) {
+    if (auto st = store::validate_image_digest(image_digest(c.image_id)); !st) {
       return st.error().wrap("plan: container '" + c.name + "'");
     }
     primary_found = primary_found || c.name == p.primary;
@@ -122,8 +130,8 @@ std::string serialize_plan(const Plan& plan, const store::EncryptionKey* mac_key
   return sign_document(to_document(plan), kKind, mac_key);
 }
 
-Result<Plan> parse_plan(std::string_view text, const store::EncryptionKey* mac_key) {
-  auto document = open_document(text, kKind, mac_key, "plan");
+Result<Plan> parse_plan(std::string_view text, const store::Keyring& mac_keys) {
+  auto document = open_document(text, kKind, mac_keys, "plan");
   if (!document) return document.error();
   auto version = document->find("version");
   if (version == document->end() || !version->is_number_integer()) {

@@ -34,6 +34,11 @@ struct Plan {
   podman::RestoreOptions restore;
 };
 
+// Podman names images by bare hex ids; the store addresses them as
+// "sha256:<hex>". Both forms are accepted here.
+std::string image_digest(std::string_view image_id);
+std::string podman_image_id(std::string_view image_id);
+
 // Semantic checks: names are single key segments, image ids are digests,
 // containers are unique and the primary is one of them, options agree
 // (leaveRunning is for a checkpoint kept for later, never a migration's).
@@ -42,8 +47,9 @@ Status validate_plan(const Plan& plan);
 // With a key, the text carries an HMAC-SHA256 over everything else.
 std::string serialize_plan(const Plan& plan, const store::EncryptionKey* mac_key);
 
-// Parses untrusted text, authenticating it first when a key is given (and
-// refusing an authenticated plan when none is). Never throws.
-Result<Plan> parse_plan(std::string_view text, const store::EncryptionKey* mac_key);
+// Parses untrusted text, authenticating it first with the keyring's key it
+// names (and refusing an authenticated plan when the ring is empty). Never
+// throws.
+Result<Plan> parse_plan(std::string_view text, const store::Keyring& mac_keys);
 
 }  // namespace wscp::migration

@@ -23,14 +23,14 @@ std::string sign_document(json document, std::string_view kind, const store::Enc
   return document.dump(2) + "\n";
 }
 
-Result<json> open_document(std::string_view text, std::string_view kind, const store::EncryptionKey* key,
+Result<json> open_document(std::string_view text, std::string_view kind, const store::Keyring& keys,
                            const std::string& what) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
     return Error(ErrorCode::kIntegrity, what + " is not a JSON object: refusing it");
   }
   auto auth = j.find("auth");
-  if (key == nullptr) {
+  if (keys.empty()) {
     if (auth != j.end()) {
       return Error(ErrorCode::kPermissionDenied, what + " is authenticated but no key is configured: configure the "
                                                         "store's key to use it");
@@ -49,10 +49,11 @@ Result<json> open_document(std::string_view text, std::string_view kind, const s
   if (text_of("algorithm") != kAlgorithm) {
     return Error(ErrorCode::kIntegrity, what + ": authentication '" + text_of("algorithm") + "' is not supported");
   }
-  if (text_of("key_id") != key->id) {
+  const store::EncryptionKey* key = keys.find(text_of("key_id"));
+  if (key == nullptr) {
     return Error(ErrorCode::kPermissionDenied, what + " was authenticated with key " + text_of("key_id") +
-                                                   " but the configured key is " + key->id +
-                                                   ": configure the key it was made with");
+                                                   " but the configured keys are " + keys.ids() +
+                                                   ": add the key it was made with to the keyring");
   }
   const std::string mac = text_of("mac");
   json body = j;

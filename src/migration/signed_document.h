@@ -18,10 +18,11 @@ namespace wscp::migration {
 // Adds "auth" when a key is given; returns the text to store.
 std::string sign_document(nlohmann::json document, std::string_view kind, const store::EncryptionKey* key);
 
-// Parses text (bounded by the caller) and checks its "auth" against the key,
-// or that it has none when no key is configured. `what` names the document
-// in errors ("plan of checkpoint C"). Returns the document without "auth".
-Result<nlohmann::json> open_document(std::string_view text, std::string_view kind, const store::EncryptionKey* key,
+// Parses text (bounded by the caller) and checks its "auth" against the key
+// of the ring it names, or that it has none when the ring is empty. `what`
+// names the document in errors ("plan of checkpoint C"). Returns the
+// document without "auth".
+Result<nlohmann::json> open_document(std::string_view text, std::string_view kind, const store::Keyring& keys,
                                      const std::string& what);
 
 }  // namespace wscp::migration

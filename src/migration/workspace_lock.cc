@@ -19,10 +19,10 @@ std::string lock_prefix(std::string_view workspace_id) {
   return "workspaces/" + std::string(workspace_id) + "/lock/";
 }
 
-WorkspaceLock::WorkspaceLock(DocumentStore& store, const store::EncryptionKey* key, std::string workspace_id)
+WorkspaceLock::WorkspaceLock(DocumentStore& store, const store::Keyring& keys, std::string workspace_id)
     : store_(store),
       workspace_id_(workspace_id),
-      log_(store, key, lock_prefix(workspace_id), "workspace lock v1", "workspace " + workspace_id) {}
+      log_(store, keys, lock_prefix(workspace_id), "workspace lock v1", "workspace " + workspace_id) {}
 
 Result<LockState> WorkspaceLock::current() {
   auto latest = log_.latest();

@@ -29,7 +29,7 @@ struct LockState {
 
 class WorkspaceLock {
  public:
-  WorkspaceLock(DocumentStore& store, const store::EncryptionKey* key, std::string workspace_id);
+  WorkspaceLock(DocumentStore& store, const store::Keyring& keys, std::string workspace_id);
 
   Result<LockState> current();
 

@@ -17,6 +17,8 @@ store::EncryptionKey test_key(std::uint8_t fill = 7) {
   return store::make_key(bytes);
 }
 
+store::Keyring ring(std::uint8_t fill) { return store::Keyring({test_key(fill)}); }
+
 }  // namespace
 
 TEST_CASE("claim transitions: one fate per checkpoint, repeats are no-ops") {
@@ -72,8 +74,8 @@ TEST_CASE("claim transitions: one fate per checkpoint, repeats are no-ops") {
 
 TEST_CASE("a failed restore is abandoned, then the source resumes; the stale checkpoint cannot be restored") {
   testing::MemoryDocuments docs;
-  auto key = test_key();
-  ClaimLog claim(docs, &key, "ws", "c1");
+  auto key = ring(7);
+  ClaimLog claim(docs, key, "ws", "c1");
   REQUIRE(claim.take(ClaimStep::kBeginRestore, "node-2").ok());
   auto resume_early = claim.take(ClaimStep::kBeginResume, "node-1");
   REQUIRE_FALSE(resume_early.ok());
@@ -89,12 +91,12 @@ TEST_CASE("a failed restore is abandoned, then the source resumes; the stale che
 
 TEST_CASE("of many racing claimants exactly one begins") {
   testing::MemoryDocuments docs;
-  auto key = test_key();
+  auto key = ring(7);
   std::atomic<int> wins{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
-      ClaimLog claim(docs, &key, "ws", "c1");
+      ClaimLog claim(docs, key, "ws", "c1");
       auto step = i % 2 == 0 ? ClaimStep::kBeginRestore : ClaimStep::kBeginResume;
       if (claim.take(step, "node-" + std::to_string(i)).ok()) ++wins;
     });
@@ -105,24 +107,24 @@ TEST_CASE("of many racing claimants exactly one begins") {
 
 TEST_CASE("a forged or transplanted claim is refused") {
   testing::MemoryDocuments docs;
-  auto key = test_key();
-  auto other = test_key(9);
-  ClaimLog forged_log(docs, &other, "ws", "c1");
+  auto key = ring(7);
+  auto other = ring(9);
+  ClaimLog forged_log(docs, other, "ws", "c1");
   REQUIRE(forged_log.take(ClaimStep::kBeginResume, "evil").ok());
-  ClaimLog claim(docs, &key, "ws", "c1");
+  ClaimLog claim(docs, key, "ws", "c1");
   auto forged = claim.take(ClaimStep::kBeginRestore, "node-2");
   REQUIRE_FALSE(forged.ok());
   CHECK(forged.error().code() == ErrorCode::kPermissionDenied);
 
   // A genuine claim of checkpoint c2 copied over c3's.
-  ClaimLog c2(docs, &key, "ws", "c2");
+  ClaimLog c2(docs, key, "ws", "c2");
   REQUIRE(c2.take(ClaimStep::kBeginResume, "node-1").ok());
   auto keys = docs.list(claim_prefix("ws", "c2"));
   REQUIRE(keys.ok());
   REQUIRE(keys->size() == 1);
   const std::string copied_key = claim_prefix("ws", "c3") + keys->front().substr(claim_prefix("ws", "c2").size());
   docs.put(copied_key, docs.get(keys->front()));
-  auto copied = ClaimLog(docs, &key, "ws", "c3").current();
+  auto copied = ClaimLog(docs, key, "ws", "c3").current();
   REQUIRE_FALSE(copied.ok());
   CHECK(copied.error().code() == ErrorCode::kIntegrity);
   CHECK(copied.error().message().find("copied") != std::string::npos);

@@ -13,6 +13,9 @@ store::EncryptionKey key_of(std::uint8_t fill) {
   return store::make_key(bytes);
 }
 
+store::Keyring ring_of(std::vector<store::EncryptionKey> keys) { return store::Keyring(std::move(keys)); }
+const store::Keyring kNoKeys;
+
 const std::string kImage = "sha256:" + std::string(64, 'a');
 
 Plan sample_plan() {
@@ -40,7 +43,7 @@ Plan sample_plan() {
 
 TEST_CASE("a plan survives its round trip, authenticated") {
   auto key = key_of(1);
-  auto back = parse_plan(serialize_plan(sample_plan(), &key), &key);
+  auto back = parse_plan(serialize_plan(sample_plan(), &key), ring_of({key}));
   REQUIRE_MESSAGE(back.ok(), back.error().describe());
   CHECK(back->checkpoint_id == "20261130T100000Z-0a1b2c3d");
   REQUIRE(back->containers.size() == 1);
@@ -51,27 +54,34 @@ TEST_CASE("a plan survives its round trip, authenticated") {
   CHECK_FALSE(back->restore.name.has_value());
 }
 
+TEST_CASE("a plan signed with an older key of the ring still verifies") {
+  auto old_key = key_of(1);
+  auto new_key = key_of(2);
+  auto back = parse_plan(serialize_plan(sample_plan(), &old_key), ring_of({new_key, old_key}));
+  REQUIRE_MESSAGE(back.ok(), back.error().describe());
+}
+
 TEST_CASE("a plan is refused when its authentication does not hold") {
   auto key = key_of(1);
   auto other = key_of(2);
   const std::string signed_text = serialize_plan(sample_plan(), &key);
 
-  auto wrong_key = parse_plan(signed_text, &other);
+  auto wrong_key = parse_plan(signed_text, ring_of({other}));
   REQUIRE_FALSE(wrong_key.ok());
   CHECK(wrong_key.error().code() == ErrorCode::kPermissionDenied);
 
-  auto unsigned_but_key = parse_plan(serialize_plan(sample_plan(), nullptr), &key);
+  auto unsigned_but_key = parse_plan(serialize_plan(sample_plan(), nullptr), ring_of({key}));
   REQUIRE_FALSE(unsigned_but_key.ok());
   CHECK(unsigned_but_key.error().code() == ErrorCode::kIntegrity);
 
-  auto signed_no_key = parse_plan(signed_text, nullptr);
+  auto signed_no_key = parse_plan(signed_text, kNoKeys);
   REQUIRE_FALSE(signed_no_key.ok());
   CHECK(signed_no_key.error().code() == ErrorCode::kPermissionDenied);
 
   // Another container name, with the original MAC: altered.
   std::string tampered = signed_text;
   tampered.replace(tampered.find("\"dev\""), 5, "\"evi\"");
-  auto altered = parse_plan(tampered, &key);
+  auto altered = parse_plan(tampered, ring_of({key}));
   REQUIRE_FALSE(altered.ok());
   CHECK(altered.error().code() == ErrorCode::kIntegrity);
   CHECK(altered.error().message().find("altered") != std::string::npos);
@@ -100,19 +110,19 @@ TEST_CASE("a plan's fields are validated") {
     REQUIRE_MESSAGE(!st.ok(), c.what);
     CHECK_MESSAGE(st.error().message().find(c.expect) != std::string::npos, st.error().message());
     // The parser applies the same checks to what it reads back.
-    CHECK_FALSE(parse_plan(serialize_plan(p, nullptr), nullptr).ok());
+    CHECK_FALSE(parse_plan(serialize_plan(p, nullptr), kNoKeys).ok());
   }
 }
 
 TEST_CASE("malformed plan text is refused without throwing") {
   for (std::string text : {std::string("{"), std::string("[]"), std::string("{\"version\": 7}"),
                            std::string("{\"version\": 1}"), std::string("{\"version\": \"1\"}")}) {
-    auto r = parse_plan(text, nullptr);
+    auto r = parse_plan(text, kNoKeys);
     CHECK_FALSE(r.ok());
   }
   nlohmann::json j = nlohmann::json::parse(serialize_plan(sample_plan(), nullptr));
   j["containers"][0]["labels"] = 5;
-  auto r = parse_plan(j.dump(), nullptr);
+  auto r = parse_plan(j.dump(), kNoKeys);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message().find("malformed") != std::string::npos);
 }

@@ -19,12 +19,14 @@ store::EncryptionKey test_key(std::uint8_t fill = 3) {
   return store::make_key(bytes);
 }
 
+store::Keyring ring(std::uint8_t fill) { return store::Keyring({test_key(fill)}); }
+
 }  // namespace
 
 TEST_CASE("a workspace lock is refused to a second migration, naming the holder") {
   testing::MemoryDocuments docs;
-  auto key = test_key();
-  WorkspaceLock lock(docs, &key, "ws");
+  auto key = ring(3);
+  WorkspaceLock lock(docs, key, "ws");
   auto held = lock.acquire("node-1", "c1", seconds(60));
   REQUIRE(held.ok());
   CHECK(held->held);
@@ -37,7 +39,7 @@ TEST_CASE("a workspace lock is refused to a second migration, naming the holder"
 
 TEST_CASE("the same node and checkpoint take the lock back and extend it") {
   testing::MemoryDocuments docs;
-  WorkspaceLock lock(docs, nullptr, "ws");
+  WorkspaceLock lock(docs, store::Keyring{}, "ws");
   auto first = lock.acquire("node-1", "c1", seconds(60));
   REQUIRE(first.ok());
   docs.advance(seconds(50));
@@ -51,7 +53,7 @@ TEST_CASE("the same node and checkpoint take the lock back and extend it") {
 
 TEST_CASE("an expired lock is taken over, by the store's clock") {
   testing::MemoryDocuments docs;
-  WorkspaceLock lock(docs, nullptr, "ws");
+  WorkspaceLock lock(docs, store::Keyring{}, "ws");
   REQUIRE(lock.acquire("node-1", "c1", seconds(60)).ok());
   docs.advance(seconds(59));
   CHECK_FALSE(lock.acquire("node-2", "c2", seconds(60)).ok());
@@ -65,7 +67,7 @@ TEST_CASE("an expired lock is taken over, by the store's clock") {
 
 TEST_CASE("releasing frees the lock only for its holder") {
   testing::MemoryDocuments docs;
-  WorkspaceLock lock(docs, nullptr, "ws");
+  WorkspaceLock lock(docs, store::Keyring{}, "ws");
   REQUIRE(lock.acquire("node-1", "c1", seconds(600)).ok());
   REQUIRE(lock.release("node-2", "c9").ok());  // not the holder: nothing happens
   CHECK(lock.current()->held);
@@ -77,7 +79,7 @@ TEST_CASE("releasing frees the lock only for its holder") {
 
 TEST_CASE("old lock generations are cleaned up as new ones are written") {
   testing::MemoryDocuments docs;
-  WorkspaceLock lock(docs, nullptr, "ws");
+  WorkspaceLock lock(docs, store::Keyring{}, "ws");
   for (int i = 0; i < 5; ++i) {
     REQUIRE(lock.acquire("node-1", "c" + std::to_string(i), seconds(60)).ok());
     REQUIRE(lock.release("node-1", "c" + std::to_string(i)).ok());
@@ -90,12 +92,12 @@ TEST_CASE("old lock generations are cleaned up as new ones are written") {
 
 TEST_CASE("of many nodes racing for a free lock exactly one gets it") {
   testing::MemoryDocuments docs;
-  auto key = test_key();
+  auto key = ring(3);
   std::atomic<int> holders{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
-      WorkspaceLock lock(docs, &key, "ws");
+      WorkspaceLock lock(docs, key, "ws");
       if (lock.acquire("node-" + std::to_string(i), "c" + std::to_string(i), seconds(60)).ok()) ++holders;
     });
   }
@@ -105,8 +107,8 @@ TEST_CASE("of many nodes racing for a free lock exactly one gets it") {
 
 TEST_CASE("a lock document that was tampered with is refused") {
   testing::MemoryDocuments docs;
-  auto key = test_key();
-  WorkspaceLock lock(docs, &key, "ws");
+  auto key = ring(3);
+  WorkspaceLock lock(docs, key, "ws");
   REQUIRE(lock.acquire("node-1", "c1", seconds(60)).ok());
   auto keys = docs.list(lock_prefix("ws"));
   REQUIRE(keys.ok());

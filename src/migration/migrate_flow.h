@@ -1,0 +1,42 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "migration/checkpoint_phase.h"
+#include "migration/plan_phase.h"
+#include "migration/restore_phase.h"
+
+namespace wscp::migration {
+
+enum class Outcome {
+  kMigrated,      // running on the destination; the source copy is released
+  kKeptOnSource,  // a step failed (see failure); running on the source again
+  kStopped,       // every way back failed: running nowhere; the journal and the store keep it
+};
+std::string_view to_string(Outcome outcome);
+
+struct MigrationReport {
+  Outcome outcome = Outcome::kMigrated;
+  Plan plan;
+  std::optional<Sealed> sealed;
+  std::optional<Restored> restored;
+  std::vector<podman::Workspace> running;  // where the workspace runs now
+  std::optional<Error> failure;
+  std::vector<std::string> warnings;
+  std::chrono::milliseconds checkpoint_duration{0};
+  std::chrono::milliseconds restore_duration{0};
+};
+
+// Drives the phases from one process that reaches both nodes (the one-shot
+// CLI; in a cluster the controller drives the same phases through the
+// agents): plan on the source, pre-flight on the destination, checkpoint,
+// restore, then release the source, or resume it when anything after the
+// plan failed. This driver alone decides between restore and resume.
+// An Error means the workspace was not touched.
+Result<MigrationReport> migrate_workspace(NodeServices& source, NodeServices& destination, const PlanRequest& request,
+                                          const OperationContext& ctx);
+
+}  // namespace wscp::migration

@@ -1,0 +1,97 @@
+#include "migration/recovery.h"
+
+#include "migration/checkpoint_phase.h"
+#include "migration/claim.h"
+#include "migration/plan_phase.h"
+#include "migration/restore_phase.h"
+#include "migration/source_phases.h"
+#include "migration/workspace_lock.h"
+
+namespace wscp::migration {
+namespace {
+
+Recovered done(const JournalEntry& e, std::string outcome) { return Recovered{e, std::move(outcome), false, std::nullopt}; }
+Recovered waiting(const JournalEntry& e, std::string outcome) { return Recovered{e, std::move(outcome), true, std::nullopt}; }
+Recovered failed(const JournalEntry& e, const Error& error) { return Recovered{e, "failed again", true, error}; }
+
+Recovered after_seal(NodeServices& node, const JournalEntry& e, const OperationContext& ctx) {
+  auto claim = ClaimLog(node.documents, node.verify_keys(), e.workspace_id, e.checkpoint_id).current();
+  if (!claim) return failed(e, claim.error());
+  switch (claim->state) {
+    case ClaimState::kRestored: {
+      auto st = release_source(node, e.workspace_id, e.checkpoint_id, ctx);
+      return st ? done(e, "restored on node " + claim->node + "; the source copy was released") : failed(e, st.error());
+    }
+    case ClaimState::kResumed:
+      (void)node.journal.finish(e.checkpoint_id, Phase::kCheckpoint);
+      return done(e, "already resumed on the source");
+    default:
+      return waiting(e, "sealed; claim is " + std::string(to_string(claim->state)) +
+                            ": waiting for the decision to restore it elsewhere or resume it here");
+  }
+}
+
+Recovered recover_checkpoint(NodeServices& node, const JournalEntry& e, const OperationContext& ctx) {
+  if (e.step == Step::kPlanned) {
+    auto st = WorkspaceLock(node.documents, node.verify_keys(), e.workspace_id).release(node.node, e.checkpoint_id);
+    if (!st) return failed(e, st.error());
+    (void)node.journal.finish(e.checkpoint_id, Phase::kCheckpoint);
+    return done(e, "nothing was frozen; the workspace lock was freed");
+  }
+  if (e.step == Step::kDumping) {
+    auto plan = read_plan(node, e.workspace_id, e.checkpoint_id);
+    if (!plan) return failed(e, plan.error());
+    auto sealed = read_sealed(node, *plan);
+    if (sealed) {
+      JournalEntry now_sealed = e;
+      now_sealed.step = Step::kSealed;
+      now_sealed.updated = node.clock.wall_now();
+      (void)node.journal.record(now_sealed);
+      return after_seal(node, now_sealed, ctx);
+    }
+    if (sealed.error().code() != ErrorCode::kNotFound) return failed(e, sealed.error());
+    auto back = resume_source(node, e.workspace_id, e.checkpoint_id, ctx);
+    if (!back) return failed(e, back.error());
+    return done(e, "died before the seal; the workspace runs on the source again");
+  }
+  return after_seal(node, e, ctx);
+}
+
+Recovered recover_one(NodeServices& node, const JournalEntry& e, const OperationContext& ctx) {
+  switch (e.phase) {
+    case Phase::kCheckpoint:
+      return recover_checkpoint(node, e, ctx);
+    case Phase::kRestore: {
+      auto r = finish_interrupted_restore(node, e.workspace_id, e.checkpoint_id, ctx);
+      if (r) return done(e, "the interrupted restore had settled; it is kept");
+      return done(e, "the interrupted restore was undone: " + r.error().message());
+    }
+    case Phase::kRelease: {
+      auto st = release_source(node, e.workspace_id, e.checkpoint_id, ctx);
+      return st ? done(e, "the source copy was released") : failed(e, st.error());
+    }
+    case Phase::kResume: {
+      auto back = resume_source(node, e.workspace_id, e.checkpoint_id, ctx);
+      return back ? done(e, "the workspace runs on the source again") : failed(e, back.error());
+    }
+  }
+  return failed(e, Error(ErrorCode::kInternal, "unknown phase"));
+}
+
+}  // namespace
+
+Result<std::vector<Recovered>> recover_pending(NodeServices& node, const OperationContext& ctx) {
+  auto entries = node.journal.pending();
+  if (!entries) return entries.error();
+  std::vector<Recovered> report;
+  for (const auto& e : *entries) {
+    if (e.node != node.node) {
+      report.push_back(waiting(e, "belongs to node " + e.node + ", not " + node.node + ": left alone"));
+      continue;
+    }
+    report.push_back(recover_one(node, e, ctx));
+  }
+  return report;
+}
+
+}  // namespace wscp::migration

@@ -1,0 +1,192 @@
+#include "migration/restore_phase.h"
+
+#include "migration/checkpoint_phase.h"
+#include "migration/claim.h"
+#include "migration/fault_streams.h"
+#include "migration/plan_phase.h"
+#include "podman/image_loading.h"
+
+namespace wscp::migration {
+namespace {
+
+using Millis = std::chrono::milliseconds;
+
+struct Checkpoint {
+  Plan plan;
+  store::Manifest manifest;
+};
+
+Result<Checkpoint> read_checkpoint(NodeServices& node, const std::string& workspace_id,
+                                   const std::string& checkpoint_id) {
+  auto plan = read_plan(node, workspace_id, checkpoint_id);
+  if (!plan) return plan.error();
+  auto manifest = read_sealed(node, *plan);
+  if (!manifest) return manifest.error();
+  if (manifest->containers.size() != plan->containers.size()) {
+    return Error(ErrorCode::kIntegrity, "the manifest and the plan of checkpoint " + checkpoint_id +
+                                            " disagree on the containers; refusing it");
+  }
+  for (std::size_t i = 0; i < plan->containers.size(); ++i) {
+    if (manifest->containers[i].name != plan->containers[i].name) {
+      return Error(ErrorCode::kIntegrity, "the manifest and the plan of checkpoint " + checkpoint_id +
+                                              " disagree on the containers; refusing it");
+    }
+  }
+  return Checkpoint{std::move(*plan), std::move(*manifest)};
+}
+
+podman::RestoreOptions options_for(const Plan& plan, const podman::ContainerInfo& c) {
+  podman::RestoreOptions o = plan.restore;
+  if (o.name && c.name != plan.primary) o.name.reset();
+  return o;
+}
+
+std::string name_on_destination(const Plan& plan, const podman::ContainerInfo& c) {
+  return options_for(plan, c).name.value_or(c.name);
+}
+
+JournalEntry entry_for(NodeServices& node, const Plan& plan, Step step) {
+  JournalEntry e{plan.checkpoint_id, plan.workspace_id, Phase::kRestore, step, node.node,
+                 node.checkpoints.objects().describe(), {}, node.clock.wall_now(), node.clock.wall_now(), ""};
+  for (const auto& c : plan.containers) e.containers.push_back(name_on_destination(plan, c));
+  return e;
+}
+
+Result<std::vector<std::string>> load_images(NodeServices& node, const store::Manifest& manifest,
+                                             const OperationContext& ctx) {
+  std::vector<std::string> loaded;
+  for (const auto& image : manifest.images) {
+    podman::ContainerInfo probe;
+    probe.image_id = podman_image_id(image.id);
+    probe.image_name = image.names.empty() ? std::string() : image.names.front();
+    auto present = node.engine.has_image(probe);
+    if (!present) return present.error();
+    if (*present) continue;
+    auto archive = node.checkpoints.open_archive(image.archive, ctx);
+    if (!archive) return archive.error();
+    if (auto st = podman::load_image_checked(node.engine, **archive, probe, image.archive.key, ctx); !st) {
+      return st.error().wrap("loading image " + probe.image_name);
+    }
+    loaded.push_back(image.id);
+  }
+  return loaded;
+}
+
+// Removes what this attempt made under the plan's names, keeps nothing.
+void remove_made(NodeServices& node, const Plan& plan) {
+  for (const auto& c : plan.containers) {
+    (void)node.engine.client().remove_container(name_on_destination(plan, c), true);
+  }
+}
+
+Error give_up(NodeServices& node, const Plan& plan, ClaimLog& claim, const Error& why) {
+  if (why.code() == ErrorCode::kDeadlineExceeded) {
+    // Podman may still be restoring (or a copy runs and would not go): the
+    // source must not resume, so the claim and the journal stay.
+    return Error(why.code(), why.message() + "; a copy may run on this node, so the restore is not abandoned: run "
+                                             "`wscp-agent resume --pending` here to settle it");
+  }
+  remove_made(node, plan);
+  auto abandoned = claim.take(ClaimStep::kAbandonRestore, node.node, why.message());
+  (void)node.journal.finish(plan.checkpoint_id, Phase::kRestore);
+  if (!abandoned) {
+    return Error(why.code(), why.message() + "; the restore could not be marked abandoned (" +
+                                 abandoned.error().message() + "): the source cannot resume until it is");
+  }
+  return Error(why.code(), why.message() + "; nothing was left on this node and the source may resume");
+}
+
+}  // namespace
+
+Result<Restored> restore_workspace(NodeServices& node, const std::string& workspace_id,
+                                   const std::string& checkpoint_id, const OperationContext& ctx) {
+  const auto started = node.clock.now();
+  auto checkpoint = read_checkpoint(node, workspace_id, checkpoint_id);
+  if (!checkpoint) return checkpoint.error();
+  const Plan& plan = checkpoint->plan;
+
+  ClaimLog claim(node.documents, node.verify_keys(), workspace_id, checkpoint_id);
+  auto current = claim.current();
+  if (!current) return current.error();
+  if (current->state == ClaimState::kRestored && current->node == node.node) {
+    return finish_interrupted_restore(node, workspace_id, checkpoint_id, ctx);  // done before
+  }
+  if (auto st = preflight_plan(node.engine, plan); !st) {
+    return st.error().wrap("this node cannot restore checkpoint " + checkpoint_id + "; nothing was touched");
+  }
+  if (auto st = node.journal.record(entry_for(node, plan, Step::kRestoring)); !st) return st.error();
+  auto taken = claim.take(ClaimStep::kBeginRestore, node.node);
+  if (!taken) {
+    (void)node.journal.finish(checkpoint_id, Phase::kRestore);
+    return taken.error();
+  }
+  node.faults.reach("restore.before-import");
+
+  Restored result;
+  result.primary = plan.primary;
+  auto images = load_images(node, checkpoint->manifest, ctx);
+  if (!images) return give_up(node, plan, claim, images.error());
+  result.images_loaded = std::move(*images);
+
+  for (std::size_t i = 0; i < plan.containers.size(); ++i) {
+    const auto& entry = checkpoint->manifest.containers[i];
+    podman::ContainerInfo facts = plan.containers[i];
+    auto archive = node.checkpoints.open_archive(entry.archive, ctx);
+    if (!archive) return give_up(node, plan, claim, archive.error());
+    FaultSource faulty(**archive, node.faults, "restore.mid-import", node.settings.mid_transfer_fault_bytes);
+    auto restored = node.engine.restore(faulty, facts, options_for(plan, facts), ctx);
+    if (!restored) return give_up(node, plan, claim, restored.error().wrap("restoring " + facts.name));
+    result.containers.push_back(std::move(*restored));
+  }
+  node.faults.reach("restore.before-finish");
+  auto finished = claim.take(ClaimStep::kFinishRestore, node.node);
+  if (!finished) return finished.error();  // leaves the journal: recovery settles it
+  (void)node.journal.finish(checkpoint_id, Phase::kRestore);
+  result.duration = std::chrono::duration_cast<Millis>(node.clock.now() - started);
+  return result;
+}
+
+Result<Restored> finish_interrupted_restore(NodeServices& node, const std::string& workspace_id,
+                                            const std::string& checkpoint_id, const OperationContext& ctx) {
+  (void)ctx;  // reattaching only inspects
+  auto plan = read_plan(node, workspace_id, checkpoint_id);
+  if (!plan) return plan.error();
+  ClaimLog claim(node.documents, node.verify_keys(), workspace_id, checkpoint_id);
+  auto current = claim.current();
+  if (!current) return current.error();
+  const bool ours = current->node == node.node;
+  const bool importing = ours && current->state == ClaimState::kRestoring;
+  const bool restored = ours && current->state == ClaimState::kRestored;
+  if (!importing && !restored) {
+    // Podman imports only after the claim is taken: without it nothing was
+    // made; with an abandoned one, make sure nothing is left.
+    if (ours && current->state == ClaimState::kAbandoned) remove_made(node, *plan);
+    (void)node.journal.finish(checkpoint_id, Phase::kRestore);
+    return Error(ErrorCode::kConflict, "checkpoint " + checkpoint_id + " is " + std::string(to_string(current->state)) +
+                                           (current->node.empty() ? "" : " by node " + current->node) +
+                                           ": no restore of it by this node is pending");
+  }
+  const std::string& label = node.engine.config().workspace_label;
+  Restored result;
+  result.primary = plan->primary;
+  for (const auto& c : plan->containers) {
+    auto id = c.labels.find(label);
+    auto ws = node.engine.reattach(name_on_destination(*plan, c), id == c.labels.end() ? "" : id->second);
+    if (!ws) {
+      if (restored) {
+        // Settled once and handed over: not half-made, and not ours to remove.
+        (void)node.journal.finish(checkpoint_id, Phase::kRestore);
+        return ws.error().wrap("checkpoint " + checkpoint_id + " was restored here but is not running now");
+      }
+      return give_up(node, *plan, claim, ws.error().wrap("the restore was interrupted"));
+    }
+    result.containers.push_back(std::move(*ws));
+  }
+  if (importing) {
+    if (auto finished = claim.take(ClaimStep::kFinishRestore, node.node); !finished) return finished.error();
+  }
+  (void)node.journal.finish(checkpoint_id, Phase::kRestore);
+  return result;
+}
+
+}  // namespace wscp::migration
