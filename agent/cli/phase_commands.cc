@@ -194,6 +194,11 @@ void add_resume(CLI::App& app) {
       }
       if (text.empty()) text = "nothing pending\n";
       text.pop_back();
+      for (const auto& r : *report) {
+        if (r.error) {
+          return Error(r.error->code(), "some journal entries could not be finished:\n" + text);
+        }
+      }
       return nlohmann::json{{"entries", entries}, {"message", text}};
     });
   });

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "migration/claim.h"
 #include "migration/fault_streams.h"
 #include "migration/plan_phase.h"
 #include "migration/source_phases.h"
@@ -84,6 +85,28 @@ Result<Sealed> checkpoint_workspace(NodeServices& node, const Plan& plan, const 
     return Error(ErrorCode::kNotFound, "checkpoint " + plan.checkpoint_id + " has no plan: make the plan first");
   }
 
+  // A checkpoint whose claim was taken (resumed before the seal, say) is
+  // over: dumping it again would freeze a workspace nobody may restore.
+  auto claim = ClaimLog(node.documents, node.verify_keys(), plan.workspace_id, plan.checkpoint_id).current();
+  if (!claim) return claim.error();
+  if (claim->state != ClaimState::kNone) {
+    return Error(ErrorCode::kConflict, "checkpoint " + plan.checkpoint_id + " is already " +
+                                           std::string(to_string(claim->state)) + " by node " + claim->node +
+                                           ": plan a new checkpoint; the workspace was not touched");
+  }
+  // A previous attempt that died while dumping is recovery's to finish.
+  auto earlier = node.journal.find(plan.checkpoint_id, Phase::kCheckpoint);
+  if (!earlier) return earlier.error();
+  if (earlier->has_value() && (*earlier)->step != Step::kPlanned) {
+    return Error(ErrorCode::kConflict, "an earlier attempt at checkpoint " + plan.checkpoint_id + " stopped while " +
+                                           std::string(to_string((*earlier)->step)) +
+                                           ": run `wscp-agent resume --pending` on this node first");
+  }
+  // Holds (or extends) the lock: it may have been freed since the plan.
+  auto held = WorkspaceLock(node.documents, node.verify_keys(), plan.workspace_id)
+                  .acquire(node.node, plan.checkpoint_id, node.settings.lock_ttl);
+  if (!held) return held.error().wrap("the workspace was not touched");
+
   Sealed result;
   if (auto st = store_images(node, plan, result.images_stored, ctx); !st) {
     // Nothing is frozen yet: the workspace never stopped.
@@ -135,6 +158,10 @@ Result<Sealed> checkpoint_workspace(NodeServices& node, const Plan& plan, const 
   manifest.facts = nlohmann::json{{"planSha256", store::sha256_hex(**stored_plan)},
                                   {"project", plan.project},
                                   {"primary", plan.primary}};
+  auto still_open = ClaimLog(node.documents, node.verify_keys(), plan.workspace_id, plan.checkpoint_id).current();
+  if (!still_open || still_open->state != ClaimState::kNone) {
+    return abandon_before_seal(node, plan, Error(ErrorCode::kConflict, "the checkpoint was claimed before its seal"));
+  }
   if (auto st = node.checkpoints.write_manifest(manifest, ctx); !st) {
     return abandon_before_seal(node, plan, st.error().wrap("sealing the checkpoint"));
   }

@@ -3,8 +3,9 @@
 namespace wscp::migration {
 namespace {
 
-// Coordination documents are a few hundred bytes; anything larger is not one.
-constexpr std::size_t kMaxDocument = 64 * 1024;
+// Coordination documents are small; a plan with many labelled containers is
+// the largest (plan_phase.cc refuses plans over 1 MiB).
+constexpr std::size_t kMaxDocument = 1 << 20;
 
 }  // namespace
 

@@ -23,12 +23,16 @@ Recovered after_seal(NodeServices& node, const JournalEntry& e, const OperationC
       return st ? done(e, "restored on node " + claim->node + "; the source copy was released") : failed(e, st.error());
     }
     case ClaimState::kResumed:
-      (void)node.journal.finish(e.checkpoint_id, Phase::kCheckpoint);
-      return done(e, "already resumed on the source");
+    case ClaimState::kResuming: {
+      if (claim->node != node.node) break;
+      auto back = resume_source(node, e.workspace_id, e.checkpoint_id, ctx);
+      return back ? done(e, "resumed on the source") : failed(e, back.error());
+    }
     default:
-      return waiting(e, "sealed; claim is " + std::string(to_string(claim->state)) +
-                            ": waiting for the decision to restore it elsewhere or resume it here");
+      break;
   }
+  return waiting(e, "sealed; claim is " + std::string(to_string(claim->state)) +
+                            ": waiting for the decision to restore it elsewhere or resume it here");
 }
 
 Recovered recover_checkpoint(NodeServices& node, const JournalEntry& e, const OperationContext& ctx) {
@@ -64,7 +68,9 @@ Recovered recover_one(NodeServices& node, const JournalEntry& e, const Operation
     case Phase::kRestore: {
       auto r = finish_interrupted_restore(node, e.workspace_id, e.checkpoint_id, ctx);
       if (r) return done(e, "the interrupted restore had settled; it is kept");
-      return done(e, "the interrupted restore was undone: " + r.error().message());
+      auto still = node.journal.find(e.checkpoint_id, Phase::kRestore);
+      if (still && !still->has_value()) return done(e, "the interrupted restore was undone: " + r.error().message());
+      return failed(e, r.error());
     }
     case Phase::kRelease: {
       auto st = release_source(node, e.workspace_id, e.checkpoint_id, ctx);

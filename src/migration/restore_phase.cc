@@ -72,11 +72,19 @@ Result<std::vector<std::string>> load_images(NodeServices& node, const store::Ma
   return loaded;
 }
 
-// Removes what this attempt made under the plan's names, keeps nothing.
-void remove_made(NodeServices& node, const Plan& plan) {
+// Removes what this attempt made under the plan's names; an error names
+// what is still there.
+Status remove_made(NodeServices& node, const Plan& plan) {
+  std::string left;
   for (const auto& c : plan.containers) {
-    (void)node.engine.client().remove_container(name_on_destination(plan, c), true);
+    const std::string name = name_on_destination(plan, c);
+    Status removed = node.engine.client().remove_container(name, true);
+    if (!removed && removed.error().code() != ErrorCode::kNotFound) {
+      left += (left.empty() ? "" : "; ") + name + ": " + removed.error().message();
+    }
   }
+  if (!left.empty()) return Error(ErrorCode::kUnavailable, "could not remove " + left);
+  return Ok{};
 }
 
 Error give_up(NodeServices& node, const Plan& plan, ClaimLog& claim, const Error& why) {
@@ -86,7 +94,11 @@ Error give_up(NodeServices& node, const Plan& plan, ClaimLog& claim, const Error
     return Error(why.code(), why.message() + "; a copy may run on this node, so the restore is not abandoned: run "
                                              "`wscp-agent resume --pending` here to settle it");
   }
-  remove_made(node, plan);
+  if (Status removed = remove_made(node, plan); !removed) {
+    // A copy may still run here: the source must not resume yet.
+    return Error(why.code(), why.message() + "; " + removed.error().message() + ", so the restore is not abandoned: "
+                                             "run `wscp-agent resume --pending` here to finish undoing it");
+  }
   auto abandoned = claim.take(ClaimStep::kAbandonRestore, node.node, why.message());
   (void)node.journal.finish(plan.checkpoint_id, Phase::kRestore);
   if (!abandoned) {
@@ -108,8 +120,9 @@ Result<Restored> restore_workspace(NodeServices& node, const std::string& worksp
   ClaimLog claim(node.documents, node.verify_keys(), workspace_id, checkpoint_id);
   auto current = claim.current();
   if (!current) return current.error();
-  if (current->state == ClaimState::kRestored && current->node == node.node) {
-    return finish_interrupted_restore(node, workspace_id, checkpoint_id, ctx);  // done before
+  if ((current->state == ClaimState::kRestored || current->state == ClaimState::kRestoring) &&
+      current->node == node.node) {
+    return finish_interrupted_restore(node, workspace_id, checkpoint_id, ctx);  // done, or died, before
   }
   if (auto st = preflight_plan(node.engine, plan); !st) {
     return st.error().wrap("this node cannot restore checkpoint " + checkpoint_id + "; nothing was touched");
@@ -117,7 +130,9 @@ Result<Restored> restore_workspace(NodeServices& node, const std::string& worksp
   if (auto st = node.journal.record(entry_for(node, plan, Step::kRestoring)); !st) return st.error();
   auto taken = claim.take(ClaimStep::kBeginRestore, node.node);
   if (!taken) {
-    (void)node.journal.finish(checkpoint_id, Phase::kRestore);
+    // Only a refusal proves the claim is not ours; after any other error
+    // (a lost answer) the journal stays for `resume --pending` to find out.
+    if (taken.error().code() == ErrorCode::kConflict) (void)node.journal.finish(checkpoint_id, Phase::kRestore);
     return taken.error();
   }
   node.faults.reach("restore.before-import");
@@ -159,8 +174,7 @@ Result<Restored> finish_interrupted_restore(NodeServices& node, const std::strin
   const bool restored = ours && current->state == ClaimState::kRestored;
   if (!importing && !restored) {
     // Podman imports only after the claim is taken: without it nothing was
-    // made; with an abandoned one, make sure nothing is left.
-    if (ours && current->state == ClaimState::kAbandoned) remove_made(node, *plan);
+    // made; an abandoned one was abandoned only after everything was removed.
     (void)node.journal.finish(checkpoint_id, Phase::kRestore);
     return Error(ErrorCode::kConflict, "checkpoint " + checkpoint_id + " is " + std::string(to_string(current->state)) +
                                            (current->node.empty() ? "" : " by node " + current->node) +

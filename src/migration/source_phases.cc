@@ -84,9 +84,12 @@ Result<std::vector<podman::Workspace>> resume_source(NodeServices& node, const s
   std::optional<store::Manifest> sealed;
   if (auto manifest = read_sealed(node, *plan); manifest) {
     sealed = std::move(*manifest);
-  } else if (manifest.error().code() != ErrorCode::kNotFound) {
-    return manifest.error();
+  } else if (manifest.error().code() != ErrorCode::kNotFound && manifest.error().code() != ErrorCode::kIntegrity &&
+             manifest.error().code() != ErrorCode::kPermissionDenied && manifest.error().code() != ErrorCode::kInvalidArgument) {
+    return manifest.error();  // unreadable for now: try again
   }
+  // A manifest that does not verify is no archive to fall back on, but the
+  // checkpoint Podman kept may still restore in place.
   auto back = bring_back_on_source(node, *plan, sealed, ctx);
   if (!back) return back.error();  // the journal keeps it for another try
   if (!resumed_before) {

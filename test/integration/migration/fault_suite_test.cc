@@ -315,7 +315,8 @@ TEST_CASE("fault suite: a wrong key is refused by name; an old key of the keyrin
   flow.use_key(write_key(flow.key_dir(), "wrong", {'b'}));
   AgentRun wrong = flow.verb("restore", 2);
   CHECK(wrong.exit_code != 0);
-  CHECK(wrong.output.find("key") != std::string::npos);
+  CHECK(wrong.output.find("permission denied") != std::string::npos);
+  CHECK(wrong.output.find("add the key it was made with") != std::string::npos);
   CHECK(flow.claim_state() == migration::ClaimState::kNone);  // refused before claiming
   // A rotated keyring: a new current key, the old one still listed.
   flow.use_key(write_key(flow.key_dir(), "rotated", {'c', 'a'}));
