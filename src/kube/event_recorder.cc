@@ -32,8 +32,13 @@ std::string event_name(const std::string& regarding, std::uint64_t stamp) {
 
 ObjectReference ObjectReference::of(const Resource& r, const Json& object) {
   ObjectReference ref;
-  ref.api_version = object.value("apiVersion", r.api_version());
-  ref.kind = object.value("kind", r.kind);
+  auto text_or = [&](const char* key, std::string fallback) {
+    if (!object.is_object()) return fallback;
+    auto it = object.find(key);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
+  };
+  ref.api_version = text_or("apiVersion", r.api_version());
+  ref.kind = text_or("kind", r.kind);
   ref.ns = r.namespaced ? namespace_of(object) : std::string();
   ref.name = name_of(object);
   ref.uid = uid_of(object);

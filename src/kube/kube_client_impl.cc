@@ -153,9 +153,15 @@ Result<ObjectList> KubeClientImpl::list(const Resource& r, std::string_view ns, 
   } else if (items != body->end() && !items->is_null()) {
     return Error(ErrorCode::kInternal, c.what + ": the answer's items is not a list");
   }
-  const Json meta = body->value("metadata", Json::object());
-  out.resource_version = meta.value("resourceVersion", "");
-  out.continue_token = meta.value("continue", "");
+  // The server's answer is not trusted to have the right shape.
+  auto text_at = [](const Json& j, const char* key) {
+    if (!j.is_object()) return std::string();
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  const Json meta = body->is_object() ? body->value("metadata", Json::object()) : Json::object();
+  out.resource_version = text_at(meta, "resourceVersion");
+  out.continue_token = text_at(meta, "continue");
   // List items carry no apiVersion/kind; give them the resource's.
   for (auto& item : out.items) item = with_type(r, std::move(item));
   return out;

@@ -1,5 +1,7 @@
 #include "kube/leader_election.h"
 
+#include <limits>
+
 #include <algorithm>
 
 #include "kube/api_error.h"
@@ -87,7 +89,10 @@ Result<bool> LeaderElector::try_acquire_or_renew(milliseconds timeout) {
     mine.transitions = current.transitions;
   } else {
     mine.acquire_time = now_text;
-    mine.transitions = current.transitions + 1;
+    // Saturates: a hostile or ancient lease must not overflow the count.
+    mine.transitions = current.transitions < std::numeric_limits<decltype(current.transitions)>::max()
+                           ? current.transitions + 1
+                           : current.transitions;
   }
   Json updated = *lease;
   mine.write_to(updated);
