@@ -1,7 +1,10 @@
 // Moves one archive through the store pipeline and reports time and peak
 // memory, for bench/store-vs-awscli.
 //   wscp-store-bench upload   STORE_URL FILE [--compression zstd|none] [--level N] [--key KEYFILE]
-//   wscp-store-bench download STORE_URL [--key KEYFILE]
+//                             [--layout segments|single] [--segment-mib N] [--uploads N]
+//   wscp-store-bench download STORE_URL [--key KEYFILE] [--read-ahead N]
+// (--uploads: segments committed at once; --read-ahead: segments fetched
+// ahead; defaults: PipelineOptions'.)
 // upload stores FILE as checkpoint "bench" of workspace "bench"; download
 // reads it back through every verification and discards it.
 #include <chrono>
@@ -53,7 +56,11 @@ int fail(const std::string& what) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 3) return fail("usage: upload STORE_URL FILE [--compression c] [--level n] [--key f] | download STORE_URL [--key f]");
+  if (argc < 3) {
+    return fail("usage: upload STORE_URL FILE [--compression c] [--level n] [--key f] [--layout l] [--segment-mib n] "
+                "[--uploads n] | "
+                "download STORE_URL [--key f] [--read-ahead n]");
+  }
   std::string mode = argv[1];
   std::string url = argv[2];
   std::string file;
@@ -77,6 +84,17 @@ int main(int argc, char** argv) {
       options.pipeline.compression.algorithm = *c;
     } else if (flag == "--level") {
       options.pipeline.compression.level = std::stoi(value);
+    } else if (flag == "--layout") {
+      // "single": one multipart object per archive (manifest version 1),
+      // to compare with segments on the same machine and run.
+      if (value != "single" && value != "segments") return fail("--layout is single or segments");
+      options.pipeline.segmented = value == "segments";
+    } else if (flag == "--segment-mib") {
+      options.pipeline.segment_size = std::stoull(value) << 20;
+    } else if (flag == "--uploads") {
+      options.pipeline.segment_uploads_in_flight = static_cast<unsigned>(std::stoul(value));
+    } else if (flag == "--read-ahead") {
+      options.pipeline.segment_read_ahead = static_cast<unsigned>(std::stoul(value));
     } else if (flag == "--key") {
       auto k = load_key_file(value);
       if (!k) return fail(k.error().describe());

@@ -2,10 +2,26 @@
 
 #include "store/encryption.h"
 #include "store/hashing_sink.h"
+#include "store/crypto.h"
 #include "store/progress.h"
+#include "store/segment_writer.h"
 #include "store/verifying_source.h"
 
 namespace wscp::store {
+namespace {
+
+constexpr unsigned kMaxSegmentWindow = 64;
+
+Status check_read_ahead(const PipelineOptions& options) {
+  if (options.segment_read_ahead > kMaxSegmentWindow) {
+    return Error(ErrorCode::kInvalidArgument, "segment read-ahead " + std::to_string(options.segment_read_ahead) +
+                                                  " is out of range (0 to " + std::to_string(kMaxSegmentWindow) +
+                                                  ")");
+  }
+  return Ok{};
+}
+
+}  // namespace
 
 Keyring PipelineOptions::keys() const {
   Keyring ring;
@@ -18,7 +34,8 @@ Keyring PipelineOptions::keys() const {
 // owned here together and destroyed front to back.
 struct ArchiveWriter::Chain {
   std::unique_ptr<ByteSink> object;
-  std::unique_ptr<HashingSink> stored;
+  std::unique_ptr<SegmentWriter> segments;  // segmented: the last sink
+  std::unique_ptr<HashingSink> stored;      // single object
   std::unique_ptr<EncryptingSink> encrypt;
   std::unique_ptr<ZstdCompressSink> compress;
   std::unique_ptr<HashingSink> plain;
@@ -30,7 +47,8 @@ struct ArchiveWriter::Chain {
     compress.reset();
     encrypt.reset();
     stored.reset();
-    object.reset();  // aborts the object if it was not committed
+    segments.reset();  // removes the segments if the archive was not committed
+    object.reset();    // aborts the object if it was not committed
   }
 };
 
@@ -41,11 +59,41 @@ Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::make(ObjectStore& store, c
   w->chain_ = std::make_unique<Chain>();
   auto& c = *w->chain_;
   c.ctx = &ctx;
-  auto object = store.create(key, ctx);
-  if (!object) return object.error();
-  c.object = std::move(*object);
-  c.stored = std::make_unique<HashingSink>(*c.object, options.digest_part_size);
-  ByteSink* next = c.stored.get();
+  ByteSink* next = nullptr;
+  if (options.segmented) {
+    if (options.segment_size == 0 || options.segment_size > kMaxSegmentSize) {
+      return Error(ErrorCode::kInvalidArgument, "segment size " + std::to_string(options.segment_size) +
+                                                    " is out of range (1 to " + std::to_string(kMaxSegmentSize) +
+                                                    " bytes)");
+    }
+    if (options.segment_uploads_in_flight < 1 || options.segment_uploads_in_flight > kMaxSegmentWindow) {
+      return Error(ErrorCode::kInvalidArgument, "segment uploads in flight " +
+                                                    std::to_string(options.segment_uploads_in_flight) +
+                                                    " is out of range (1 to " + std::to_string(kMaxSegmentWindow) +
+                                                    ")");
+    }
+    auto st = validate_key(key);
+    if (!st) return st.error();
+    SegmentWriterConfig config;
+    config.uploads_in_flight = options.segment_uploads_in_flight;
+    config.archive_key = key;
+    config.segment_size = options.segment_size;
+    config.compression = options.compression.algorithm;
+    if (options.encryption_key) {
+      config.encryption = EncryptionInfo{std::string(kEncryptionAlgorithm), options.encryption_key->id};
+    }
+    config.mac_key = options.mac_key;
+    Chain* chain = &c;
+    config.plain_totals = [chain] { return chain->plain->digests(); };
+    c.segments = std::make_unique<SegmentWriter>(store, std::move(config), ctx);
+    next = c.segments.get();
+  } else {
+    auto object = store.create(key, ctx);
+    if (!object) return object.error();
+    c.object = std::move(*object);
+    c.stored = std::make_unique<HashingSink>(*c.object, options.digest_part_size);
+    next = c.stored.get();
+  }
   if (options.encryption_key) {
     auto enc = EncryptingSink::make(*next, *options.encryption_key);
     if (!enc) return enc.error();
@@ -90,38 +138,44 @@ Status ArchiveWriter::close() {
   if (!st) return st.error().wrap("archive " + result_.key);
   result_.plain_size = chain_->plain->digests().size;
   result_.plain_sha256 = chain_->plain->digests().sha256;
-  result_.stored = chain_->stored->digests();
+  if (chain_->segments) {
+    result_.stored = chain_->segments->digests();
+    result_.segment_size = result_.stored.part_size;
+    result_.segments = chain_->segments->segments();
+    result_.upload = chain_->segments->upload();
+  } else {
+    result_.stored = chain_->stored->digests();
+  }
   chain_->progress->finish();
   return Ok{};
 }
 
 namespace {
 
-// Owns the stages of a restore stream; reads from the last one.
+// Owns the stages of a restore stream (in the order they were made, each
+// reading from the one before) and reads from the last.
 class VerifiedArchiveSource : public ByteSource {
  public:
-  std::unique_ptr<ByteSource> object;
-  std::unique_ptr<VerifyingSource> stored;
-  std::unique_ptr<DecryptingSource> decrypt;
-  std::unique_ptr<ZstdDecompressSource> decompress;
-  std::unique_ptr<VerifyingSource> plain;
-  std::unique_ptr<HoldbackSource> holdback;
+  std::vector<std::unique_ptr<ByteSource>> stages;
   std::unique_ptr<ProgressMeter> progress;
   const OperationContext* ctx = nullptr;
   std::string key;
 
   ~VerifiedArchiveSource() override {
-    holdback.reset();
-    plain.reset();
-    decompress.reset();
-    decrypt.reset();
-    stored.reset();
-    object.reset();
+    while (!stages.empty()) stages.pop_back();
+  }
+
+  ByteSource& last() { return *stages.back(); }
+  template <typename T>
+  T& add(std::unique_ptr<T> stage) {
+    T& ref = *stage;
+    stages.push_back(std::move(stage));
+    return ref;
   }
 
   Result<std::size_t> read(std::span<std::byte> buffer) override {
     if (ctx->cancelled()) return Error(ErrorCode::kCancelled, "archive " + key + ": cancelled");
-    auto n = holdback->read(buffer);
+    auto n = last().read(buffer);
     if (!n) return n.error().wrap("archive " + key);
     if (*n == 0) {
       progress->finish();
@@ -132,6 +186,78 @@ class VerifiedArchiveSource : public ByteSource {
   }
 };
 
+// The plain end of a followed archive: its size and SHA-256 are stated by the
+// last segment's trailer, known only once that segment was read.
+class FollowedTotalsCheck : public ByteSource {
+ public:
+  FollowedTotalsCheck(ByteSource& upstream, const SegmentReader& segments, std::string what)
+      : upstream_(upstream), segments_(segments), what_(std::move(what)) {}
+
+  Result<std::size_t> read(std::span<std::byte> buffer) override {
+    if (done_) return std::size_t{0};
+    auto n = upstream_.read(buffer);
+    if (!n) return n.error();
+    if (*n > 0) {
+      hash_.update(buffer.first(*n));
+      size_ += *n;
+      return n;
+    }
+    const auto& totals = segments_.totals();
+    if (!totals) return mismatch("the decoded stream ended before the segment marked last");
+    if (size_ != totals->plain_size) {
+      return mismatch("decoded to " + std::to_string(size_) + " bytes, the last segment states " +
+                      std::to_string(totals->plain_size));
+    }
+    if (to_hex(hash_.finish()) != totals->plain_sha256) {
+      return mismatch("decoded to bytes whose SHA-256 differs from what the last segment states");
+    }
+    done_ = true;
+    return std::size_t{0};
+  }
+
+ private:
+  Error mismatch(const std::string& detail) const {
+    return Error(ErrorCode::kIntegrity, what_ + ": " + detail + "; it must not be used");
+  }
+
+  ByteSource& upstream_;
+  const SegmentReader& segments_;
+  std::string what_;
+  Sha256 hash_;
+  std::uint64_t size_ = 0;
+  bool done_ = false;
+};
+
+Result<const EncryptionKey*> find_decryption_key(const Keyring& keys, const std::string& archive_key,
+                                                 const std::string& key_id) {
+  if (keys.empty()) {
+    return Error(ErrorCode::kPermissionDenied, "archive " + archive_key + " is encrypted with key " + key_id +
+                                                   " but no encryption key is configured: configure that key");
+  }
+  const EncryptionKey* key = keys.find(key_id);
+  if (key == nullptr) {
+    return Error(ErrorCode::kPermissionDenied, "archive " + archive_key + " is encrypted with key " + key_id +
+                                                   " but the configured keys are " + keys.ids() +
+                                                   ": configure the key the checkpoint was made with (an older "
+                                                   "key goes after the current one in the key file)");
+  }
+  return key;
+}
+
+// Adds decryption and decompression after the stored bytes; returns the
+// decoded stream.
+Result<ByteSource*> add_decoders(VerifiedArchiveSource& s, ByteSource& stored, const EncryptionKey* key,
+                                 Compression compression) {
+  ByteSource* next = &stored;
+  if (key != nullptr) next = &s.add(std::make_unique<DecryptingSource>(*next, *key));
+  if (compression == Compression::kZstd) {
+    auto z = ZstdDecompressSource::make(*next);
+    if (!z) return z.error();
+    next = &s.add(std::move(*z));
+  }
+  return next;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ByteSource>> open_verified(ObjectStore& store, const ArchiveObject& archive,
@@ -140,42 +266,62 @@ Result<std::unique_ptr<ByteSource>> open_verified(ObjectStore& store, const Arch
   const Keyring keys = options.keys();
   const EncryptionKey* key = nullptr;
   if (archive.encryption) {
-    if (keys.empty()) {
-      return Error(ErrorCode::kPermissionDenied, "archive " + archive.key + " is encrypted with key " +
-                                                     archive.encryption->key_id +
-                                                     " but no encryption key is configured: configure that key");
-    }
-    key = keys.find(archive.encryption->key_id);
-    if (key == nullptr) {
-      return Error(ErrorCode::kPermissionDenied, "archive " + archive.key + " is encrypted with key " +
-                                                     archive.encryption->key_id + " but the configured keys are " +
-                                                     keys.ids() +
-                                                     ": configure the key the checkpoint was made with (an older "
-                                                     "key goes after the current one in the key file)");
-    }
+    auto found = find_decryption_key(keys, archive.key, archive.encryption->key_id);
+    if (!found) return found.error();
+    key = *found;
   }
   auto s = std::make_unique<VerifiedArchiveSource>();
   s->ctx = &ctx;
   s->key = archive.key;
-  auto object = store.open(archive.key, ctx);
-  if (!object) return object.error();
-  s->object = std::move(*object);
-  s->stored = std::make_unique<VerifyingSource>(*s->object, archive.stored, "stored archive " + archive.key);
-  ByteSource* next = s->stored.get();
-  if (archive.encryption) {
-    s->decrypt = std::make_unique<DecryptingSource>(*next, *key);
-    next = s->decrypt.get();
+  ByteSource* stored = nullptr;
+  if (archive.segmented()) {
+    auto st = validate_key(archive.key);
+    if (st) st = check_read_ahead(options);
+    if (!st) return st.error();
+    // Each segment is checked against the manifest's part digest before its
+    // bytes pass on; together they fix the whole stored stream.
+    stored = &s->add(SegmentReader::for_archive(store, archive, options.mac_keys, ctx, options.segment_read_ahead));
+  } else {
+    auto object = store.open(archive.key, ctx);
+    if (!object) return object.error();
+    ByteSource& raw = s->add(std::move(*object));
+    stored = &s->add(std::make_unique<VerifyingSource>(raw, archive.stored, "stored archive " + archive.key));
   }
-  if (archive.compression == Compression::kZstd) {
-    auto z = ZstdDecompressSource::make(*next);
-    if (!z) return z.error();
-    s->decompress = std::move(*z);
-    next = s->decompress.get();
-  }
+  auto decoded = add_decoders(*s, *stored, key, archive.compression);
+  if (!decoded) return decoded.error();
   StreamDigests plain{archive.plain_size, archive.plain_sha256, 0, {}};
-  s->plain = std::make_unique<VerifyingSource>(*next, plain, "archive " + archive.key + " after decoding");
-  s->holdback = std::make_unique<HoldbackSource>(*s->plain, options.restore_holdback);
+  auto& verified = s->add(std::make_unique<VerifyingSource>(**decoded, plain, "archive " + archive.key + " after decoding"));
+  s->add(std::make_unique<HoldbackSource>(verified, options.restore_holdback));
   s->progress = std::make_unique<ProgressMeter>(ctx, std::move(stage), archive.plain_size);
+  return std::unique_ptr<ByteSource>(std::move(s));
+}
+
+Result<std::unique_ptr<ByteSource>> open_following(ObjectStore& store, const std::string& archive_key,
+                                                   const PipelineOptions& options, const FollowOptions& follow,
+                                                   const OperationContext& ctx, std::string stage) {
+  auto st = validate_key(archive_key);
+  if (st) st = check_read_ahead(options);
+  if (!st) return st.error();
+  auto s = std::make_unique<VerifiedArchiveSource>();
+  s->ctx = &ctx;
+  s->key = archive_key;
+  auto& segments = s->add(SegmentReader::follow(store, archive_key, options.compression.algorithm,
+                                                options.encryption_key.has_value(), options.mac_keys, follow, ctx,
+                                                options.segment_read_ahead));
+  auto first = segments.first();
+  if (!first) return first.error().wrap("archive " + archive_key);
+  const Keyring keys = options.keys();
+  const EncryptionKey* key = nullptr;
+  if (first->encryption) {
+    auto found = find_decryption_key(keys, archive_key, first->encryption->key_id);
+    if (!found) return found.error();
+    key = *found;
+  }
+  auto decoded = add_decoders(*s, segments, key, first->compression);
+  if (!decoded) return decoded.error();
+  auto& verified = s->add(std::make_unique<FollowedTotalsCheck>(**decoded, segments, "archive " + archive_key));
+  s->add(std::make_unique<HoldbackSource>(verified, options.restore_holdback));
+  s->progress = std::make_unique<ProgressMeter>(ctx, std::move(stage));
   return std::unique_ptr<ByteSource>(std::move(s));
 }
 

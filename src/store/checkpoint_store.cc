@@ -4,6 +4,7 @@
 
 #include "store/crypto.h"
 #include "store/layout.h"
+#include "store/segment.h"
 
 namespace wscp::store {
 namespace {
@@ -78,7 +79,11 @@ Result<ImageBlob> parse_image_meta(std::string_view text, const std::string& ima
 }
 
 CheckpointStore::CheckpointStore(ObjectStore& objects, CheckpointStoreOptions options)
-    : objects_(objects), options_(std::move(options)) {}
+    : objects_(objects), options_(std::move(options)) {
+  // Segment trailers are authenticated like manifests.
+  if (const EncryptionKey* k = options_.mac_key()) options_.pipeline.mac_key = *k;
+  options_.pipeline.mac_keys = options_.mac_keys();
+}
 
 Status CheckpointStore::check_authenticated() const { return require_authentication(objects_, options_); }
 
@@ -90,10 +95,7 @@ Result<std::unique_ptr<ArchiveWriter>> CheckpointStore::create_archive(const std
                   validate_name(container, "container name"), check_authenticated()}) {
     if (!st) return st.error();
   }
-  std::string key = layout::archive_key(workspace_id, checkpoint_id, container,
-                                        options_.pipeline.compression.algorithm,
-                                        options_.pipeline.encryption_key.has_value());
-  return ArchiveWriter::make(objects_, key, options_.pipeline, ctx);
+  return ArchiveWriter::make(objects_, archive_key(workspace_id, checkpoint_id, container), options_.pipeline, ctx);
 }
 
 Result<ArchiveObject> CheckpointStore::put_archive(const std::string& workspace_id, const std::string& checkpoint_id,
@@ -124,6 +126,18 @@ Result<std::optional<ImageBlob>> CheckpointStore::find_image(const std::string& 
   // Readable only with a key of the ring.
   if (blob.archive.encryption && options_.pipeline.keys().find(blob.archive.encryption->key_id) == nullptr) {
     return std::optional<ImageBlob>();
+  }
+  if (blob.archive.segmented()) {
+    // Every segment is there (one listing; their contents are verified when
+    // the image is read).
+    auto listed = objects_.list(blob.archive.key + "/");
+    if (!listed) return listed.error();
+    std::uint64_t i = 0;
+    for (const auto& o : *listed) {
+      if (i < blob.archive.segments && o.key == segment_key(blob.archive.key, i)) ++i;
+    }
+    if (i != blob.archive.segments) return std::optional<ImageBlob>();
+    return std::optional<ImageBlob>(blob);
   }
   auto head = objects_.head(blob.archive.key);
   if (!head) return head.error();
@@ -212,6 +226,25 @@ Result<std::unique_ptr<ByteSource>> CheckpointStore::open_archive(const ArchiveO
   auto st = check_authenticated();
   if (!st) return st.error();
   return open_verified(objects_, archive, options_.pipeline, ctx, "download");
+}
+
+std::string CheckpointStore::archive_key(const std::string& workspace_id, const std::string& checkpoint_id,
+                                         const std::string& container) const {
+  return layout::archive_key(workspace_id, checkpoint_id, container, options_.pipeline.compression.algorithm,
+                             options_.pipeline.encryption_key.has_value());
+}
+
+Result<std::unique_ptr<ByteSource>> CheckpointStore::follow_archive(const std::string& workspace_id,
+                                                                    const std::string& checkpoint_id,
+                                                                    const std::string& container,
+                                                                    const FollowOptions& follow,
+                                                                    const OperationContext& ctx) {
+  for (auto st : {validate_name(workspace_id, "workspace id"), validate_name(checkpoint_id, "checkpoint id"),
+                  validate_name(container, "container name"), check_authenticated()}) {
+    if (!st) return st.error();
+  }
+  return open_following(objects_, archive_key(workspace_id, checkpoint_id, container), options_.pipeline, follow,
+                        ctx, "download");
 }
 
 Result<std::vector<CheckpointListing>> CheckpointStore::list_checkpoints(const std::string& workspace_id) {

@@ -107,10 +107,21 @@ class CheckpointStore {
   // A verified restore stream (see open_verified) of an archive or image named
   // in a manifest read with read_manifest.
   Result<std::unique_ptr<ByteSource>> open_archive(const ArchiveObject& archive, const OperationContext& ctx);
+  // A verified restore stream of a container's archive that may still be
+  // written, without its manifest (see open_following): it follows the
+  // segments as they appear and ends only after the last one verified. The
+  // archive must have been written with this store's compression and
+  // encryption settings (they name its key).
+  Result<std::unique_ptr<ByteSource>> follow_archive(const std::string& workspace_id,
+                                                     const std::string& checkpoint_id, const std::string& container,
+                                                     const FollowOptions& follow, const OperationContext& ctx);
+  // Where create_archive stores a container's archive.
+  std::string archive_key(const std::string& workspace_id, const std::string& checkpoint_id,
+                          const std::string& container) const;
 
   Result<std::vector<CheckpointListing>> list_checkpoints(const std::string& workspace_id);
   // Removes the manifest first (the checkpoint stops counting as complete),
-  // then its archives. Shared images stay.
+  // then its archives (every segment). Shared images stay.
   Status delete_checkpoint(const std::string& workspace_id, const std::string& checkpoint_id);
 
   ObjectStore& objects() { return objects_; }

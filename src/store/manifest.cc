@@ -9,6 +9,7 @@
 #include "store/encryption.h"
 #include "store/layout.h"
 #include "store/object_store.h"
+#include "store/segment.h"
 
 namespace wscp::store {
 
@@ -60,6 +61,10 @@ void to_json(json& j, const ArchiveObject& v) {
            {"stored", v.stored},
            {"plain_size", v.plain_size},
            {"plain_sha256", v.plain_sha256}};
+  // Absent for a single object, so that such a description reads as before.
+  if (v.segmented()) {
+    j["segments"] = json{{"count", v.segments}, {"segment_size", v.segment_size}, {"upload", v.upload}};
+  }
 }
 void from_json(const json& j, ArchiveObject& v) {
   j.at("key").get_to(v.key);
@@ -76,6 +81,17 @@ void from_json(const json& j, ArchiveObject& v) {
   j.at("stored").get_to(v.stored);
   v.plain_size = json_u64(j, "plain_size");
   j.at("plain_sha256").get_to(v.plain_sha256);
+  auto segments = j.find("segments");
+  if (segments == j.end() || segments->is_null()) {
+    v.segments = 0;
+    v.segment_size = 0;
+    v.upload.clear();
+  } else {
+    v.segments = json_u64(*segments, "count");
+    v.segment_size = json_u64(*segments, "segment_size");
+    segments->at("upload").get_to(v.upload);
+    if (v.segments == 0) throw std::invalid_argument("'segments.count' must be at least 1");
+  }
 }
 
 void to_json(json& j, const ImageBlob& v) {
@@ -146,7 +162,30 @@ Status validate_archive(const ArchiveObject& a, const std::string& where, std::s
   if (!is_sha256_hex(a.stored.sha256) || !is_sha256_hex(a.plain_sha256)) {
     return bad("a SHA-256 is not 64 lower-case hex digits");
   }
-  if (a.stored.part_size != 0) {
+  if (a.segmented()) {
+    if (a.segment_size == 0 || a.segment_size > kMaxSegmentSize) {
+      return bad("segment size " + std::to_string(a.segment_size) + " is out of range (1 to " +
+                 std::to_string(kMaxSegmentSize) + ")");
+    }
+    if (a.segments > kMaxSegments) return bad("has more than " + std::to_string(kMaxSegments) + " segments");
+    if (a.upload.size() != 32 || a.upload.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return bad("the upload id is not 32 lower-case hex digits");
+    }
+    if (a.stored.part_size != a.segment_size) return bad("the part size differs from the segment size");
+    std::uint64_t expected = a.stored.size / a.segment_size + (a.stored.size % a.segment_size != 0);
+    if (expected == 0) expected = 1;  // an empty archive has one empty segment
+    if (a.segments != expected) {
+      return bad("records " + std::to_string(a.segments) + " segments for " + std::to_string(a.stored.size) +
+                 " stored bytes in segments of " + std::to_string(a.segment_size));
+    }
+    if (a.stored.parts.size() != a.segments) {
+      return bad("has " + std::to_string(a.stored.parts.size()) + " part digests for " +
+                 std::to_string(a.segments) + " segments");
+    }
+    for (const auto& p : a.stored.parts) {
+      if (!is_sha256_hex(p)) return bad("a part SHA-256 is not 64 lower-case hex digits");
+    }
+  } else if (a.stored.part_size != 0) {
     std::uint64_t expected_parts = a.stored.size / a.stored.part_size + (a.stored.size % a.stored.part_size != 0);
     if (a.stored.parts.size() != expected_parts) {
       return bad("has " + std::to_string(a.stored.parts.size()) + " part digests for " +
@@ -185,10 +224,26 @@ Status validate_archive_object(const ArchiveObject& a, std::string_view required
 }
 
 Status validate_manifest(const Manifest& m) {
-  if (m.version != kManifestVersion) {
+  if (m.version < kOldestManifestVersion || m.version > kManifestVersion) {
     return Error(ErrorCode::kUnsupported, "manifest version " + std::to_string(m.version) +
-                                              " is not supported (this wscp reads version " +
+                                              " is not supported (this wscp reads versions " +
+                                              std::to_string(kOldestManifestVersion) + " to " +
                                               std::to_string(kManifestVersion) + "): upgrade wscp");
+  }
+  if (m.version == 1) {
+    // Version 1 knows only single objects; a segmented archive in it would
+    // be read by an older wscp as one missing object.
+    for (const auto& c : m.containers) {
+      if (c.archive.segmented()) {
+        return Error(ErrorCode::kInvalidArgument, "manifest: version 1 cannot record the segmented archive of "
+                                                  "container " + c.name);
+      }
+    }
+    for (const auto& img : m.images) {
+      if (img.archive.segmented()) {
+        return Error(ErrorCode::kInvalidArgument, "manifest: version 1 cannot record the segmented image " + img.id);
+      }
+    }
   }
   for (auto st : {validate_name(m.workspace_id, "workspace id"), validate_name(m.checkpoint_id, "checkpoint id")}) {
     if (!st) return st.error().wrap("manifest");
@@ -253,9 +308,10 @@ Result<Manifest> parse_manifest(std::string_view text, const Keyring& mac_keys) 
   if (version == j.end() || !version->is_number_integer()) {
     return Error(ErrorCode::kInvalidArgument, "manifest has no integer 'version' field: it is not a wscp manifest");
   }
-  if (version->get<long long>() != kManifestVersion) {
-    return Error(ErrorCode::kUnsupported, "manifest version " + version->dump() +
-                                              " is not supported (this wscp reads version " +
+  if (version->get<long long>() < kOldestManifestVersion || version->get<long long>() > kManifestVersion) {
+    return Error(ErrorCode::kUnsupported, "manifest version " + version->dump().substr(0, 40) +
+                                              " is not supported (this wscp reads versions " +
+                                              std::to_string(kOldestManifestVersion) + " to " +
                                               std::to_string(kManifestVersion) + "): upgrade wscp");
   }
   Manifest m;

@@ -15,7 +15,10 @@
 
 namespace wscp::store {
 
-inline constexpr int kManifestVersion = 1;
+// Version 2: archives may be segmented (ArchiveObject::segments). Version 1
+// (one object per archive) is still read.
+inline constexpr int kManifestVersion = 2;
+inline constexpr int kOldestManifestVersion = 1;
 
 struct EncryptionInfo {
   std::string algorithm;  // kEncryptionAlgorithm
@@ -31,6 +34,16 @@ struct ArchiveObject {
   StreamDigests stored;           // the bytes in the store, per part too
   std::uint64_t plain_size = 0;   // the tar Podman produced
   std::string plain_sha256;
+  // The layout. segments == 0: one object at `key` (the version-1 layout).
+  // Otherwise `segments` objects <key>/000000 ... (see segment.h), each
+  // holding segment_size stored bytes (the last may hold fewer) and a
+  // trailer; stored.part_size == segment_size and stored.parts holds each
+  // segment's SHA-256 (an empty archive has one empty segment).
+  std::uint64_t segment_size = 0;
+  std::uint64_t segments = 0;
+  std::string upload;  // 32 hex digits: the writing the segments belong to
+
+  bool segmented() const { return segments != 0; }
 };
 
 // An image shipped beside the archives, content-addressed by its id.

@@ -1,18 +1,17 @@
 // libFuzzer target for every parser of untrusted input on the read path:
 // the checkpoint manifest (without a key, and with one, as read_manifest
-// parses it), the descriptions NamedArchives and the image cache read back
-// (with and without a key), S3's XML answers and timestamps, and the
-// project manifest. Whatever the bytes, each returns a value or an error; a
-// value it accepts passes the same checks as what wscp writes.
+// parses it), the image metadata and segment objects (data + trailer) read
+// back (with and without a key), and S3's XML answers and timestamps.
+// Whatever the bytes, each returns a value or an error; a value it accepts
+// passes the same checks as what wscp writes.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
-#include "podman/project.h"
 #include "store/checkpoint_store.h"
 #include "store/layout.h"
 #include "store/manifest.h"
-#include "store/named_archives.h"
+#include "store/segment.h"
 #include "store/s3/http_time.h"
 #include "store/s3/xml.h"
 
@@ -36,15 +35,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const Keyring& ring : {Keyring(), keys()}) {
     auto manifest = parse_manifest(text, ring);
     if (manifest.ok() && !validate_manifest(*manifest).ok()) std::abort();
-    const std::string object_key = "spool/containers/web.tar";
-    auto described = parse_archive_description(text, "containers/web.tar", object_key, ring);
-    if (described.ok() && (described->key != object_key || !validate_archive_object(*described, object_key).ok())) {
-      std::abort();
-    }
     const std::string image_id = "sha256:" + std::string(64, 'a');
     auto image = parse_image_meta(text, image_id, ring);
     if (image.ok() && (image->id != image_id ||
                        !validate_archive_object(image->archive, layout::image_key(image_id) + "/").ok())) {
+      std::abort();
+    }
+    // A whole segment object (data + trailer): what it accepts is consistent.
+    auto segment = parse_segment(std::as_bytes(std::span(text.data(), text.size())), ring, "segment");
+    if (segment.ok() && (segment->data_size > text.size() || segment->trailer.size != segment->data_size ||
+                         segment->trailer.last != segment->trailer.totals.has_value() ||
+                         sha256_hex(std::string_view(text).substr(0, segment->data_size)) != segment->trailer.sha256)) {
       std::abort();
     }
   }
@@ -57,7 +58,5 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)s3::parse_complete_upload(text);
   (void)s3::parse_http_date(text);
   (void)s3::parse_iso8601(text);
-  auto project = wscp::podman::parse_project_manifest(text);
-  if (project.ok() && project->services.empty()) std::abort();
   return 0;
 }

@@ -11,8 +11,8 @@
 #include "http/client.h"
 #include "minio_env.h"
 #include "store/checkpoint_store.h"
-#include "store/named_archives.h"
 #include "store/s3/xml.h"
+#include "store/segment.h"
 
 using namespace wscp;
 using namespace wscp::store;
@@ -172,6 +172,109 @@ std::uint64_t round_trip(const Minio& minio, const s3::S3Config& config, bool zs
 
 }  // namespace
 
+TEST_CASE("segmented archives on S3: a follower reads while the writer writes; version 1 still reads") {
+  Minio minio;
+  auto config = minio.config(minio.make_bucket("segments"));
+  auto objects = s3::make_s3_store(minio.client(config));
+  for (bool encrypt : {false, true}) {
+    CAPTURE(encrypt);
+    auto o = options(true, encrypt);
+    o.pipeline.segment_size = 1ull << 20;
+    CheckpointStore store(*objects, o);
+    const std::uint64_t size = 24ull << 20;
+    const std::string id = encrypt ? "follow-enc" : "follow-mac";
+    std::atomic<bool> closed{false};
+    std::atomic<std::uint64_t> written{0};
+    Status wrote = Ok{};
+    ArchiveObject archive;
+    std::thread writer([&] {
+      OperationContext wctx;
+      auto w = store.create_archive("ws1", id, "dev", wctx);
+      if (!w) {
+        wrote = w.error();
+        return;
+      }
+      GeneratedSource gen(size, 11);
+      std::vector<std::byte> buf(256 * 1024);
+      for (;;) {
+        auto n = gen.read(buf);
+        if (!n || *n == 0) break;
+        wrote = (*w)->write(std::span<const std::byte>(buf).first(*n));
+        if (!wrote) return;
+        written += *n;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // paced like a dump: about 12 MiB/s
+      }
+      wrote = (*w)->close();
+      archive = (*w)->result();
+      closed = true;
+    });
+    OperationContext ctx;
+    FollowOptions follow;
+    follow.poll_interval = std::chrono::milliseconds(50);
+    follow.timeout = std::chrono::seconds(60);
+    std::uint64_t got = 0;
+    std::uint64_t plain_written_when_first_released = 0;
+    bool first_before_close = false;
+    Sha256 h;
+    std::optional<Error> failed;
+    auto f = store.follow_archive("ws1", id, "dev", follow, ctx);
+    if (!f) failed = f.error();
+    std::vector<std::byte> buf(1 << 20);
+    while (f) {
+      auto n = (*f)->read(buf);
+      if (!n) {
+        failed = n.error();
+        break;
+      }
+      if (*n == 0) break;
+      if (got == 0) {
+        first_before_close = !closed;
+        plain_written_when_first_released = written;
+      }
+      h.update(std::span<const std::byte>(buf).first(*n));
+      got += *n;
+    }
+    writer.join();
+    REQUIRE_MESSAGE(wrote, (wrote ? "" : wrote.error().describe()));
+    REQUIRE_MESSAGE(!failed, (failed ? failed->describe() : ""));
+    MESSAGE("follower released its first bytes when the writer had taken ", plain_written_when_first_released >> 20,
+            " of ", size >> 20, " MiB; ", archive.segments, " segments");
+    CHECK(first_before_close);
+    CHECK(plain_written_when_first_released < size);
+    CHECK(got == size);
+    GeneratedSource again(size, 11);
+    CHECK(to_hex(h.finish()) == sha_of_source(again));
+    CHECK(archive.segments > 4);
+    REQUIRE(store.write_manifest(manifest_for(id, archive), ctx));
+    auto listed = objects->list(archive.key + "/");
+    REQUIRE(listed);
+    CHECK(listed->size() == archive.segments);
+  }
+
+  // Written the version-1 way (one multipart object), read by today's reader.
+  auto old = options(true, true);
+  old.pipeline.segmented = false;
+  CheckpointStore old_writer(*objects, old);
+  OperationContext ctx;
+  GeneratedSource gen(20ull << 20, 12);
+  auto a = old_writer.put_archive("ws1", "v1", "dev", gen, ctx);
+  REQUIRE(a);
+  CHECK_FALSE(a->segmented());
+  auto m = manifest_for("v1", *a);
+  m.version = 1;
+  REQUIRE(old_writer.write_manifest(m, ctx));
+  CheckpointStore reader(*objects, options(true, true));
+  auto back = reader.read_manifest("ws1", "v1", ctx);
+  REQUIRE_MESSAGE(back, (back ? "" : back.error().describe()));
+  CHECK(back->version == 1);
+  auto r = reader.open_archive(back->containers[0].archive, ctx);
+  REQUIRE(r);
+  GeneratedSource again(20ull << 20, 12);
+  CHECK(sha_of_source(**r) == sha_of_source(again));
+  REQUIRE(reader.delete_checkpoint("ws1", "follow-enc"));
+  CHECK(objects->list("workspaces/ws1/checkpoints/follow-enc/")->empty());
+}
+
 TEST_CASE("small and multipart round trips, compression and encryption on and off") {
   Minio minio;
   auto config = minio.config(minio.make_bucket("roundtrip"));
@@ -225,25 +328,6 @@ TEST_CASE("checkpoints are listed and deleted; images are shared") {
   REQUIRE(r);
   GeneratedSource img_again(3'000'000, 3);
   CHECK(sha_of_source(**r) == sha_of_source(img_again));
-}
-
-TEST_CASE("named archives (the engine's spool) on S3") {
-  Minio minio;
-  auto config = minio.config(minio.make_bucket("named"));
-  auto objects = s3::make_s3_store(minio.client(config));
-  NamedArchives spool(*objects, options(true, true), "spool/migration-1");
-  OperationContext ctx;
-  CHECK_FALSE(spool.exists("containers/web.tar").value());
-  auto sink = spool.create("containers/web.tar", ctx);
-  REQUIRE(sink);
-  GeneratedSource gen(12ull << 20, 11);
-  REQUIRE(pump(gen, **sink, ctx));
-  CHECK(spool.exists("containers/web.tar").value());
-  auto src = spool.open("containers/web.tar", ctx);
-  REQUIRE(src);
-  GeneratedSource again(12ull << 20, 11);
-  CHECK(sha_of_source(**src) == sha_of_source(again));
-  CHECK(spool.describe("containers/web.tar").rfind("s3://", 0) == 0);
 }
 
 TEST_CASE("a short outage mid-upload is retried and the upload succeeds") {
@@ -363,7 +447,9 @@ TEST_CASE("an object altered or truncated on the server, or a wrong key, is refu
   auto a = store.put_archive("ws1", "c1", "dev", gen, ctx);
   REQUIRE(a);
   REQUIRE(store.write_manifest(manifest_for("c1", *a), ctx));
-  auto original = get_object(*objects, a->key, 1ull << 30, ctx);
+  REQUIRE(a->segments >= 2);
+  const std::string victim = segment_key(a->key, 1);  // a segment in the middle
+  auto original = get_object(*objects, victim, 1ull << 30, ctx);
   REQUIRE(original);
 
   auto restore = [&](CheckpointStore& s, std::uint64_t* delivered) -> Error {
@@ -383,16 +469,27 @@ TEST_CASE("an object altered or truncated on the server, or a wrong key, is refu
 
   std::string altered = *original;
   altered[altered.size() / 3] ^= 0x40;
-  REQUIRE(put_object(*objects, a->key, altered, ctx));
+  REQUIRE(put_object(*objects, victim, altered, ctx));
   delivered = 0;
   auto e = restore(store, &delivered);
   CHECK(e.code() == ErrorCode::kIntegrity);
+  CHECK(e.message().find("segment 1 ") != std::string::npos);
   CHECK(delivered < size);
 
-  REQUIRE(put_object(*objects, a->key, std::string_view(*original).substr(0, original->size() - 4096), ctx));
+  REQUIRE(put_object(*objects, victim, std::string_view(*original).substr(0, original->size() - 4096), ctx));
   delivered = 0;
   e = restore(store, &delivered);
   CHECK(e.code() == ErrorCode::kIntegrity);
+  CHECK(delivered <= size - store.options().pipeline.restore_holdback);
+
+  // The last segment gone: truncated.
+  REQUIRE(put_object(*objects, victim, *original, ctx));
+  CHECK(restore(store, &delivered).message() == "ended cleanly");
+  REQUIRE(objects->remove(segment_key(a->key, a->segments - 1)));
+  delivered = 0;
+  e = restore(store, &delivered);
+  CHECK(e.code() == ErrorCode::kIntegrity);
+  CHECK(e.message().find("missing") != std::string::npos);
   CHECK(delivered <= size - store.options().pipeline.restore_holdback);
 }
 
@@ -429,11 +526,13 @@ TEST_CASE("a restore stream forwarded over HTTP breaks the upload unless the arc
   GeneratedSource again(size, 8);
   CHECK(sha_of_source(**good) == sha_of_source(again));
 
-  auto original = get_object(*objects, a->key, 1ull << 30, ctx);
+  // The last segment: most of the body has gone out already.
+  const std::string victim = segment_key(a->key, a->segments - 1);
+  auto original = get_object(*objects, victim, 1ull << 30, ctx);
   REQUIRE(original);
   std::string altered = *original;
-  altered[altered.size() - 100] ^= 0x01;  // near the end: most of the body has gone out already
-  REQUIRE(put_object(*objects, a->key, altered, ctx));
+  altered[altered.size() / 2] ^= 0x01;
+  REQUIRE(put_object(*objects, victim, altered, ctx));
   auto st = forward("restored/bad.tar");
   REQUIRE_FALSE(st);
   CHECK(st.error().code() == ErrorCode::kIntegrity);

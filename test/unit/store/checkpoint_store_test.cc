@@ -7,6 +7,7 @@
 
 #include "store/layout.h"
 #include "store/local_store.h"
+#include "store/segment.h"
 #include "test_util.h"
 
 using namespace wscp;
@@ -26,6 +27,7 @@ CheckpointStoreOptions options(bool zstd, bool encrypt, char key = 'k') {
   o.pipeline.compression.algorithm = zstd ? Compression::kZstd : Compression::kNone;
   if (encrypt) o.pipeline.encryption_key = key_of(key);
   o.pipeline.digest_part_size = 256 * 1024;
+  o.pipeline.segment_size = 256 * 1024;
   o.pipeline.restore_holdback = 64 * 1024;
   return o;
 }
@@ -77,10 +79,11 @@ TEST_CASE("checkpoint round trip through the local store, every pipeline combina
       REQUIRE_MESSAGE(back, (back ? "" : back.error().describe()));
       CHECK(*back == plain);
 
+      CHECK(a->segmented());
       struct stat sb {};
-      REQUIRE(::stat((dir.path / a->key).c_str(), &sb) == 0);
+      REQUIRE(::stat((dir.path / segment_key(a->key, 0)).c_str(), &sb) == 0);
       CHECK((sb.st_mode & 0777) == 0600);
-      REQUIRE(::stat((dir.path / a->key).parent_path().c_str(), &sb) == 0);
+      REQUIRE(::stat((dir.path / a->key).c_str(), &sb) == 0);
       CHECK((sb.st_mode & 0777) == 0700);
     }
   }
@@ -95,16 +98,24 @@ TEST_CASE("checkpoint round trip through the local store, every pipeline combina
 }
 
 TEST_CASE("an altered, truncated or wrongly keyed archive never reaches the end of its restore stream") {
+  for (bool segmented : {true, false}) {
+  CAPTURE(segmented);
   TempDir dir;
   auto objects = make_local_store(dir.path.string());
   OperationContext ctx;
-  CheckpointStore store(*objects, options(true, true));
+  auto o = options(true, true);
+  o.pipeline.segmented = segmented;
+  CheckpointStore store(*objects, o);
   auto plain = pattern(2'000'000);
   StringSource src(plain);
   auto a = store.put_archive("ws1", "c1", "dev", src, ctx);
   REQUIRE(a);
-  REQUIRE(store.write_manifest(manifest_for("ws1", "c1", *a), ctx));
-  auto path = dir.path / a->key;
+  CHECK(a->segmented() == segmented);
+  auto manifest = manifest_for("ws1", "c1", *a);
+  if (!segmented) manifest.version = 1;  // as written before segments
+  REQUIRE(store.write_manifest(manifest, ctx));
+  // A segment in the middle, or the one object.
+  auto path = dir.path / (segmented ? segment_key(a->key, 1) : a->key);
 
   auto restore = [&](CheckpointStore& s) -> Result<std::string> {
     auto m = s.read_manifest("ws1", "c1", ctx);
@@ -126,6 +137,7 @@ TEST_CASE("an altered, truncated or wrongly keyed archive never reaches the end 
   std::filesystem::copy_file(dir.path / "orig", path, std::filesystem::copy_options::overwrite_existing);
   std::filesystem::resize_file(path, size - 100);
   CHECK(restore(store).error().code() == ErrorCode::kIntegrity);
+  }
 }
 
 TEST_CASE("incomplete writes leave nothing; the manifest marks completion") {

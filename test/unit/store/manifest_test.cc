@@ -92,7 +92,7 @@ TEST_CASE("hostile manifests give clear errors") {
   CHECK(parse_manifest("{}", nullptr).error().message().find("version") != std::string::npos);
 
   auto j = sample_json();
-  j["version"] = 2;
+  j["version"] = 3;
   auto e = parse_error(j);
   CHECK(e.code() == ErrorCode::kUnsupported);
   CHECK(e.message().find("upgrade") != std::string::npos);

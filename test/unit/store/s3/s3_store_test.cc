@@ -5,7 +5,6 @@
 #include "s3/fake_s3.h"
 #include "store/checkpoint_store.h"
 #include "store/layout.h"
-#include "store/named_archives.h"
 #include "store/store_url.h"
 #include "test_util.h"
 
@@ -246,14 +245,6 @@ TEST_CASE("a shared store is refused without a key") {
   auto m = checkpoints.read_manifest("ws", "c1", ctx);
   REQUIRE_FALSE(m);
   CHECK(m.error().code() == ErrorCode::kPermissionDenied);
-
-  NamedArchives spool(*objects, none, "spool");
-  auto s = spool.create("containers/web.tar", ctx);
-  REQUIRE_FALSE(s);
-  CHECK(s.error().code() == ErrorCode::kPermissionDenied);
-  auto o = spool.open("containers/web.tar", ctx);
-  REQUIRE_FALSE(o);
-  CHECK(o.error().code() == ErrorCode::kPermissionDenied);
 
   // A manifest key alone is enough: everything read back is authenticated.
   CheckpointStoreOptions with_mac;
