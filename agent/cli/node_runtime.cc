@@ -23,7 +23,8 @@ std::string this_host_name() {
 }
 
 void NodeArgs::add_to(CLI::App& cmd, const std::string& prefix, const std::string& role) {
-  cmd.add_option("--" + prefix + "node", node, "Name of " + role + " (default: the host name)");
+  cmd.add_option("--" + prefix + "node", node,
+                 "Name of " + role + " (default: " + (node.empty() ? std::string("the host name") : node) + ")");
   cmd.add_option("--" + prefix + "socket", socket, "Podman socket of " + role)->capture_default_str();
   if (prefix.empty()) {
     cmd.add_option("--journal", journal_dir, "Where this node journals its steps (0700)")->capture_default_str();
@@ -35,6 +36,11 @@ void NodeArgs::add_to(CLI::App& cmd, const std::string& prefix, const std::strin
         ->capture_default_str();
     cmd.add_option("--settle-seconds", settle_seconds, "Seconds a restored container must stay running to count as restored")
         ->check(CLI::Range(0.0, 600.0))
+        ->capture_default_str();
+    cmd.add_option("--restore-timeout-floor", restore_timeout_floor,
+                   "Seconds a restore call may take, plus the archive's size at 16 MiB/s; when it runs out, "
+                   "Podman's own outcome is awaited (as long again) before anything is undone")
+        ->check(CLI::Range(0.1, 86400.0))
         ->capture_default_str();
   }
 }
@@ -73,6 +79,7 @@ Result<std::unique_ptr<NodeRuntime>> NodeRuntime::finish(std::unique_ptr<NodeRun
   config.criu_probe = parse_probe(node.criu_probe);
   config.host_root = node.host_root;
   config.settle_time = std::chrono::milliseconds(static_cast<long long>(node.settle_seconds * 1000));
+  config.restore_floor = std::chrono::milliseconds(static_cast<long long>(node.restore_timeout_floor * 1000));
   rt->clock_ = system_clock();
   rt->engine_ = std::make_unique<podman::Engine>(*rt->client_, config, rt->clock_);
   rt->faults_ = migration::FaultPoints::from_environment();

@@ -20,6 +20,7 @@ struct NodeArgs {
   std::string host_root = "/";
   std::string criu_probe = "auto";
   double settle_seconds = 5;
+  double restore_timeout_floor = 120;  // seconds, plus the archive's size at a conservative rate
 
   // prefix: "" for the phase verbs, "from-"/"to-" for migrate's two nodes.
   void add_to(CLI::App& cmd, const std::string& prefix = "", const std::string& role = "this node");

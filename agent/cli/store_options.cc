@@ -22,6 +22,11 @@ void StoreArgs::add_to(CLI::App& cmd) {
                  "Encrypt and authenticate archives (AES-256-GCM) with the key in this file: 32 raw bytes, or "
                  "64 hex digits per line, the current key first and older keys (still decrypting what they "
                  "wrote) after it. Mode 600. An s3:// store needs this or --manifest-key");
+  cmd.add_option("--segment-size", segment_mib,
+                 "MiB of stored archive per segment object: each is written (and readable) whole, and a reader "
+                 "or writer holds a few in memory")
+      ->check(CLI::Range(0.0625, 1024.0))
+      ->capture_default_str();
   cmd.add_option("--manifest-key", manifest_key_file,
                  "Authenticate manifests (HMAC-SHA256) with the key in this file (same format); defaults to the "
                  "encryption key");
@@ -63,6 +68,7 @@ Result<store::CheckpointStoreOptions> StoreArgs::store_options() const {
   options.pipeline.compression.algorithm =
       compression == "none" ? store::Compression::kNone : store::Compression::kZstd;
   options.pipeline.compression.level = compression_level;
+  options.pipeline.segment_size = static_cast<std::uint64_t>(segment_mib * (1 << 20));
   if (!encryption_key_file.empty()) {
     auto ring = store::load_keyring_file(encryption_key_file);
     if (!ring.ok()) return ring.error().wrap("--encryption-key");

@@ -18,6 +18,7 @@ struct StoreArgs {
   int compression_level = 3;
   std::string encryption_key_file;
   std::string manifest_key_file;
+  double segment_mib = 8;  // stored MiB per segment object
 
   void add_to(CLI::App& cmd);
   // The store's URL: a plain directory becomes file://<absolute path>.

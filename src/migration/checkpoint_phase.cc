@@ -6,6 +6,7 @@
 #include "migration/fault_streams.h"
 #include "migration/plan_phase.h"
 #include "migration/source_phases.h"
+#include "migration/source_recovery.h"
 #include "migration/workspace_lock.h"
 #include "store/crypto.h"
 
@@ -44,16 +45,36 @@ Status store_images(NodeServices& node, const Plan& plan, std::vector<std::strin
   return Ok{};
 }
 
+bool store_unreachable(const Error& e) {
+  return e.code() == ErrorCode::kUnavailable || e.code() == ErrorCode::kDeadlineExceeded;
+}
+
 // Before the seal the source decides alone: it resumes (taking the resume
 // claim first, so a manifest that was written after all cannot be restored
 // too) with a context of its own, since the failed one may be cancelled.
-Error abandon_before_seal(NodeServices& node, const Plan& plan, const Error& why) {
+// When the store cannot be reached and no manifest was ever sent to it, no
+// restore of this checkpoint is possible, so the workspace comes back from
+// Podman's kept checkpoint without the claim; the journal keeps a resume
+// entry so that `resume --pending`, once the store answers, records the
+// claim and frees the lock.
+Error abandon_before_seal(NodeServices& node, const Plan& plan, const Error& why, bool manifest_sent = false) {
   auto back = resume_source(node, plan.workspace_id, plan.checkpoint_id, OperationContext{});
-  if (!back) {
-    return Error(why.code(), why.message() + "; bringing the workspace back on the source failed too (" +
-                                 back.error().message() + "); the journal keeps it for `wscp-agent resume --pending`");
+  if (back) return Error(why.code(), why.message() + "; the workspace runs on the source again");
+  if (!manifest_sent && store_unreachable(back.error())) {
+    (void)node.journal.record(entry_for(node, plan, Phase::kResume, Step::kResuming));
+    auto local = bring_back_on_source(node, plan, std::nullopt, OperationContext{});
+    if (local) {
+      (void)node.journal.finish(plan.checkpoint_id, Phase::kCheckpoint);
+      return Error(why.code(), why.message() +
+                                   "; the workspace runs on the source again, but the store is unreachable (" +
+                                   back.error().message() +
+                                   "): run `wscp-agent resume --pending` on this node once it answers, to free "
+                                   "the workspace's lock");
+    }
+    back = local.error();
   }
-  return Error(why.code(), why.message() + "; the workspace runs on the source again");
+  return Error(why.code(), why.message() + "; bringing the workspace back on the source failed too (" +
+                               back.error().message() + "); the journal keeps it for `wscp-agent resume --pending`");
 }
 
 }  // namespace
@@ -62,10 +83,10 @@ Result<store::Manifest> read_sealed(NodeServices& node, const Plan& plan) {
   auto manifest = node.checkpoints.read_manifest(plan.workspace_id, plan.checkpoint_id, OperationContext{});
   if (!manifest) return manifest.error();
   auto bound = manifest->facts.find("planSha256");
-  auto stored_plan = node.documents.read(plan_key(plan.workspace_id, plan.checkpoint_id));
-  if (!stored_plan) return stored_plan.error();
-  if (bound == manifest->facts.end() || !bound->is_string() || !stored_plan->has_value() ||
-      bound->get<std::string>() != store::sha256_hex(**stored_plan)) {
+  if (plan.document_sha256.empty()) {
+    return Error(ErrorCode::kInternal, "checkpoint " + plan.checkpoint_id + ": the plan was not read from the store");
+  }
+  if (bound == manifest->facts.end() || !bound->is_string() || bound->get<std::string>() != plan.document_sha256) {
     return Error(ErrorCode::kIntegrity, "the manifest of checkpoint " + plan.checkpoint_id +
                                             " does not bind its plan: one of them was swapped; refusing both");
   }
@@ -79,9 +100,7 @@ Result<Sealed> checkpoint_workspace(NodeServices& node, const Plan& plan, const 
   } else if (sealed.error().code() != ErrorCode::kNotFound) {
     return sealed.error();
   }
-  auto stored_plan = node.documents.read(plan_key(plan.workspace_id, plan.checkpoint_id));
-  if (!stored_plan) return stored_plan.error();
-  if (!stored_plan->has_value()) {
+  if (plan.document_sha256.empty()) {
     return Error(ErrorCode::kNotFound, "checkpoint " + plan.checkpoint_id + " has no plan: make the plan first");
   }
 
@@ -155,7 +174,7 @@ Result<Sealed> checkpoint_workspace(NodeServices& node, const Plan& plan, const 
     for (const auto& i : manifest.images) listed = listed || i.id == digest;
     if (!listed) manifest.images.push_back(**image);
   }
-  manifest.facts = nlohmann::json{{"planSha256", store::sha256_hex(**stored_plan)},
+  manifest.facts = nlohmann::json{{"planSha256", plan.document_sha256},
                                   {"project", plan.project},
                                   {"primary", plan.primary}};
   auto still_open = ClaimLog(node.documents, node.verify_keys(), plan.workspace_id, plan.checkpoint_id).current();
@@ -163,7 +182,8 @@ Result<Sealed> checkpoint_workspace(NodeServices& node, const Plan& plan, const 
     return abandon_before_seal(node, plan, Error(ErrorCode::kConflict, "the checkpoint was claimed before its seal"));
   }
   if (auto st = node.checkpoints.write_manifest(manifest, ctx); !st) {
-    return abandon_before_seal(node, plan, st.error().wrap("sealing the checkpoint"));
+    // The store may have kept it although its answer was lost.
+    return abandon_before_seal(node, plan, st.error().wrap("sealing the checkpoint"), /*manifest_sent=*/true);
   }
   node.faults.reach("checkpoint.after-seal");
   if (auto st = node.journal.record(entry_for(node, plan, Phase::kCheckpoint, Step::kSealed)); !st) {

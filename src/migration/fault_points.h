@@ -15,17 +15,20 @@ namespace wscp::migration {
 //                                  that the fault it asked for happened
 //
 // Actions: kill (SIGKILL: nothing runs after it), term (SIGTERM: what a node
-// being reclaimed sends; the process's handler decides), exit (exit code 99).
+// being reclaimed sends; the process's handler decides), exit (exit code 99),
+// wait (pauses until the file "<WSCP_FAULT_LOG>.<point>.go" exists, at most
+// ten minutes, so a test can break something outside the process, such as
+// the store or the Podman socket, at exactly that step).
 // With nothing configured a point costs one map lookup.
 class FaultPoints {
  public:
-  enum class Action { kKill, kTerm, kExit };
+  enum class Action { kKill, kTerm, kExit, kWait };
 
   FaultPoints() = default;
   // Reads WSCP_FAULT and WSCP_FAULT_LOG; a malformed WSCP_FAULT is reported
   // on stderr and ignored rather than guessed at.
   static FaultPoints from_environment();
-  // "a=kill,b=term": exposed for tests.
+  // "a=kill,b=wait": exposed for tests.
   static FaultPoints parse(std::string_view spec, std::string log_path);
 
   bool armed(std::string_view point) const { return actions_.contains(std::string(point)); }

@@ -1,6 +1,7 @@
 #include "migration/migrate_flow.h"
 
 #include "migration/source_phases.h"
+#include "podman/project.h"
 #include "migration/workspace_lock.h"
 
 namespace wscp::migration {
@@ -17,6 +18,25 @@ std::vector<podman::Workspace> running_on(NodeServices& node, const Plan& plan) 
     running.push_back({id == c.labels.end() ? "" : id->second, *now});
   }
   return running;
+}
+
+// Where each container of the plan runs after a failed migration.
+void account(NodeServices& source, NodeServices& destination, MigrationReport& report) {
+  const Plan& plan = report.plan;
+  for (const auto& c : plan.containers) {
+    auto here = source.engine.client().inspect_container(c.name);
+    const bool on_source = here && here->running();
+    std::string there_name = c.name;
+    if (plan.restore.name && c.name == plan.primary) there_name = *plan.restore.name;
+    auto there = destination.engine.client().inspect_container(there_name);
+    const bool on_destination = there && there->running();
+    if (on_destination && !on_source) report.on_destination_only.push_back(there_name);
+    if (!on_destination && !on_source) report.not_running.push_back(c.name);
+  }
+  if (report.outcome == Outcome::kKeptOnSource &&
+      (!report.on_destination_only.empty() || !report.not_running.empty())) {
+    report.outcome = Outcome::kStopped;
+  }
 }
 
 }  // namespace
@@ -48,6 +68,7 @@ Result<MigrationReport> migrate_workspace(NodeServices& source, NodeServices& de
     report.failure = sealed.error();
     report.running = running_on(source, *plan);
     report.outcome = report.running.empty() ? Outcome::kStopped : Outcome::kKeptOnSource;
+    account(source, destination, report);
     return report;
   }
   report.checkpoint_duration = sealed->duration;
@@ -61,10 +82,12 @@ Result<MigrationReport> migrate_workspace(NodeServices& source, NodeServices& de
       report.failure = Error(back.error().code(), report.failure->message() + "; resuming on the source failed too (" +
                                                       back.error().message() + ")");
       report.outcome = Outcome::kStopped;
+      account(source, destination, report);
       return report;
     }
     report.running = std::move(*back);
     report.outcome = Outcome::kKeptOnSource;
+    account(source, destination, report);
     return report;
   }
   report.restore_duration = restored->duration;

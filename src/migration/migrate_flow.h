@@ -24,6 +24,11 @@ struct MigrationReport {
   std::optional<Sealed> sealed;
   std::optional<Restored> restored;
   std::vector<podman::Workspace> running;  // where the workspace runs now
+  // When the outcome is not kMigrated: containers (by name on each node)
+  // that run on the destination only, and containers that run on neither
+  // node; with either the workspace is not whole anywhere (kStopped).
+  std::vector<std::string> on_destination_only;
+  std::vector<std::string> not_running;
   std::optional<Error> failure;
   std::vector<std::string> warnings;
   std::chrono::milliseconds checkpoint_duration{0};
@@ -35,7 +40,9 @@ struct MigrationReport {
 // agents): plan on the source, pre-flight on the destination, checkpoint,
 // restore, then release the source, or resume it when anything after the
 // plan failed. This driver alone decides between restore and resume.
-// An Error means the workspace was not touched.
+// A compose project is checked first (one container per service, exactly
+// one primary: podman::check_project). An Error means the workspace was not
+// touched.
 Result<MigrationReport> migrate_workspace(NodeServices& source, NodeServices& destination, const PlanRequest& request,
                                           const OperationContext& ctx);
 

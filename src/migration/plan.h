@@ -32,6 +32,12 @@ struct Plan {
   std::vector<podman::ContainerInfo> containers;
   podman::CheckpointOptions checkpoint;
   podman::RestoreOptions restore;
+
+  // Not part of the text: the SHA-256 (hex) of the stored text this plan was
+  // parsed from or written as, which the manifest binds. Set by make_plan
+  // and read_plan, so that what is checked and what is bound come from one
+  // read.
+  std::string document_sha256;
 };
 
 // Podman names images by bare hex ids; the store addresses them as

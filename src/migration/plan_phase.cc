@@ -3,6 +3,7 @@
 #include "common/time_format.h"
 #include "migration/workspace_lock.h"
 #include "podman/project.h"
+#include "store/crypto.h"
 #include "store/layout.h"
 
 namespace wscp::migration {
@@ -34,6 +35,9 @@ Result<std::vector<podman::ContainerInfo>> gather(podman::Engine& engine, const 
     }
     std::sort(containers.begin(), containers.end(),
               [](const auto& a, const auto& b) { return a.name < b.name; });
+    // One container per service, exactly one devcontainer: else it cannot
+    // move as one workspace.
+    if (auto st = podman::check_project(request.project, containers, label); !st) return st.error();
   }
   for (const auto& c : containers) {
     auto it = c.labels.find(label);
@@ -109,8 +113,9 @@ Result<Plan> make_plan(NodeServices& node, const PlanRequest& request) {
     return held.error().wrap("the workspace was not touched");
   }
   node.faults.reach("plan.after-lock");
-  Status written = node.documents.create_exclusive(plan_key(plan.workspace_id, plan.checkpoint_id),
-                                                   serialize_plan(plan, node.signing_key()));
+  const std::string text = serialize_plan(plan, node.signing_key());
+  plan.document_sha256 = store::sha256_hex(text);
+  Status written = node.documents.create_exclusive(plan_key(plan.workspace_id, plan.checkpoint_id), text);
   if (!written) {
     (void)lock.release(node.node, plan.checkpoint_id);
     (void)node.journal.finish(plan.checkpoint_id, Phase::kCheckpoint);
@@ -132,6 +137,7 @@ Result<Plan> read_plan(NodeServices& node, const std::string& workspace_id, cons
   if ((*text)->size() > kMaxPlanSize) return Error(ErrorCode::kIntegrity, "the plan is larger than 1 MiB: refusing it");
   auto plan = parse_plan(**text, node.verify_keys());
   if (!plan) return plan.error();
+  plan->document_sha256 = store::sha256_hex(**text);
   // A genuine plan copied under another checkpoint must not pass for it.
   if (plan->workspace_id != workspace_id || plan->checkpoint_id != checkpoint_id) {
     return Error(ErrorCode::kIntegrity, "the plan stored for checkpoint " + checkpoint_id + " describes checkpoint " +

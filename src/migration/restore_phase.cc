@@ -100,10 +100,17 @@ Error give_up(NodeServices& node, const Plan& plan, ClaimLog& claim, const Error
                                              "run `wscp-agent resume --pending` here to finish undoing it");
   }
   auto abandoned = claim.take(ClaimStep::kAbandonRestore, node.node, why.message());
+  if (!abandoned && abandoned.error().code() != ErrorCode::kConflict) {
+    // The journal stays, so that this node's next start marks it.
+    return Error(why.code(), why.message() + "; nothing was left on this node, but the restore could not be marked "
+                                             "abandoned (" + abandoned.error().message() +
+                                             "): run `wscp-agent resume --pending` here once the store answers, "
+                                             "then the source may resume");
+  }
   (void)node.journal.finish(plan.checkpoint_id, Phase::kRestore);
   if (!abandoned) {
     return Error(why.code(), why.message() + "; the restore could not be marked abandoned (" +
-                                 abandoned.error().message() + "): the source cannot resume until it is");
+                                 abandoned.error().message() + ")");
   }
   return Error(why.code(), why.message() + "; nothing was left on this node and the source may resume");
 }
@@ -149,7 +156,9 @@ Result<Restored> restore_workspace(NodeServices& node, const std::string& worksp
     auto archive = node.checkpoints.open_archive(entry.archive, ctx);
     if (!archive) return give_up(node, plan, claim, archive.error());
     FaultSource faulty(**archive, node.faults, "restore.mid-import", node.settings.mid_transfer_fault_bytes);
-    auto restored = node.engine.restore(faulty, facts, options_for(plan, facts), ctx);
+    podman::RestoreHints hints;
+    hints.archive_bytes = entry.archive.plain_size;  // sizes the call's deadline
+    auto restored = node.engine.restore(faulty, facts, options_for(plan, facts), ctx, hints);
     if (!restored) return give_up(node, plan, claim, restored.error().wrap("restoring " + facts.name));
     result.containers.push_back(std::move(*restored));
   }

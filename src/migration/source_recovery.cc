@@ -25,8 +25,10 @@ Result<podman::Workspace> bring_back_one(NodeServices& node, const podman::Conta
   if (!archive) return archive.error();
   // The stopped container (and its kept checkpoint) stays until the copy
   // from the archive has settled beside it.
-  if (now) return node.engine.restore_replacing(**archive, facts, options, ctx);
-  return node.engine.restore(**archive, facts, options, ctx);
+  podman::RestoreHints hints;
+  hints.archive_bytes = entry->archive.plain_size;
+  if (now) return node.engine.restore_replacing(**archive, facts, options, ctx, hints);
+  return node.engine.restore(**archive, facts, options, ctx, hints);
 }
 
 }  // namespace

@@ -165,7 +165,10 @@ Result<CheckpointResult> Engine::checkpoint(const std::string& container, const 
   ArchiveTap tap(archive, {"stats-dump"});
   auto started = clock_->now();
   ctx.report({"checkpoint", 0, std::nullopt, 0});
-  if (auto s = client_.checkpoint(container, options, tap, ctx); !s.ok()) return s.error();
+  if (auto s = client_.checkpoint(container, options, tap, ctx); !s.ok()) {
+    await_checkpoint_outcome(facts->id);
+    return s.error();
+  }
   if (!tap.saw_end()) {
     return Error(ErrorCode::kCheckpointFailed,
                  "the checkpoint archive of " + container + " ended before the tar end marker (" +
@@ -246,8 +249,34 @@ Status Engine::remove_leftover(const std::string& name, const ContainerInfo& fac
   return client_.remove_container(found->id, true);
 }
 
+void Engine::await_checkpoint_outcome(const std::string& container) {
+  const auto deadline = clock_->now() + std::max(config_.restore_floor, config_.reattach_timeout);
+  bool seen = false;
+  Clock::time_point unchanged_since{};
+  std::string last_state;
+  for (;;) {
+    auto info = client_.inspect_container(container);
+    const auto now = clock_->now();
+    if (!info.ok() && info.error().code() == ErrorCode::kNotFound) return;
+    if (info.ok()) {
+      if (!seen || info->state != last_state) {
+        seen = true;
+        unchanged_since = now;
+        last_state = info->state;
+      } else if (now - unchanged_since >= config_.outcome_grace) {
+        return;
+      }
+    }
+    if (now >= deadline) return;
+    clock_->sleep_for(config_.poll_interval);
+  }
+}
+
 Result<std::string> Engine::await_outcome(const std::string& container, std::uint64_t archive_bytes) {
-  const auto deadline = clock_->now() + restore_deadline(config_, archive_bytes);
+  // At least as long as a restored container may take to come up: a short
+  // call deadline must not cut Podman's own restore short.
+  const auto bound = std::max(restore_deadline(config_, archive_bytes), config_.reattach_timeout);
+  const auto deadline = clock_->now() + bound;
   // (Plain values: GCC 12 misreads an optional time_point as uninitialised.)
   bool seen = false;
   Clock::time_point unchanged_since{};
@@ -276,8 +305,7 @@ Result<std::string> Engine::await_outcome(const std::string& container, std::uin
       if (unreachable) {
         return Error(ErrorCode::kDeadlineExceeded,
                      "the outcome of restoring " + container + " is unknown: Podman did not answer within " +
-                         std::to_string(restore_deadline(config_, archive_bytes).count() / 1000) +
-                         " s (" + unreachable->message() +
+                         std::to_string(bound.count() / 1000) + " s (" + unreachable->message() +
                          "); the container may still come up on this node, so check there before starting it "
                          "anywhere else");
       }

@@ -37,9 +37,9 @@ struct EngineConfig {
   std::chrono::milliseconds poll_interval{250};
   // A restore call (upload and Podman's restore) may take restore_floor plus
   // the archive's size at restore_bytes_per_second, a conservative rate
-  // (measured: about 60 MiB/s for the whole restore leg). The same bound
-  // applies again to waiting for Podman's own outcome after the call ended
-  // without one.
+  // (measured: about 60 MiB/s for the whole restore leg). The same bound,
+  // but never less than reattach_timeout, applies again to waiting for
+  // Podman's own outcome after the call ended without one.
   std::chrono::milliseconds restore_floor{120'000};
   std::uint64_t restore_bytes_per_second = 16ull << 20;
   // After such a call, a container that stays in one non-running state this
@@ -157,6 +157,11 @@ class Engine {
   // Polls for Podman's own outcome of a restore whose call ended without
   // one: the container's id when it runs, empty when Podman failed.
   Result<std::string> await_outcome(const std::string& container, std::uint64_t archive_bytes);
+  // After a checkpoint call that failed, Podman may still be dumping (it
+  // holds the container meanwhile): waits until the container answers in
+  // one state for outcome_grace, so that whoever resumes it acts on what
+  // Podman did, not on a state about to change. Best effort, bounded.
+  void await_checkpoint_outcome(const std::string& container);
   std::string workspace_id_of(const ContainerInfo& c) const;
 
   PodmanClient& client_;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <optional>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include "common/memory_stream.h"
 #include "podman/archive_tap.h"
 #include "store/encryption_key.h"
+#include "store/layout.h"
 #include "store/store_url.h"
 
 namespace wscp::testing {
@@ -185,10 +187,14 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-StoreFixture::StoreFixture() {
-  auto opened = store::open_object_store("file://" + dir.path().string());
-  REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? "" : opened.error().describe()));
-  objects = std::move(*opened);
+StoreFixture::StoreFixture(std::unique_ptr<store::ObjectStore> shared) {
+  if (shared) {
+    objects = std::move(shared);
+  } else {
+    auto opened = store::open_object_store("file://" + dir.path().string());
+    REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? "" : opened.error().describe()));
+    objects = std::move(*opened);
+  }
   std::string hex;
   std::mt19937_64 rng{std::random_device{}()};
   for (int i = 0; i < 4; ++i) {
@@ -200,8 +206,58 @@ StoreFixture::StoreFixture() {
   REQUIRE(key.ok());
   store::CheckpointStoreOptions options;
   options.pipeline.encryption_key = *key;
-  archives = std::make_unique<store::NamedArchives>(*objects, options, "spool");
-  spool_ptr = std::make_unique<podman::StoreSpool>(*archives, "migrations/test");
+  checkpoints = std::make_unique<store::CheckpointStore>(*objects, options);
+  documents = std::make_unique<migration::ObjectDocuments>(*objects);
+}
+
+std::vector<store::ObjectInfo> StoreFixture::checkpoint_objects(const std::string& workspace_id,
+                                                                const std::string& checkpoint_id) {
+  auto listed = objects->list(store::layout::checkpoint_prefix(workspace_id, checkpoint_id));
+  REQUIRE_MESSAGE(listed.ok(), (listed.ok() ? "" : listed.error().describe()));
+  return *listed;
+}
+
+std::filesystem::path StoreFixture::largest_object(const std::string& workspace_id, const std::string& checkpoint_id) {
+  std::optional<store::ObjectInfo> largest;
+  for (const auto& o : checkpoint_objects(workspace_id, checkpoint_id)) {
+    if (!largest || o.size > largest->size) largest = o;
+  }
+  REQUIRE_MESSAGE(largest.has_value(), "checkpoint " << checkpoint_id << " has no objects");
+  auto file = dir.path() / largest->key;
+  REQUIRE_MESSAGE(std::filesystem::is_regular_file(file), file.string() << " is not the object's file");
+  return file;
+}
+
+NodePhases::NodePhases(const std::string& name, podman::Engine& engine, StoreFixture& store) {
+  auto journal = migration::DirectoryJournal::open(journal_dir_.path() / "journal");
+  REQUIRE_MESSAGE(journal.ok(), (journal.ok() ? "" : journal.error().describe()));
+  journal_ = std::move(*journal);
+  services_ = std::make_unique<migration::NodeServices>(migration::NodeServices{
+      name, engine, *store.checkpoints, *store.documents, *journal_, faults_, *clock_, {}});
+}
+
+Result<migration::MigrationReport> migrate(NodePhases& from, NodePhases& to, const migration::PlanRequest& request,
+                                           const OperationContext& ctx) {
+  return migration::migrate_workspace(from.services(), to.services(), request, ctx);
+}
+
+migration::MigrationReport migrate_ok(NodePhases& from, NodePhases& to, const std::string& workspace,
+                                      migration::PlanRequest request) {
+  request.workspace = workspace;
+  auto report = migrate(from, to, request);
+  REQUIRE_MESSAGE(report.ok(), (report.ok() ? "" : report.error().describe()));
+  INFO((report->failure ? report->failure->describe() : ""));
+  REQUIRE(report->outcome == migration::Outcome::kMigrated);
+  CHECK(report->warnings.empty());
+  CHECK(journal_empty(from));
+  CHECK(journal_empty(to));
+  return std::move(*report);
+}
+
+bool journal_empty(NodePhases& node) {
+  auto pending = node.journal().pending();
+  REQUIRE_MESSAGE(pending.ok(), (pending.ok() ? "" : pending.error().describe()));
+  return pending->empty();
 }
 
 std::string unique_name(const std::string& prefix) {

@@ -10,10 +10,12 @@
 #include <nlohmann/json.hpp>
 
 #include "http/client.h"
+#include "migration/journal.h"
+#include "migration/migrate_flow.h"
+#include "migration/object_documents.h"
 #include "podman/engine.h"
 #include "podman/libpod_client.h"
-#include "podman/store_spool.h"
-#include "store/named_archives.h"
+#include "store/checkpoint_store.h"
 
 namespace wscp::testing {
 
@@ -75,15 +77,49 @@ class TempDir {
 
 std::string unique_name(const std::string& prefix);
 
-// A migration spool on the real archive store: a local directory, archives
-// compressed and encrypted with a fresh key, verified when read.
+// The real archive store the phases hand checkpoints over through: a local
+// directory (or the given store, e.g. S3), archives compressed and
+// encrypted with a fresh key, verified when read.
 struct StoreFixture {
-  StoreFixture();
+  explicit StoreFixture(std::unique_ptr<store::ObjectStore> shared = nullptr);
   TempDir dir;
   std::unique_ptr<store::ObjectStore> objects;
-  std::unique_ptr<store::NamedArchives> archives;
-  std::unique_ptr<podman::StoreSpool> spool_ptr;
-  podman::StoreSpool& spool() { return *spool_ptr; }
+  std::unique_ptr<store::CheckpointStore> checkpoints;
+  std::unique_ptr<migration::ObjectDocuments> documents;
+
+  // Every object under workspaces/<ws>/checkpoints/<id>/, by key.
+  std::vector<store::ObjectInfo> checkpoint_objects(const std::string& workspace_id, const std::string& checkpoint_id);
+  // The local file of the largest object of a checkpoint (a container's
+  // archive, or one of its segments); the store must be the directory.
+  std::filesystem::path largest_object(const std::string& workspace_id, const std::string& checkpoint_id);
 };
+
+// One sandbox node's phases on a store (migration::NodeServices): its own
+// journal in a temporary directory, no fault points, the system clock. The
+// engine defaults to the node's; tests pass one with other settings.
+class NodePhases {
+ public:
+  NodePhases(SandboxNode& node, StoreFixture& store) : NodePhases(node.name(), node.engine(), store) {}
+  NodePhases(const std::string& name, podman::Engine& engine, StoreFixture& store);
+  migration::NodeServices& services() { return *services_; }
+  migration::Journal& journal() { return *journal_; }
+
+ private:
+  TempDir journal_dir_;
+  std::unique_ptr<migration::DirectoryJournal> journal_;
+  migration::FaultPoints faults_;
+  std::shared_ptr<Clock> clock_ = system_clock();
+  std::unique_ptr<migration::NodeServices> services_;
+};
+
+// migration::migrate_workspace from one node to the other, with short
+// settings; request.workspace or request.project names what moves.
+Result<migration::MigrationReport> migrate(NodePhases& from, NodePhases& to, const migration::PlanRequest& request,
+                                           const OperationContext& ctx = OperationContext{});
+// The same for one container, required to reach kMigrated.
+migration::MigrationReport migrate_ok(NodePhases& from, NodePhases& to, const std::string& workspace,
+                                      migration::PlanRequest request = {});
+// Whether a journal holds nothing unfinished.
+bool journal_empty(NodePhases& node);
 
 }  // namespace wscp::testing

@@ -6,8 +6,12 @@
 // empty. docs/reliability.md lists the rows.
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+
 #include <csignal>
 #include <fstream>
+#include <future>
+#include <thread>
 
 #include "agent_process.h"
 #include "migration/claim.h"
@@ -15,6 +19,7 @@
 #include "migration/workspace_lock.h"
 #include "sandbox_node.h"
 #include "store/store_url.h"
+#include "minio_env.h"
 
 namespace wscp::testing {
 namespace {
@@ -41,13 +46,46 @@ std::string write_key(const std::filesystem::path& dir, const std::string& name,
   return path.string();
 }
 
-// Two nodes, one store directory, a journal per node, one counting workspace.
+enum class StoreKind { kDirectory, kS3 };
+
+// The MinIO of the "minio" fixture; its credentials go to every agent
+// through the environment, as a node's would.
+store::testing::Minio& minio() {
+  static store::testing::Minio server;
+  static bool exported = [] {
+    auto creds = server.credentials();
+    ::setenv("AWS_ACCESS_KEY_ID", creds.access_key_id.c_str(), 1);
+    ::setenv("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.c_str(), 1);
+    return true;
+  }();
+  (void)exported;
+  return server;
+}
+
+// Two nodes, one store (a directory or an S3 bucket), a journal per node,
+// one counting workspace.
 class Flow {
  public:
-  explicit Flow(const std::string& tag) : a_("node-1"), b_("node-2"), ws_(unique_name(tag)), checkpoint_("c-" + ws_) {
+  // ballast_mib: pseudo-random memory beside the counter, so that the
+  // archive spans many segments and a transfer outlasts its first bytes.
+  explicit Flow(const std::string& tag, StoreKind kind = StoreKind::kDirectory, int ballast_mib = 0)
+      : a_("node-1"), b_("node-2"), ws_(unique_name(tag)), checkpoint_("c-" + ws_) {
+    if (kind == StoreKind::kS3) {
+      auto config = minio().config(minio().make_bucket("faults"));
+      store_url_ = "s3://" + config.bucket + "/wscp?endpoint=" + config.endpoint;
+      store_args_ = {"--segment-size", "0.0625"};  // 64 KiB: a transfer of many objects
+    } else {
+      store_url_ = "file://" + store_.path().string();
+    }
     key_ = write_key(keys_.path(), "key", {'a'});
     fault_log_ = (journals_.path() / "faults.log").string();
-    a_.run(ws_, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "20"});
+    if (ballast_mib > 0) {
+      a_.run(ws_, {"/bin/sh", "-c",
+                   "/usr/local/bin/wscp-memload " + std::to_string(ballast_mib) +
+                       " /var/wscp/memload 1000 & exec /usr/local/bin/wscp-counter /var/wscp/count 20"});
+    } else {
+      a_.run(ws_, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "20"});
+    }
     b_.ensure_testbox();
     REQUIRE(eventually(30s, [&] { return a_.count(ws_) >= 5; }));
     before_ = a_.count(ws_);
@@ -57,9 +95,13 @@ class Flow {
     b_.remove(ws_);
   }
 
-  std::string store_url() const { return "file://" + store_.path().string(); }
+  const std::string& store_url() const { return store_url_; }
   const std::string& ws() const { return ws_; }
   const std::string& checkpoint() const { return checkpoint_; }
+  // The checkpoint the verbs name from now on.
+  void use_checkpoint(std::string id) { checkpoint_ = std::move(id); }
+  // Node `node`'s verbs reach Podman through this socket from now on.
+  void use_socket(int node, std::string socket) { (node == 1 ? socket_a_ : socket_b_) = std::move(socket); }
   const std::string& fault_log() const { return fault_log_; }
   void use_key(std::string key_file) { key_ = std::move(key_file); }
   const std::filesystem::path& key_dir() const { return keys_.path(); }
@@ -69,13 +111,26 @@ class Flow {
   AgentRun verb(const std::string& name, int node, std::vector<std::string> extra = {},
                 std::vector<std::string> env = {}) {
     SandboxNode& n = node == 1 ? a_ : b_;
-    std::vector<std::string> args{name,       "--node",    n.name(),  "--socket",         n.socket(),
+    const std::string& socket = node == 1 ? socket_a_ : socket_b_;
+    std::vector<std::string> args{name,       "--node",    n.name(),  "--socket", socket.empty() ? n.socket() : socket,
                                   "--journal", journal(node), "--via", store_url(), "--encryption-key",
                                   key_,       "--settle-seconds", "1"};
     if (name != "resume" || std::find(extra.begin(), extra.end(), "--pending") == extra.end()) {
       if (name != "plan") extra.insert(extra.end(), {"--workspace", ws_, "--checkpoint", checkpoint_});
     }
+    args.insert(args.end(), store_args_.begin(), store_args_.end());
     args.insert(args.end(), extra.begin(), extra.end());
+    return run_agent(args, env);
+  }
+  // The one-shot `migrate`, driving both nodes' phases from one process
+  // with each node's own journal.
+  AgentRun migrate(std::vector<std::string> env = {}) {
+    std::vector<std::string> args{"migrate",        "--from-node",      a_.name(),   "--from-socket", a_.socket(),
+                                  "--from-journal", journal(1),         "--to-node", b_.name(),       "--to-socket",
+                                  b_.socket(),      "--to-journal",     journal(2),  "--container",   ws_,
+                                  "--checkpoint",   checkpoint_,        "--via",     store_url(),     "--encryption-key",
+                                  key_,             "--settle-seconds", "1"};
+    args.insert(args.end(), store_args_.begin(), store_args_.end());
     return run_agent(args, env);
   }
   AgentRun plan(std::vector<std::string> env = {}) {
@@ -92,8 +147,12 @@ class Flow {
     REQUIRE_MESSAGE(claim.ok(), (claim.ok() ? "" : claim.error().describe()));
     return claim->state;
   }
-  bool sealed() const {
-    return std::filesystem::exists(store_.path() / "workspaces" / ws_ / "checkpoints" / checkpoint_ / "manifest.json");
+  bool sealed() {
+    auto objects = store::open_object_store(store_url());
+    REQUIRE(objects.ok());
+    auto found = (*objects)->head("workspaces/" + ws_ + "/checkpoints/" + checkpoint_ + "/manifest.json");
+    REQUIRE(found.ok());
+    return found->has_value();
   }
   bool lock_held() {
     auto objects = store::open_object_store(store_url());
@@ -170,7 +229,8 @@ class Flow {
 
   SandboxNode a_, b_;
   TempDir store_, journals_, keys_;
-  std::string ws_, checkpoint_, key_, fault_log_;
+  std::string ws_, checkpoint_, key_, fault_log_, store_url_, socket_a_, socket_b_;
+  std::vector<std::string> store_args_;
   long long before_ = 0;
 };
 
@@ -181,6 +241,29 @@ bool log_has(const std::string& log, const std::string& point) {
     if (line.rfind(point + " ", 0) == 0) return true;
   }
   return false;
+}
+
+// Runs a verb in the background, for rows that act while it waits at a
+// fault point armed with "wait".
+std::future<AgentRun> in_background(std::function<AgentRun()> run) { return std::async(std::launch::async, std::move(run)); }
+
+std::vector<std::string> wait_at(const Flow& flow, const std::string& point) {
+  return {"WSCP_FAULT=" + point + "=wait", "WSCP_FAULT_LOG=" + flow.fault_log()};
+}
+
+// Waits until the background verb reached `point` (it pauses there).
+void await_point(const Flow& flow, const std::string& point, std::future<AgentRun>& run) {
+  const bool reached = eventually(300s, [&] {
+    return log_has(flow.fault_log(), point) || run.wait_for(0s) == std::future_status::ready;
+  });
+  REQUIRE_MESSAGE((reached && log_has(flow.fault_log(), point)),
+                  "the fault point " << point << " was never reached"
+                                     << (run.wait_for(0s) == std::future_status::ready ? ": " + run.get().output : ""));
+}
+
+// Lets the paused verb go on.
+void release_point(const Flow& flow, const std::string& point) {
+  std::ofstream(flow.fault_log() + "." + point + ".go") << "go\n";
 }
 
 struct KillRow {
@@ -253,6 +336,33 @@ TEST_CASE("fault suite: a process killed at any step loses nothing") {
   }
 }
 
+TEST_CASE("fault suite: `migrate` killed at any step loses nothing") {
+  // The point, and the node whose journal holds the step that died.
+  const std::pair<const char*, int> rows[] = {
+      {"plan.after-lock", 1},        {"checkpoint.mid-upload", 1}, {"checkpoint.after-seal", 1},
+      {"restore.mid-import", 2},     {"release.before-remove", 1},
+  };
+  for (const auto& [point_name, node] : rows) {
+    SUBCASE(point_name) {
+      const std::string point = point_name;
+      ++totals.faults;
+      Flow flow("mkill");
+      AgentRun r = flow.migrate({"WSCP_FAULT=" + point + "=kill", "WSCP_FAULT_LOG=" + flow.fault_log()});
+      INFO(r.output);
+      CHECK(r.signal == SIGKILL);
+      CHECK(log_has(flow.fault_log(), point));
+      // Each node's next start, then a person's decision from the claim.
+      for (int n : {node, 3 - node}) {
+        AgentRun recovered = flow.verb("resume", n, {"--pending"});
+        INFO(recovered.output);
+        CHECK(recovered.exit_code == 0);
+      }
+      flow.drive_to_the_end();
+      flow.check_running_exactly_once();
+    }
+  }
+}
+
 TEST_CASE("fault suite: SIGTERM, as a node being reclaimed sends, loses nothing") {
   const KillRow rows[] = {
       {"checkpoint.mid-upload", "term"},
@@ -282,10 +392,13 @@ TEST_CASE("fault suite: archive bytes flipped at rest are refused before Podman;
   Flow flow("flipped");
   REQUIRE(flow.plan().exit_code == 0);
   REQUIRE(flow.verb("checkpoint", 1).exit_code == 0);
-  // Flip one byte in the middle of the container's archive.
+  // Flip one byte in the middle of the container's archive (its largest object).
   std::filesystem::path archive;
   for (const auto& e : std::filesystem::recursive_directory_iterator(flow.store_dir() / "workspaces" / flow.ws())) {
-    if (e.path().filename().string().find(".tar") != std::string::npos) archive = e.path();
+    if (e.is_regular_file() && e.path().extension() != ".json" &&
+        (archive.empty() || e.file_size() > std::filesystem::file_size(archive))) {
+      archive = e.path();
+    }
   }
   REQUIRE_FALSE(archive.empty());
   {
@@ -324,6 +437,232 @@ TEST_CASE("fault suite: a wrong key is refused by name; an old key of the keyrin
   INFO(restored.output);
   REQUIRE(restored.exit_code == 0);
   REQUIRE(flow.verb("release", 1).exit_code == 0);
+  flow.check_running_exactly_once();
+}
+
+namespace {
+
+struct OutageRow {
+  const char* point;  // where the verb pauses while the store goes down
+  const char* verb;
+  int node;
+  bool for_good;  // down until the verb gave up, else for 3 s
+};
+
+// The store stops answering while a verb is in the middle of its transfer.
+void run_outage_row(const OutageRow& row) {
+  const std::string point = row.point;
+  CAPTURE(point);
+  CAPTURE(row.for_good);
+  ++totals.faults;
+  Flow flow("outage", StoreKind::kS3, /*ballast_mib=*/8);
+  REQUIRE(flow.plan().exit_code == 0);
+  if (std::string(row.verb) == "restore") REQUIRE(flow.verb("checkpoint", 1).exit_code == 0);
+
+  auto running = in_background([&] { return flow.verb(row.verb, row.node, {}, wait_at(flow, point)); });
+  await_point(flow, point, running);
+  minio().stop();
+  release_point(flow, point);
+  if (!row.for_good) {
+    std::this_thread::sleep_for(3s);  // the outage itself
+    minio().start();
+  }
+  AgentRun r = running.get();
+  INFO(r.output);
+  if (row.for_good) {
+    minio().start();  // back only after the verb gave up
+    CHECK(r.exit_code != 0);
+    // The node's next start settles what the outage left open.
+    AgentRun recovered = flow.verb("resume", row.node, {"--pending"});
+    INFO(recovered.output);
+    CHECK(recovered.exit_code == 0);
+  } else {
+    CHECK_MESSAGE(r.exit_code == 0, "a 3 s outage must be ridden out by retries");
+  }
+  flow.drive_to_the_end();
+  flow.check_running_exactly_once();
+}
+
+// A unix socket in front of a node's Podman socket that a test can take away
+// (test/integration/migration/socket_proxy.py).
+class SocketProxy {
+ public:
+  SocketProxy(const std::string& target, std::filesystem::path listen) : listen_(std::move(listen)) {
+    const char* script = std::getenv("WSCP_SOCKET_PROXY");
+    REQUIRE_MESSAGE(script != nullptr, "WSCP_SOCKET_PROXY is not set: run through ctest");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::execlp("python3", "python3", script, listen_.c_str(), target.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    REQUIRE(eventually(30s, [&] { return std::filesystem::exists(listen_); }));
+  }
+  ~SocketProxy() { kill(); }
+  const std::filesystem::path& path() const { return listen_; }
+  // Every connection through the proxy breaks; new ones are refused.
+  void kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+ private:
+  std::filesystem::path listen_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace
+
+TEST_CASE("fault suite S3: the store down for 3 s or for good, during the upload or the download") {
+  const OutageRow rows[] = {
+      {"checkpoint.mid-upload", "checkpoint", 1, false},
+      {"checkpoint.mid-upload", "checkpoint", 1, true},
+      {"restore.mid-import", "restore", 2, false},
+      {"restore.mid-import", "restore", 2, true},
+  };
+  for (const auto& row : rows) {
+    SUBCASE((std::string(row.verb) + (row.for_good ? " store gone for good" : " store down 3 s")).c_str()) {
+      run_outage_row(row);
+    }
+  }
+}
+
+TEST_CASE("fault suite S3: a process killed mid-upload to S3 loses nothing") {
+  ++totals.faults;
+  Flow flow("s3kill", StoreKind::kS3);
+  REQUIRE(flow.plan().exit_code == 0);
+  const std::string point = "checkpoint.mid-upload";
+  AgentRun r = flow.verb("checkpoint", 1, {}, {"WSCP_FAULT=" + point + "=kill", "WSCP_FAULT_LOG=" + flow.fault_log()});
+  INFO(r.output);
+  CHECK(r.signal == SIGKILL);
+  CHECK(log_has(flow.fault_log(), point));
+  AgentRun recovered = flow.verb("resume", 1, {"--pending"});
+  INFO(recovered.output);
+  CHECK(recovered.exit_code == 0);
+  flow.drive_to_the_end();
+  flow.check_running_exactly_once();
+}
+
+TEST_CASE("fault suite: the Podman socket gone mid-restore leaves nothing half-made") {
+  ++totals.faults;
+  Flow flow("socket");
+  REQUIRE(flow.plan().exit_code == 0);
+  REQUIRE(flow.verb("checkpoint", 1).exit_code == 0);
+  TempDir dir;
+  SocketProxy proxy(SandboxNode("node-2").socket(), dir.path() / "podman.sock");
+  flow.use_socket(2, proxy.path().string());
+  const std::string point = "restore.mid-import";
+  auto running = in_background([&] { return flow.verb("restore", 2, {}, wait_at(flow, point)); });
+  await_point(flow, point, running);
+  proxy.kill();  // the socket goes away with the restore call on it
+  release_point(flow, point);
+  AgentRun r = running.get();
+  INFO(r.output);
+  CHECK(r.exit_code != 0);
+  // The node's next start, its socket back, finds out what Podman made.
+  flow.use_socket(2, "");
+  AgentRun recovered = flow.verb("resume", 2, {"--pending"});
+  INFO(recovered.output);
+  CHECK(recovered.exit_code == 0);
+  flow.drive_to_the_end();
+  flow.check_running_exactly_once();
+}
+
+TEST_CASE("fault suite: a restore slower than the client's timeout is awaited, never run twice") {
+  ++totals.faults;
+  Flow flow("slow");
+  REQUIRE(flow.plan().exit_code == 0);
+  REQUIRE(flow.verb("checkpoint", 1).exit_code == 0);
+  // A call bound far below what CRIU needs: the call ends first, Podman's
+  // own outcome decides.
+  AgentRun restored = flow.verb("restore", 2, {"--restore-timeout-floor", "0.1"});
+  INFO(restored.output);
+  CHECK(restored.output.find("awaiting-podman") != std::string::npos);
+  CHECK(restored.exit_code == 0);
+  CHECK(flow.claim_state() == migration::ClaimState::kRestored);
+  REQUIRE(flow.verb("release", 1).exit_code == 0);
+  flow.check_running_exactly_once();
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// What a checkpoint holds in a directory store, by kind.
+bool is_manifest(const fs::path& rel) { return rel == "manifest.json"; }
+bool is_plan(const fs::path& rel) { return rel == "plan.json"; }
+bool is_archive(const fs::path& rel) {
+  return !is_manifest(rel) && !is_plan(rel) && *rel.begin() != "claim";
+}
+
+// Replaces the objects `pick` selects in checkpoint `to` by those of `from`.
+void transplant(const fs::path& from, const fs::path& to, const std::function<bool(const fs::path&)>& pick) {
+  std::vector<fs::path> doomed;
+  for (const auto& e : fs::recursive_directory_iterator(to)) {
+    if (e.is_regular_file() && pick(fs::relative(e.path(), to))) doomed.push_back(e.path());
+  }
+  for (const auto& p : doomed) fs::remove(p);
+  for (const auto& e : fs::recursive_directory_iterator(from)) {
+    const auto rel = fs::relative(e.path(), from);
+    if (!e.is_regular_file() || !pick(rel)) continue;
+    fs::create_directories((to / rel).parent_path());
+    fs::copy_file(e.path(), to / rel, fs::copy_options::overwrite_existing);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("fault suite: a manifest, a plan or an archive swapped in from another checkpoint is refused") {
+  Flow flow("swap");
+  // An older checkpoint of the same workspace, properly sealed and then
+  // given up (the workspace resumed on the source)...
+  const std::string older = "old-" + flow.ws(), newer = flow.checkpoint();
+  flow.use_checkpoint(older);
+  REQUIRE(flow.plan().exit_code == 0);
+  REQUIRE(flow.verb("checkpoint", 1).exit_code == 0);
+  REQUIRE(flow.verb("resume", 1).exit_code == 0);
+  // ... and the one being migrated now.
+  flow.use_checkpoint(newer);
+  REQUIRE(flow.plan().exit_code == 0);
+  REQUIRE(flow.verb("checkpoint", 1).exit_code == 0);
+
+  const fs::path checkpoints = flow.store_dir() / "workspaces" / flow.ws() / "checkpoints";
+  const fs::path from = checkpoints / older, to = checkpoints / newer;
+  const fs::path saved = flow.store_dir().parent_path() / ("saved-" + flow.ws());
+  fs::copy(to, saved, fs::copy_options::recursive);
+  struct Swap {
+    const char* what;
+    std::function<bool(const fs::path&)> pick;
+  };
+  // Refused before anything is claimed or streamed: the checkpoint stays
+  // restorable once the genuine objects are back.
+  const Swap before_claim[] = {
+      {"manifest", is_manifest},
+      {"plan", is_plan},
+      {"archive with its manifest", [](const fs::path& rel) { return is_manifest(rel) || is_archive(rel); }},
+  };
+  for (const auto& swap : before_claim) {
+    CAPTURE(swap.what);
+    ++totals.faults;
+    transplant(from, to, swap.pick);
+    AgentRun r = flow.verb("restore", 2);
+    INFO(r.output);
+    CHECK(r.exit_code != 0);
+    CHECK(r.output.find("integrity") != std::string::npos);
+    CHECK(flow.claim_state() == migration::ClaimState::kNone);
+    transplant(saved, to, swap.pick);
+  }
+  // An archive alone swapped: its digests are not the manifest's.
+  ++totals.faults;
+  transplant(from, to, is_archive);
+  AgentRun r = flow.verb("restore", 2);
+  INFO(r.output);
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find("integrity") != std::string::npos);
+  CHECK(flow.claim_state() != migration::ClaimState::kRestored);
+  REQUIRE(flow.verb("resume", 1).exit_code == 0);
+  fs::remove_all(saved);
   flow.check_running_exactly_once();
 }
 

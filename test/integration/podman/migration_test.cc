@@ -1,10 +1,10 @@
-// Single-workspace migrations between the two sandbox nodes, through the
-// engine and a directory spool, against real Podman + CRIU.
+// Single-workspace migrations between the two sandbox nodes through the
+// phases (migration::migrate_workspace) and a store directory, against real
+// Podman + CRIU.
 #include <doctest/doctest.h>
 
 #include <regex>
 
-#include "podman/migration.h"
 #include "sandbox_node.h"
 
 namespace wscp::testing {
@@ -21,37 +21,40 @@ std::string field(const std::string& status, const std::string& key) {
 struct Nodes {
   SandboxNode a{"node-1"};
   SandboxNode b{"node-2"};
+  StoreFixture store;
+  NodePhases from{a, store};
+  NodePhases to{b, store};
 };
 
-podman::MigrationResult migrate_ok(Nodes& n, const std::string& name, podman::ArchiveSpool& spool,
-                                   podman::MigrationRequest request = {}) {
-  request.workspace = name;
-  auto result = podman::migrate(n.a.engine(), n.b.engine(), spool, request, OperationContext{});
-  REQUIRE_MESSAGE(result.ok(), (result.ok() ? "" : result.error().describe()));
-  INFO((result->failure ? result->failure->describe() : ""));
-  REQUIRE(result->outcome == podman::MigrationOutcome::kMigrated);
-  return std::move(*result);
+const podman::Workspace& only(const migration::MigrationReport& r) {
+  REQUIRE(r.running.size() == 1);
+  return r.running.front();
 }
 
 TEST_CASE("a counter migrates to a node without its image and keeps counting") {
   Nodes n;
-  StoreFixture store;
-  auto& spool = store.spool();
   const std::string name = unique_name("counter");
   n.b.remove_testbox();  // the destination lacks the image: it must be shipped
   n.a.run(name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"});
   REQUIRE(eventually(30s, [&] { return n.a.count(name) >= 20; }));
   const long long before = n.a.count(name);
 
-  auto result = migrate_ok(n, name, spool);
+  auto result = migrate_ok(n.from, n.to, name);
 
-  CHECK(result.image_shipped);
-  CHECK(result.workspace.id == name);
-  CHECK(result.workspace.container.image_name == "localhost/wscp-testbox:latest");
-  CHECK(result.workspace.container.labels.at("dev.containers.id") == name);
-  REQUIRE(result.checkpoint.stats.has_value());
-  CHECK(result.checkpoint.stats->pages_written > 0);
-  CHECK(result.checkpoint.stats->frozen_time_us > 0);
+  REQUIRE(result.restored.has_value());
+  CHECK(result.restored->images_loaded.size() == 1);  // the image was shipped
+  CHECK(only(result).id == name);
+  CHECK(only(result).container.image_name == "localhost/wscp-testbox:latest");
+  CHECK(only(result).container.labels.at("dev.containers.id") == name);
+  REQUIRE(result.sealed.has_value());
+  REQUIRE(result.sealed->dumps.size() == 1);
+  REQUIRE(result.sealed->dumps[0].stats.has_value());
+  CHECK(result.sealed->dumps[0].stats->pages_written > 0);
+  CHECK(result.sealed->dumps[0].stats->frozen_time_us > 0);
+  // The checkpoint stays in the store, sealed, and its claim says restored.
+  auto manifest = n.store.checkpoints->read_manifest(name, result.plan.checkpoint_id, OperationContext{});
+  REQUIRE_MESSAGE(manifest.ok(), (manifest.ok() ? "" : manifest.error().describe()));
+  CHECK(manifest->containers.size() == 1);
   // Gone from the source, running on the destination, counting on from before.
   CHECK_FALSE(*n.a.client().container_exists(name));
   const long long first = n.b.count(name);
@@ -62,8 +65,6 @@ TEST_CASE("a counter migrates to a node without its image and keeps counting") {
 
 TEST_CASE("a 256 MiB memory workload keeps its memory checksum across a migration") {
   Nodes n;
-  StoreFixture store;
-  auto& spool = store.spool();
   const std::string name = unique_name("memload");
   n.a.run(name, {"/usr/local/bin/wscp-memload", "256", "/var/wscp/memload", "200"});
   std::string status;
@@ -74,8 +75,9 @@ TEST_CASE("a 256 MiB memory workload keeps its memory checksum across a migratio
   const std::string expected = field(status, "expected");
   const long long round_before = std::stoll(field(status, "round"));
 
-  auto result = migrate_ok(n, name, spool);
-  CHECK(result.checkpoint.archive_bytes > 256ull * 1024 * 1024);
+  auto result = migrate_ok(n.from, n.to, name);
+  REQUIRE(result.sealed.has_value());
+  CHECK(result.sealed->dumps.at(0).archive_bytes > 256ull * 1024 * 1024);
 
   std::string after;
   REQUIRE(eventually(60s, [&] {
@@ -91,8 +93,6 @@ TEST_CASE("a 256 MiB memory workload keeps its memory checksum across a migratio
 
 TEST_CASE("an established loopback TCP connection survives a migration with tcpEstablished") {
   Nodes n;
-  StoreFixture store;
-  auto& spool = store.spool();
   const std::string name = unique_name("tcppair");
   n.a.run(name, {"/usr/local/bin/wscp-tcppair", "7070", "/var/wscp/tcppair", "50"});
   std::string status;
@@ -103,10 +103,10 @@ TEST_CASE("an established loopback TCP connection survives a migration with tcpE
   REQUIRE(field(status, "connections") == "1");
   const long long exchanges_before = std::stoll(field(status, "exchanges"));
 
-  podman::MigrationRequest request;
+  migration::PlanRequest request;
   request.checkpoint.tcp_established = true;
   request.restore.tcp_established = true;
-  migrate_ok(n, name, spool, request);
+  migrate_ok(n.from, n.to, name, request);
 
   std::string after;
   REQUIRE(eventually(30s, [&] {
@@ -121,8 +121,6 @@ TEST_CASE("an established loopback TCP connection survives a migration with tcpE
 
 TEST_CASE("a restore that fails on the destination brings the workspace back on the source") {
   Nodes n;
-  StoreFixture store;
-  auto& spool = store.spool();
   const std::string name = unique_name("fallback");
   // A bind source that exists on node-1 only.
   const std::string bind_dir = "/tmp/" + name;
@@ -133,11 +131,14 @@ TEST_CASE("a restore that fails on the destination brings the workspace back on 
   const long long before = n.a.count(name);
 
   SUBCASE("caught by the pre-flight check, before the source is touched") {
-    auto result = podman::migrate(n.a.engine(), n.b.engine(), spool, {name, {}, {}}, OperationContext{});
+    migration::PlanRequest request;
+    request.workspace = name;
+    auto result = migrate(n.from, n.to, request);
     REQUIRE_FALSE(result.ok());
     CHECK(result.error().code() == ErrorCode::kNotFound);
     CHECK(result.error().message().find(bind_dir) != std::string::npos);
     CHECK(n.a.client().inspect_container(name)->running());
+    CHECK(journal_empty(n.from));
   }
   SUBCASE("failing inside Podman on the destination") {
     // The destination engine is told to look at node-1's files, so the
@@ -145,11 +146,19 @@ TEST_CASE("a restore that fails on the destination brings the workspace back on 
     podman::EngineConfig misled = n.b.engine_config();
     misled.host_root = n.a.root();
     podman::Engine destination(n.b.client(), misled);
-    auto result = podman::migrate(n.a.engine(), destination, spool, {name, {}, {}}, OperationContext{});
+    NodePhases to(n.b.name(), destination, n.store);
+    migration::PlanRequest request;
+    request.workspace = name;
+    auto result = migrate(n.from, to, request);
     REQUIRE_MESSAGE(result.ok(), (result.ok() ? "" : result.error().describe()));
-    CHECK(result->outcome == podman::MigrationOutcome::kKeptOnSource);
+    INFO((result->failure ? result->failure->describe() : ""));
+    CHECK(result->outcome == migration::Outcome::kKeptOnSource);
     REQUIRE(result->failure.has_value());
     CHECK(result->failure->code() == ErrorCode::kRestoreFailed);
+    CHECK(result->on_destination_only.empty());
+    CHECK(result->not_running.empty());
+    CHECK(journal_empty(n.from));
+    CHECK(journal_empty(to));
   }
   // Nothing half-made on the destination; the count goes on at the source.
   CHECK_FALSE(*n.b.client().container_exists(name));

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace wscp::migration {
 namespace {
@@ -68,6 +69,34 @@ TEST_CASE("a fault point records itself, then takes its action") {
   CHECK(text.find("p.exit ") != std::string::npos);
   CHECK(text.find("p.elsewhere") == std::string::npos);
   std::filesystem::remove(log);
+}
+
+TEST_CASE("a wait point pauses the process until its go-ahead file appears") {
+  const auto log = std::filesystem::temp_directory_path() / ("wscp-wait-" + std::to_string(::getpid()));
+  const auto go = std::filesystem::path(log.string() + ".p.wait.go");
+  std::filesystem::remove(log);
+  std::filesystem::remove(go);
+  FaultPoints f = FaultPoints::parse("p.wait=wait", log.string());
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    f.reach("p.wait");
+    std::_Exit(7);
+  }
+  // Recorded, then paused: still running after the line appeared.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (read_file(log).find("p.wait ") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(read_file(log).find("p.wait ") != std::string::npos);
+  int status = 0;
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(::waitpid(pid, &status, WNOHANG) == 0);
+  std::ofstream(go).put('\n');
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 7);
+  std::filesystem::remove(log);
+  std::filesystem::remove(go);
 }
 
 }  // namespace wscp::migration

@@ -63,6 +63,21 @@ TEST_CASE("a restore counts only once the container has run for the settle time"
   CHECK(restored->container.running());
 }
 
+TEST_CASE("a checkpoint call that failed waits for Podman to finish what it was doing") {
+  World w;
+  w.a.add_running("web", "ws-1");
+  w.a.fail_checkpoint = Error(ErrorCode::kUnavailable, "checkpoint: timed out");
+  w.a.checkpoint_stops_after_inspections = 5;  // Podman was still dumping
+  NullSink sink;
+  auto dumped = w.source.checkpoint("web", {}, sink, OperationContext{});
+  REQUIRE_FALSE(dumped.ok());
+  CHECK(dumped.error().code() == ErrorCode::kUnavailable);
+  // Whoever resumes the workspace next sees it stopped, as Podman left it,
+  // not a running state about to change.
+  CHECK(w.a.containers.at("web").state == "exited");
+  CHECK(w.a.inspections > 5);
+}
+
 TEST_CASE("a stopped container is brought back from its archive beside it, and given up only then") {
   World w;
   w.a.add_running("web", "ws-1");

@@ -30,6 +30,10 @@ class FakePodman final : public podman::PodmanClient {
   std::string runtime_version = "crun version 1.21 +CRIU";
 
   std::optional<Error> fail_checkpoint;
+  // With fail_checkpoint: the call fails (a timeout) while Podman carries on
+  // dumping; the container stops after it has been inspected this often.
+  std::optional<int> checkpoint_stops_after_inspections;
+  int inspections = 0;
   std::optional<Error> fail_restore;
   // Only the Nth imported restore (1-based) fails with fail_restore.
   std::optional<int> fail_restore_at;
@@ -75,6 +79,7 @@ class FakePodman final : public podman::PodmanClient {
   }
 
   Result<podman::ContainerInfo> inspect_container(const std::string& name) override {
+    ++inspections;
     if (fail_inspect) return *fail_inspect;
     if (pending_ && (pending_->name == name || pending_->id == name) && --pending_countdown_ <= 0) {
       containers[pending_->name] = *pending_;
@@ -124,7 +129,12 @@ class FakePodman final : public podman::PodmanClient {
 
   Status checkpoint(const std::string& name, const podman::CheckpointOptions& o, ByteSink& archive,
                     const OperationContext&) override {
-    if (fail_checkpoint) return *fail_checkpoint;
+    if (fail_checkpoint) {
+      if (auto* c = find(name); c && checkpoint_stops_after_inspections) {
+        stop_countdown_[c->id] = *checkpoint_stops_after_inspections;
+      }
+      return *fail_checkpoint;
+    }
     auto* c = find(name);
     if (!c) return Error(ErrorCode::kNotFound, "no container " + name);
     std::string tar = TarBuilder().add("config.dump", nlohmann::json(*c).dump()).finish();

@@ -1,0 +1,355 @@
+// migration::migrate_workspace between two fake Podman nodes through a real
+// store directory: what moves, what is refused before anything happens, and
+// how the workspace comes back (or is reported running nowhere) when a step
+// fails.
+#include "migration/migrate_flow.h"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "common/fake_clock.h"
+#include "migration/claim.h"
+#include "migration/object_documents.h"
+#include "podman/fake_podman_client.h"
+#include "podman/project.h"
+#include "store/local_store.h"
+
+namespace wscp::migration {
+namespace {
+
+using testing::FakePodman;
+
+const std::string kImageId(64, 'b');
+
+struct Dir {
+  std::filesystem::path path;
+  Dir() {
+    std::random_device rd;
+    path = std::filesystem::temp_directory_path() / ("wscp-flow-test-" + std::to_string(rd()));
+    std::filesystem::create_directories(path);
+  }
+  ~Dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+podman::EngineConfig engine_config() {
+  podman::EngineConfig c;
+  c.soft_dirty_available = [] { return false; };
+  return c;
+}
+
+std::unique_ptr<DirectoryJournal> open_journal(const std::filesystem::path& dir) {
+  auto journal = DirectoryJournal::open(dir);
+  REQUIRE(journal.ok());
+  return std::move(*journal);
+}
+
+struct Node {
+  Node(const std::string& name, FakePodman& client, std::shared_ptr<testing::FakeClock> clock,
+       store::CheckpointStore& checkpoints, DocumentStore& documents, const std::filesystem::path& journal_dir)
+      : engine(client, engine_config(), clock),
+        journal(open_journal(journal_dir)),
+        services{name, engine, checkpoints, documents, *journal, faults, *clock, {}} {}
+  podman::Engine engine;
+  std::unique_ptr<DirectoryJournal> journal;
+  FaultPoints faults;
+  NodeServices services;
+};
+
+// Two fake nodes (a: the source, b: the destination) sharing a store
+// directory, each with its own journal.
+struct World {
+  Dir dir;
+  FakePodman a, b;
+  std::shared_ptr<testing::FakeClock> clock = std::make_shared<testing::FakeClock>();
+  std::unique_ptr<store::ObjectStore> objects = store::make_local_store((dir.path / "store").string());
+  store::CheckpointStore checkpoints{*objects, {}};
+  ObjectDocuments documents{*objects};
+  Node source{"node-a", a, clock, checkpoints, documents, dir.path / "journal-a"};
+  Node destination{"node-b", b, clock, checkpoints, documents, dir.path / "journal-b"};
+
+  podman::ContainerInfo& add(FakePodman& node, const std::string& name, const std::string& workspace) {
+    auto& c = node.add_running(name, workspace);
+    c.image_id = kImageId;
+    node.images[c.image_name] = kImageId;
+    return c;
+  }
+  Result<MigrationReport> move(const std::string& name, PlanRequest request = {}) {
+    request.workspace = name;
+    return migrate_workspace(source.services, destination.services, request, OperationContext{});
+  }
+  Result<MigrationReport> move_project(const std::string& project) {
+    PlanRequest request;
+    request.project = project;
+    return migrate_workspace(source.services, destination.services, request, OperationContext{});
+  }
+  bool journals_empty() { return source.journal->pending()->empty() && destination.journal->pending()->empty(); }
+  ClaimState claim(const MigrationReport& r) {
+    auto c = ClaimLog(documents, {}, r.plan.workspace_id, r.plan.checkpoint_id).current();
+    REQUIRE(c.ok());
+    return c->state;
+  }
+  int running_copies(const std::string& name) {
+    int n = 0;
+    for (FakePodman* node : {&a, &b}) {
+      auto c = node->inspect_container(name);
+      if (c.ok() && c->running()) ++n;
+    }
+    return n;
+  }
+};
+
+#define REQUIRE_REPORT(r) REQUIRE_MESSAGE((r).ok(), ((r).ok() ? "" : (r).error().describe()))
+
+TEST_CASE("a migration moves the workspace and ships the image the destination lacks") {
+  World w;
+  w.add(w.a, "web", "ws-1");
+  auto r = w.move("web");
+  REQUIRE_REPORT(r);
+  INFO((r->failure ? r->failure->describe() : ""));
+  CHECK(r->outcome == Outcome::kMigrated);
+  CHECK_FALSE(w.a.containers.count("web"));
+  REQUIRE(w.b.containers.count("web"));
+  CHECK(w.b.containers.at("web").running());
+  REQUIRE(r->restored.has_value());
+  CHECK(r->restored->images_loaded.size() == 1);
+  CHECK(w.b.images.at("localhost/box:latest") == kImageId);
+  REQUIRE(r->running.size() == 1);
+  CHECK(r->running[0].id == "ws-1");
+  CHECK(w.claim(*r) == ClaimState::kRestored);
+  CHECK(w.journals_empty());
+  CHECK(r->warnings.empty());
+}
+
+TEST_CASE("an image already on the destination is not shipped again") {
+  World w;
+  w.add(w.a, "web", "ws-1");
+  w.b.images["localhost/box:latest"] = kImageId;
+  auto r = w.move("web");
+  REQUIRE_REPORT(r);
+  CHECK(r->outcome == Outcome::kMigrated);
+  REQUIRE(r->restored.has_value());
+  CHECK(r->restored->images_loaded.empty());
+}
+
+TEST_CASE("a failed destination restore leaves nothing there and resumes the workspace on the source") {
+  World w;
+  w.add(w.a, "web", "ws-1");
+  w.b.fail_restore = Error(ErrorCode::kRestoreFailed, "criu failed");
+  auto r = w.move("web");
+  REQUIRE_REPORT(r);
+  CHECK(r->outcome == Outcome::kKeptOnSource);
+  REQUIRE(r->failure.has_value());
+  CHECK(r->failure->code() == ErrorCode::kRestoreFailed);
+  CHECK_FALSE(w.b.containers.count("web"));
+  CHECK(w.a.containers.at("web").running());
+  CHECK(w.a.in_place_restores == 1);
+  CHECK(w.running_copies("web") == 1);
+  CHECK(w.claim(*r) == ClaimState::kResumed);
+  CHECK(r->on_destination_only.empty());
+  CHECK(r->not_running.empty());
+  CHECK(w.journals_empty());
+}
+
+TEST_CASE("when the kept checkpoint cannot be used, the source is restored from the archive") {
+  World w;
+  w.add(w.a, "web", "ws-1");
+  w.b.fail_restore = Error(ErrorCode::kRestoreFailed, "criu failed");
+  w.a.fail_in_place = Error(ErrorCode::kRestoreFailed, "kept checkpoint is gone");
+  auto r = w.move("web");
+  REQUIRE_REPORT(r);
+  INFO((r->failure ? r->failure->describe() : ""));
+  CHECK(r->outcome == Outcome::kKeptOnSource);
+  REQUIRE(w.a.containers.count("web"));
+  CHECK(w.a.containers.at("web").running());
+  CHECK(w.a.imported_restores == 1);  // from the archive in the store
+  CHECK(w.running_copies("web") == 1);
+}
+
+TEST_CASE("a checkpoint that fails leaves the workspace running and touches nothing else") {
+  World w;
+  w.add(w.a, "web", "ws-1");
+  w.a.fail_checkpoint = Error(ErrorCode::kCheckpointFailed, "criu dump failed");
+  auto r = w.move("web");
+  REQUIRE_REPORT(r);
+  CHECK(r->outcome == Outcome::kKeptOnSource);
+  REQUIRE(r->failure.has_value());
+  CHECK(r->failure->code() == ErrorCode::kCheckpointFailed);
+  CHECK_FALSE(r->sealed.has_value());
+  CHECK(w.a.containers.at("web").running());
+  CHECK(w.b.containers.empty());
+  CHECK(w.journals_empty());
+}
+
+TEST_CASE("when every way back fails the outcome says so, and the stopped copy is never removed") {
+  World w;
+  w.add(w.a, "web", "ws-1");
+  w.b.fail_restore = Error(ErrorCode::kRestoreFailed, "criu failed");
+  w.a.fail_in_place = Error(ErrorCode::kRestoreFailed, "kept checkpoint is gone");
+  w.a.fail_restore = Error(ErrorCode::kRestoreFailed, "restore from the archive failed");
+  w.a.failed_restore_leaves_container = false;
+  auto r = w.move("web");
+  REQUIRE_REPORT(r);
+  CHECK(r->outcome == Outcome::kStopped);
+  REQUIRE(r->failure.has_value());
+  CHECK(r->not_running == std::vector<std::string>{"web"});
+  REQUIRE(w.a.containers.count("web"));  // the checkpointed container is kept
+  CHECK_FALSE(w.a.containers.at("web").running());
+  CHECK(w.running_copies("web") == 0);
+  CHECK_FALSE(w.source.journal->pending()->empty());  // recovery can take it from there
+}
+
+TEST_CASE("leaveRunning is refused for a migration: the source's later work would be lost") {
+  World w;
+  w.add(w.a, "web", "ws-1");
+  PlanRequest request;
+  request.checkpoint.leave_running = true;
+  auto r = w.move("web", request);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code() == ErrorCode::kInvalidArgument);
+  CHECK(r.error().message().find("eaveRunning") != std::string::npos);
+  CHECK(w.a.containers.at("web").running());
+  CHECK(w.journals_empty());
+}
+
+TEST_CASE("a restored container that stops within the settle time is a failed migration; the source copy is kept") {
+  World w;
+  w.add(w.a, "web", "ws-1");
+  w.b.restored_stops_after_inspections = 1;
+  auto r = w.move("web");
+  REQUIRE_REPORT(r);
+  CHECK(r->outcome == Outcome::kKeptOnSource);
+  CHECK(w.a.containers.at("web").running());
+  CHECK_FALSE(w.b.containers.count("web"));
+  CHECK(w.running_copies("web") == 1);
+}
+
+TEST_CASE("a restore the client gave up on is awaited: the source is not resumed while Podman carries on") {
+  World w;
+  w.add(w.a, "web", "ws-1");
+  w.b.restore_times_out_then_appears_after = 3;
+  auto r = w.move("web");
+  REQUIRE_REPORT(r);
+  INFO((r->failure ? r->failure->describe() : ""));
+  CHECK(r->outcome == Outcome::kMigrated);
+  CHECK(w.running_copies("web") == 1);
+  CHECK(w.b.containers.at("web").running());
+  CHECK(w.a.in_place_restores == 0);
+}
+
+TEST_CASE("what the destination would refuse is found before the workspace is touched") {
+  World w;
+  w.add(w.a, "web", "ws-1");
+  SUBCASE("a destination without CRIU") {
+    w.b.runtime_version = "crun version 1.21";
+    auto r = w.move("web");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code() == ErrorCode::kUnsupported);
+  }
+  SUBCASE("the name is taken") {
+    w.add(w.b, "web", "someone-else");
+    auto r = w.move("web");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code() == ErrorCode::kConflict);
+    CHECK(w.b.containers.at("web").labels.at("dev.containers.id") == "someone-else");
+  }
+  SUBCASE("the image name resolves to another image") {
+    w.b.images["localhost/box:latest"] = std::string(64, 'c');
+    auto r = w.move("web");
+    REQUIRE_FALSE(r.ok());
+  }
+  CHECK(w.a.containers.at("web").running());
+  CHECK(w.a.image_exports == 0);  // nothing was shipped either
+  CHECK(w.journals_empty());
+  // The lock is free again: a second attempt is not refused for it.
+  w.b = FakePodman();
+  auto again = w.move("web");
+  REQUIRE_REPORT(again);
+  CHECK(again->outcome == Outcome::kMigrated);
+}
+
+TEST_CASE("a container without the workspace label is not a workspace and is left alone") {
+  World w;
+  w.add(w.a, "web", "ws-1").labels.clear();
+  auto r = w.move("web");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code() == ErrorCode::kInvalidArgument);
+  CHECK(w.a.containers.at("web").running());
+}
+
+// A project of three services; "dev" carries the workspace label.
+void add_project(World& w, const std::string& project) {
+  for (const std::string service : {"dev", "db", "cache"}) {
+    auto& c = w.add(w.a, project + "-" + service, project);
+    if (service != "dev") c.labels.erase("dev.containers.id");
+    c.labels[podman::kComposeProjectLabel] = project;
+    c.labels[podman::kComposeServiceLabel] = service;
+  }
+}
+
+TEST_CASE("a project moves as one") {
+  World w;
+  add_project(w, "proj");
+  auto r = w.move_project("proj");
+  REQUIRE_REPORT(r);
+  INFO((r->failure ? r->failure->describe() : ""));
+  CHECK(r->outcome == Outcome::kMigrated);
+  CHECK(r->plan.primary == "proj-dev");
+  CHECK(r->running.size() == 3);
+  CHECK(w.a.containers.empty());
+  for (const std::string service : {"dev", "db", "cache"}) CHECK(w.b.containers.at("proj-" + service).running());
+  CHECK(w.journals_empty());
+}
+
+TEST_CASE("a project whose second service fails to restore leaves nothing on the destination") {
+  World w;
+  add_project(w, "proj");
+  w.b.fail_restore = Error(ErrorCode::kRestoreFailed, "criu failed");
+  w.b.fail_restore_at = 2;
+  auto r = w.move_project("proj");
+  REQUIRE_REPORT(r);
+  CHECK(r->outcome == Outcome::kKeptOnSource);
+  CHECK(w.b.containers.empty());
+  for (const std::string service : {"dev", "db", "cache"}) CHECK(w.a.containers.at("proj-" + service).running());
+  CHECK(r->on_destination_only.empty());
+  CHECK(r->not_running.empty());
+}
+
+TEST_CASE("a project whose restored service cannot be removed is not resumed twice") {
+  World w;
+  add_project(w, "proj");
+  w.b.fail_restore = Error(ErrorCode::kRestoreFailed, "criu failed");
+  w.b.fail_restore_at = 2;
+  w.b.fail_remove = Error(ErrorCode::kUnavailable, "podman is not answering");
+  auto r = w.move_project("proj");
+  REQUIRE_REPORT(r);
+  CHECK(r->outcome == Outcome::kStopped);
+  // What the destination could not remove runs there only; the source did
+  // not resume beside it.
+  CHECK_FALSE(r->on_destination_only.empty());
+  for (const auto& name : r->on_destination_only) CHECK(w.running_copies(name) == 1);
+}
+
+TEST_CASE("a project with two containers for one service is refused before anything is planned") {
+  World w;
+  add_project(w, "proj");
+  auto& extra = w.add(w.a, "proj-db2", "proj");
+  extra.labels.erase("dev.containers.id");
+  extra.labels[podman::kComposeProjectLabel] = "proj";
+  extra.labels[podman::kComposeServiceLabel] = "db";
+  auto r = w.move_project("proj");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code() == ErrorCode::kInvalidArgument);
+  CHECK(r.error().message().find("'db'") != std::string::npos);
+  auto listed = w.checkpoints.list_checkpoints("proj");
+  REQUIRE(listed.ok());
+  CHECK(listed->empty());
+  CHECK(w.journals_empty());
+}
+
+}  // namespace
+}  // namespace wscp::migration
