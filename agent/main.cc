@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   wscp::agent::add_migrate_command(app);
   wscp::agent::add_capabilities_command(app);
   wscp::agent::add_phase_commands(app);
+  wscp::agent::add_list_command(app);
+  wscp::agent::add_serve_command(app);
   try {
     CLI11_PARSE(app, argc, argv);
   } catch (const std::exception& e) {

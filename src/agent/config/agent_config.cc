@@ -369,6 +369,19 @@ void read_notices(Reader& r, const YAML::Node& n, AgentConfig& c) {
   }
 }
 
+void read_operations(Reader& r, const YAML::Node& n, AgentConfig& c) {
+  const std::string p = "operations";
+  OperationsConfig& o = c.operations;
+  if (!r.mapping(n, p, {"workers", "transfer_buffer", "shutdown_grace"})) return;
+  r.integer(n, p, "workers", o.workers, 1, 64);
+  r.byte_size(n, p, "transfer_buffer", o.transfer_buffer_bytes, 1ull << 20, 1ull << 30);
+  r.duration(n, p, "shutdown_grace", o.shutdown_grace, milliseconds(0), milliseconds(600'000));
+  if (o.transfer_buffer_bytes > c.memory_budget_bytes) {
+    r.fail(p + ".transfer_buffer", "must not exceed memory_budget (" + format_byte_size(c.memory_budget_bytes) +
+                                       "), got " + format_byte_size(o.transfer_buffer_bytes));
+  }
+}
+
 void read_metrics(Reader& r, const YAML::Node& n, MetricsConfig& m) {
   if (!r.mapping(n, "metrics", {"enabled", "address", "port"})) return;
   r.boolean(n, "metrics", "enabled", m.enabled);
@@ -440,7 +453,7 @@ Result<AgentConfig> parse_agent_config(std::string_view yaml, std::string_view s
   AgentConfig c;
   if (!r.mapping(root, "",
                  {"version", "node_name", "podman_socket", "journal_dir", "workspace_label", "memory_budget",
-                  "settle_period", "api", "stores", "notices", "metrics", "logging", "kubernetes"})) {
+                  "settle_period", "operations", "api", "stores", "notices", "metrics", "logging", "kubernetes"})) {
     if (!root.IsDefined() || root.IsNull()) r.fail("node_name", "is required (the file is empty)");
   } else {
     int version = 1;
@@ -460,6 +473,7 @@ Result<AgentConfig> parse_agent_config(std::string_view yaml, std::string_view s
     });
     r.byte_size(root, "", "memory_budget", c.memory_budget_bytes, 16ull << 20, 1ull << 40);
     r.duration(root, "", "settle_period", c.settle_period, milliseconds(0), milliseconds(600'000));
+    read_operations(r, root["operations"], c);
     read_api(r, root["api"], c.api);
     read_stores(r, root["stores"], c.stores);
     read_notices(r, root["notices"], c);

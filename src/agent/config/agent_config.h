@@ -91,6 +91,14 @@ struct KubernetesConfig {
   std::chrono::milliseconds lease_duration{20000};
 };
 
+// How operations run: a fixed pool of workers, and what each checkpoint or
+// restore is expected to hold in flight against memory_budget_bytes.
+struct OperationsConfig {
+  std::size_t workers = 4;                          // operations running at once
+  std::uint64_t transfer_buffer_bytes = 64ull << 20;  // admitted per checkpoint/restore
+  std::chrono::milliseconds shutdown_grace{30'000};   // after SIGTERM, how long running operations get
+};
+
 struct AgentConfig {
   std::string node_name;  // required
   std::string podman_socket = "/run/podman/podman.sock";
@@ -98,6 +106,7 @@ struct AgentConfig {
   std::string workspace_label = "dev.containers.id";
   std::uint64_t memory_budget_bytes = 1ull << 30;  // archive parts in flight, across all operations
   std::chrono::milliseconds settle_period{5000};
+  OperationsConfig operations;
   ApiConfig api;
   std::vector<StoreConfig> stores;
   NoticesConfig notices;

@@ -41,6 +41,9 @@ TEST_CASE("a minimal configuration takes every default") {
   CHECK(c->workspace_label == "dev.containers.id");
   CHECK(c->memory_budget_bytes == 1ull << 30);
   CHECK(c->settle_period == milliseconds(5000));
+  CHECK(c->operations.workers == 4);
+  CHECK(c->operations.transfer_buffer_bytes == 64ull << 20);
+  CHECK(c->operations.shutdown_grace == milliseconds(30'000));
   CHECK(c->api.address == "0.0.0.0");
   CHECK(c->api.port == 9443);
   CHECK(c->api.max_body_bytes == 1ull << 20);
@@ -66,6 +69,7 @@ journal_dir: /var/lib/wscp/j
 workspace_label: example.com/workspace
 memory_budget: 768MiB
 settle_period: 1m30s
+operations: {workers: 8, transfer_buffer: 32MiB, shutdown_grace: 45s}
 api:
   address: 10.0.0.7
   port: 8443
@@ -104,6 +108,9 @@ kubernetes:
   CHECK(c->workspace_label == "example.com/workspace");
   CHECK(c->memory_budget_bytes == 768ull << 20);
   CHECK(c->settle_period == milliseconds(90'000));
+  CHECK(c->operations.workers == 8);
+  CHECK(c->operations.transfer_buffer_bytes == 32ull << 20);
+  CHECK(c->operations.shutdown_grace == milliseconds(45'000));
   CHECK(c->api.address == "10.0.0.7");
   CHECK(c->api.port == 8443);
   CHECK(c->api.max_body_bytes == 64u * 1024);
@@ -172,6 +179,13 @@ TEST_CASE("every invalid value is refused with the key, what was found and what 
       {"node_name: n\nsettle_period: 11m\n", {"key 'settle_period'", "from 0s to 10m"}},
       {"node_name: n\nsettle_period:\n", {"key 'settle_period'", "has no value"}},
       {"node_name: n\nsettle_period: [1s]\n", {"key 'settle_period'", "single value"}},
+      {"node_name: n\noperations: {workers: 0}\n", {"key 'operations.workers'", "from 1 to 64", "\"0\""}},
+      {"node_name: n\noperations: {workers: 65}\n", {"key 'operations.workers'", "from 1 to 64"}},
+      {"node_name: n\noperations: {transfer_buffer: 512KiB}\n", {"key 'operations.transfer_buffer'", "from 1MiB to 1GiB"}},
+      {"node_name: n\nmemory_budget: 32MiB\noperations: {transfer_buffer: 64MiB}\n", {"key 'operations.transfer_buffer'", "must not exceed memory_budget", "32MiB"}},
+      {"node_name: n\noperations: {shutdown_grace: 30}\n", {"key 'operations.shutdown_grace'", "with a unit"}},
+      {"node_name: n\noperations: {shutdown_grace: 11m}\n", {"key 'operations.shutdown_grace'", "from 0s to 10m"}},
+      {"node_name: n\noperations: {threads: 2}\n", {"key 'operations.threads'", "unknown key", "workers"}},
       {"node_name: n\napi: {port: 70000, tls: {client_ca: /ca.pem}}\n", {"key 'api.port'", "from 1 to 65535", "\"70000\""}},
       {"node_name: n\napi: {port: abc, tls: {client_ca: /ca.pem}}\n", {"key 'api.port'", "integer"}},
       {"node_name: n\napi: {address: 'not an address', tls: {client_ca: /ca.pem}}\n", {"key 'api.address'", "IP address or a host name"}},
@@ -280,6 +294,7 @@ TEST_CASE("every key the parser takes is documented in docs/agent-config.md") {
   const std::string doc = read_doc();
   for (const char* key :
        {"version", "node_name", "podman_socket", "journal_dir", "workspace_label", "memory_budget", "settle_period",
+        "operations.workers", "operations.transfer_buffer", "operations.shutdown_grace",
         "api.address", "api.port", "api.max_body_size", "api.tls.client_ca", "api.tls.allowed_subjects",
         "api.tls.key", "api.tls.cert", "api.tls.signing_ca.cert", "api.tls.signing_ca.key", "api.tls.serving_names",
         "stores.NAME.url", "stores.NAME.credentials_dir", "stores.NAME.keyring", "stores.NAME.compression_level",
@@ -294,4 +309,27 @@ TEST_CASE("every key the parser takes is documented in docs/agent-config.md") {
   }
   // And a key the parser does not take is refused (the list above is the parser's).
   CHECK(mentions(refusal(std::string(kMinimal) + "api_port: 1\n"), "unknown key"));
+}
+
+TEST_CASE("the serve samples in docs/agent-daemon.md and README.md are valid configurations") {
+  for (const char* file : {"/docs/agent-daemon.md", "/README.md"}) {
+    std::ifstream in(std::string(WSCP_SOURCE_DIR) + file);
+    REQUIRE(in);
+    std::ostringstream s;
+    s << in.rdbuf();
+    const std::string doc = s.str();
+    int samples = 0;
+    for (auto start = doc.find("```yaml\n"); start != std::string::npos; start = doc.find("```yaml\n", start + 8)) {
+      const auto end = doc.find("```", start + 8);
+      REQUIRE(end != std::string::npos);
+      const std::string yaml = doc.substr(start + 8, end - start - 8);
+      if (!mentions(yaml, "node_name:")) continue;
+      CAPTURE(file);
+      auto c = parse_agent_config(yaml, file);
+      CHECK_MESSAGE(c.ok(), (c.ok() ? "" : c.error().message()));
+      ++samples;
+    }
+    CAPTURE(file);
+    CHECK(samples >= 1);
+  }
 }

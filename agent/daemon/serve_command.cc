@@ -1,0 +1,235 @@
+// wscp-agent serve: the node daemon. Wires the configuration into the
+// logger, metrics, each store's node services, the operation manager, the
+// mutual-TLS API, the Lease registration and the notice monitor; on SIGTERM
+// or SIGINT it stops taking operations, lets running ones end within the
+// grace period, and exits 0.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include "agent/api/api_server.h"
+#include "agent/api/health_routes.h"
+#include "agent/api/operation_routes.h"
+#include "agent/api/workspace_routes.h"
+#include "agent/cli/commands.h"
+#include "agent/cli/node_runtime.h"
+#include "agent/config/agent_config.h"
+#include "agent/inventory/inventory.h"
+#include "agent/notices/notice_monitor.h"
+#include "agent/notices/notice_watchers.h"
+#include "agent/operations/migration_phase_runner.h"
+#include "agent/operations/operation_manager.h"
+#include "agent/registration/node_registration.h"
+#include "agent/tls/serving_identity.h"
+#include "common/version.h"
+#include "http/client.h"
+#include "kube/in_cluster.h"
+#include "kube/kube_client_impl.h"
+#include "kube/kubeconfig.h"
+#include "log/stream_logger.h"
+#include "metrics/agent_metrics.h"
+#include "metrics/metrics_endpoint.h"
+#include "podman/engine.h"
+#include "podman/libpod_client.h"
+
+namespace wscp::agent {
+
+namespace {
+
+int fail(const std::string& what, const Error& error) {
+  std::cerr << "wscp-agent serve: " << what << ": " << error.describe() << "\n";
+  return 1;
+}
+
+Result<kube::KubeConfig> kube_config(const KubernetesConfig& k) {
+  if (k.mode == KubernetesConfig::Mode::kKubeconfig) return kube::load_kubeconfig(k.kubeconfig);
+  const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
+  const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
+  if (host == nullptr || port == nullptr)
+    return Error(ErrorCode::kInvalidArgument,
+                 "kubernetes.mode is in-cluster but KUBERNETES_SERVICE_HOST/PORT are not set (not in a pod?)");
+  return kube::in_cluster_config(host, port, "/var/run/secrets/kubernetes.io/serviceaccount");
+}
+
+int serve(const std::string& config_path) {
+  auto loaded = load_agent_config(config_path);
+  if (!loaded) return fail("configuration", loaded.error());
+  const AgentConfig cfg = std::move(*loaded);
+  auto clock = system_clock();
+  auto logger = log::with_fields(log::make_stream_logger(std::cerr, cfg.logging.format, cfg.logging.level, clock),
+                                 {{"node", cfg.node_name}});
+  auto metrics = std::make_shared<metrics::AgentMetrics>(kVersion);
+
+  // Signals are taken by sigwait below: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::unique_ptr<metrics::MetricsEndpoint> metrics_endpoint;
+  if (cfg.metrics.enabled) {
+    auto ep = metrics::MetricsEndpoint::start(cfg.metrics.address, cfg.metrics.port, metrics->registry());
+    if (!ep) return fail("metrics endpoint", ep.error());
+    metrics_endpoint = std::move(*ep);
+  }
+
+  // One set of node services per configured store; one journal each.
+  std::vector<std::unique_ptr<NodeRuntime>> runtimes;
+  std::map<std::string, migration::NodeServices*> stores;
+  for (const auto& s : cfg.stores) {
+    NodeArgs node;
+    node.node = cfg.node_name;
+    node.socket = cfg.podman_socket;
+    node.journal_dir = cfg.stores.size() == 1 ? cfg.journal_dir : cfg.journal_dir + "/stores/" + s.name;
+    node.workspace_label = cfg.workspace_label;
+    node.settle_seconds = std::chrono::duration<double>(cfg.settle_period).count();
+    StoreArgs store;
+    store.via = s.url;
+    store.compression = s.compression_level == 0 ? "none" : "zstd";
+    store.compression_level = s.compression_level == 0 ? 3 : s.compression_level;
+    store.encryption_key_file = s.keyring;
+    store.manifest_key_file = s.keyring;
+    auto rt = NodeRuntime::open(node, store);
+    if (!rt) return fail("store " + s.name, rt.error());
+    stores[s.name] = &(*rt)->services();
+    runtimes.push_back(std::move(*rt));
+  }
+  operations::MigrationPhaseRunner runner(stores);
+
+  auto op_store = operations::DirectoryOperationStore::open(cfg.journal_dir + "/operations");
+  if (!op_store) return fail("operation records", op_store.error());
+  operations::ManagerOptions mo;
+  mo.workers = cfg.operations.workers;
+  mo.memory_budget_bytes = cfg.memory_budget_bytes;
+  mo.transfer_buffer_bytes = cfg.operations.transfer_buffer_bytes;
+  operations::OperationManager manager(std::move(*op_store), runner, mo, clock, logger, metrics);
+  if (auto s = manager.open(); !s)
+    logger->error("recovery at start failed; the agent serves and retries nothing by itself",
+                  {{"error", s.error().describe()}});
+
+  // Inventory and readiness ask Podman directly.
+  auto podman = podman::make_libpod_client(cfg.podman_socket);
+  podman::EngineConfig engine_config;
+  engine_config.workspace_label = cfg.workspace_label;
+  podman::Engine engine(*podman, engine_config, clock);
+  auto probe = inventory::make_system_probe();
+  inventory::InventoryOptions io;
+  io.workspace_label = cfg.workspace_label;
+  inventory::Inventory inventory(*podman, *probe, io);
+
+  tls::ServingIdentityOptions tio;
+  tio.key_path = cfg.api.tls.key;
+  tio.cert_path = cfg.api.tls.cert;
+  tio.signing_ca_cert_path = cfg.api.tls.signing_ca_cert;
+  tio.signing_ca_key_path = cfg.api.tls.signing_ca_key;
+  tio.common_name = cfg.node_name;
+  tio.names = cfg.api.tls.serving_names;
+  auto identity = tls::ensure_serving_identity(tio, *clock);
+  if (!identity) return fail("serving identity", identity.error());
+
+  api::Router router;
+  const std::string socket = cfg.podman_socket;
+  api::add_health_routes(router, [&engine, socket]() -> Status {
+    auto caps = engine.capabilities();
+    if (!caps) return caps.error().wrap("Podman at " + socket);
+    if (!caps->checkpoint)
+      return Error(ErrorCode::kUnsupported, "Podman at " + socket + " cannot checkpoint: " + caps->why_not);
+    return Ok{};
+  });
+  api::add_operation_routes(router, manager);
+  api::add_workspace_routes(router, inventory, runner);
+  api::ApiServerConfig ac;
+  ac.address = cfg.api.address;
+  ac.port = cfg.api.port;
+  ac.max_body_bytes = cfg.api.max_body_bytes;
+  ac.cert_file = identity->cert_path;
+  ac.key_file = identity->key_path;
+  ac.client_ca_file = cfg.api.tls.client_ca;
+  ac.allowed_subjects = cfg.api.tls.allowed_subjects;
+  auto server = api::make_cpprest_api_server(ac, router, logger, metrics);
+  if (auto s = server->start(); !s) return fail("API server", s.error());
+
+  std::unique_ptr<kube::KubeClient> kube_client;
+  std::unique_ptr<registration::NodeRegistration> reg;
+  if (cfg.kubernetes.mode != KubernetesConfig::Mode::kDisabled) {
+    auto kc = kube_config(cfg.kubernetes);
+    if (!kc) return fail("kubernetes", kc.error());
+    kube_client = kube::make_kube_client(*kc);
+    registration::RegistrationOptions ro;
+    ro.namespace_name = cfg.kubernetes.namespace_name;
+    ro.node = cfg.node_name;
+    ro.renew_interval = cfg.kubernetes.lease_renew_interval;
+    ro.lease_duration = cfg.kubernetes.lease_duration;
+    reg = std::make_unique<registration::NodeRegistration>(*kube_client, ro, clock, logger);
+    const std::string host = cfg.api.tls.serving_names.empty() ? cfg.node_name : cfg.api.tls.serving_names.front();
+    reg->update([&](registration::RegistrationInfo& info) {
+      info.endpoint = "https://" + host + ":" + std::to_string(cfg.api.port);
+      info.certificate_sha256 = identity->certificate_sha256;
+      info.capabilities = {"checkpoint", "restore", "release", "resume", "preflight"};
+      if (cfg.notices.aws.enabled) info.capabilities.push_back("notices:aws");
+      if (cfg.notices.gce.enabled) info.capabilities.push_back("notices:gce");
+      if (cfg.notices.azure.enabled) info.capabilities.push_back("notices:azure");
+    });
+    reg->start();
+  }
+
+  std::unique_ptr<notices::NoticeMonitor> monitor;
+  if (cfg.notices.any_enabled()) {
+    http::ClientConfig hc;
+    std::shared_ptr<http::Client> http = http::make_curl_client(hc);
+    monitor = std::make_unique<notices::NoticeMonitor>(
+        notices::make_notice_watchers(cfg.notices, http, clock), clock, logger, metrics,
+        [&reg, logger](const notices::TerminationNotice& n) {
+          logger->warning("termination notice", {{"provider", notices::to_string(n.provider)},
+                                                 {"kind", notices::to_string(n.kind)},
+                                                 {"action", n.action}});
+          if (reg) reg->update([&](registration::RegistrationInfo& info) { info.termination_notice = n.to_json(); });
+        });
+    monitor->start();
+  }
+
+  logger->info("serving", {{"api", server->url()}, {"stores", static_cast<std::int64_t>(stores.size())}});
+  // Wait for a signal, refreshing the published capacity meanwhile.
+  const auto refresh = cfg.kubernetes.lease_renew_interval;
+  int sig = 0;
+  for (;;) {
+    if (reg) {
+      if (auto cap = inventory.capacity(); cap) {
+        auto j = inventory::to_json(*cap);
+        reg->update([&](registration::RegistrationInfo& info) { info.capacity = j; });
+      }
+    }
+    timespec ts{};
+    ts.tv_sec = static_cast<time_t>(std::chrono::duration_cast<std::chrono::seconds>(refresh).count());
+    ts.tv_nsec = static_cast<long>((refresh % std::chrono::seconds(1)).count() * 1'000'000);
+    sig = sigtimedwait(&signals, nullptr, &ts);
+    if (sig > 0) break;
+  }
+  logger->info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  manager.shutdown(cfg.operations.shutdown_grace);
+  if (monitor) monitor->stop();
+  server->stop();
+  if (reg) reg->stop();
+  logger->info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("serve", "run the node daemon: the mutual-TLS API, operations, registration");
+  auto path = std::make_shared<std::string>();
+  cmd->add_option("--config", *path, "the agent's YAML configuration (docs/agent-config.md)")->required();
+  cmd->callback([path] {
+    int rc = serve(*path);
+    if (rc != 0) throw CLI::RuntimeError(rc);
+  });
+}
+
+}  // namespace wscp::agent

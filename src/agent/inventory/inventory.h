@@ -1,0 +1,77 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "podman/podman_client.h"
+
+namespace wscp::agent::inventory {
+
+struct WorkspaceContainer {
+  std::string name;
+  std::string id;
+  std::string state;
+};
+
+// One workspace on the node: the container with the workspace label and,
+// for a compose project, every container of the project.
+struct Workspace {
+  std::string id;       // the workspace label's value
+  std::string project;  // the compose project, or ""
+  std::string primary;  // the container carrying the workspace label
+  std::vector<WorkspaceContainer> containers;
+  bool running = false;  // every container runs
+  std::optional<std::uint64_t> memory_bytes;  // when Podman reports it
+};
+
+// The node's room for restores.
+struct Capacity {
+  std::optional<std::uint64_t> memory_available_bytes;  // MemAvailable
+  std::map<std::string, std::uint64_t> disk_free_bytes;  // per directory
+  std::uint32_t workspaces_running = 0;
+};
+
+nlohmann::json to_json(const Workspace& w);
+nlohmann::json to_json(const Capacity& c);
+
+// The machine's side of capacity: /proc/meminfo and statvfs.
+class SystemProbe {
+ public:
+  virtual ~SystemProbe() = default;
+  virtual Result<std::string> meminfo() = 0;
+  virtual Result<std::uint64_t> free_bytes(const std::string& path) = 0;
+};
+std::unique_ptr<SystemProbe> make_system_probe();
+
+// MemAvailable of /proc/meminfo's text, in bytes.
+Result<std::uint64_t> parse_mem_available(std::string_view meminfo);
+
+struct InventoryOptions {
+  std::string workspace_label = "dev.containers.id";
+  // Where Podman keeps images and containers, and where it stages archives.
+  std::vector<std::string> disk_paths = {"/var/lib/containers/storage", "/var/tmp"};
+};
+
+class Inventory {
+ public:
+  Inventory(podman::PodmanClient& podman, SystemProbe& probe, InventoryOptions options)
+      : podman_(podman), probe_(probe), options_(std::move(options)) {}
+
+  // kUnavailable when Podman cannot be reached.
+  Result<std::vector<Workspace>> workspaces();
+  // Missing figures (an unreadable path) are left out, never guessed.
+  Result<Capacity> capacity();
+
+ private:
+  podman::PodmanClient& podman_;
+  SystemProbe& probe_;
+  InventoryOptions options_;
+};
+
+}  // namespace wscp::agent::inventory

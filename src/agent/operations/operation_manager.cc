@@ -1,0 +1,264 @@
+#include "agent/operations/operation_manager.h"
+
+#include "common/time_format.h"
+
+namespace wscp::agent::operations {
+
+namespace {
+
+metrics::OperationKind metric_kind(Kind kind) {
+  switch (kind) {
+    case Kind::kCheckpoint: return metrics::OperationKind::kCheckpoint;
+    case Kind::kRestore: return metrics::OperationKind::kRestore;
+    case Kind::kRelease: return metrics::OperationKind::kRelease;
+    case Kind::kResume: return metrics::OperationKind::kResume;
+  }
+  return metrics::OperationKind::kCheckpoint;
+}
+
+bool moves_archives(Kind kind) { return kind == Kind::kCheckpoint || kind == Kind::kRestore; }
+
+}  // namespace
+
+OperationManager::OperationManager(std::unique_ptr<OperationStore> store, PhaseRunner& runner,
+                                   ManagerOptions options, std::shared_ptr<Clock> clock,
+                                   std::shared_ptr<log::Logger> logger,
+                                   std::shared_ptr<metrics::AgentMetrics> metrics)
+    : store_(std::move(store)),
+      runner_(runner),
+      options_(options),
+      clock_(clock ? std::move(clock) : system_clock()),
+      logger_(logger ? std::move(logger) : log::null_logger()),
+      metrics_(std::move(metrics)),
+      budget_(options.memory_budget_bytes),
+      executor_(std::make_unique<Executor>(options.workers)) {}
+
+OperationManager::~OperationManager() { shutdown(std::chrono::milliseconds(0)); }
+
+std::string OperationManager::now_text() const { return utc_rfc3339(clock_->wall_now()); }
+
+void OperationManager::persist_locked(const Entry& entry) {
+  if (auto s = store_->save(entry.op); !s) {
+    // The operation goes on; only its record after a restart is at stake.
+    logger_->error("cannot record operation", {{"operation", entry.op.id}, {"error", s.error().describe()}});
+  }
+}
+
+void OperationManager::finish_step_locked(Entry& entry) {
+  if (entry.op.steps.empty() || entry.op.steps.back().duration_ms >= 0) return;
+  entry.op.steps.back().duration_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_->now() - entry.step_started).count();
+}
+
+Status OperationManager::open() {
+  auto records = store_->load_all();
+  if (!records) return records.error();
+  OperationContext ctx;
+  ctx.operation_id = "recovery";
+  auto recovered = runner_.recover(ctx);
+  if (!recovered) logger_->error("recovery at start failed", {{"error", recovered.error().describe()}});
+  std::lock_guard lock(mu_);
+  for (auto& op : *records) {
+    auto entry = std::make_shared<Entry>();
+    entry->op = std::move(op);
+    Operation& o = entry->op;
+    if (o.state == State::kPending) {
+      o.state = State::kCancelled;
+      o.finished_at = now_text();
+      o.failure = Failure{"cancelled", "the agent restarted before this operation began; start it again with a new id"};
+      persist_locked(*entry);
+    } else if (o.state == State::kRunning) {
+      finish_step_locked(*entry);
+      Recovery rec;
+      if (!recovered) {
+        rec.outcome = "recovery failed: " + recovered.error().message();
+      } else {
+        rec.outcome = "no unfinished journal entry remained for checkpoint " + o.request.checkpoint_id;
+        for (const auto& r : *recovered) {
+          if (r.checkpoint_id == o.request.checkpoint_id && r.kind == o.request.kind) {
+            rec.outcome = r.outcome + (r.error ? " (" + r.error->message() + ")" : "");
+            rec.pending = r.pending;
+          }
+        }
+      }
+      o.state = State::kFailed;
+      o.finished_at = now_text();
+      o.failure = Failure{"unavailable", "the agent stopped while this operation ran; it is not run again. Recovery: " +
+                                             rec.outcome};
+      o.recovery = rec;
+      persist_locked(*entry);
+      logger_->warning("operation interrupted by a restart",
+                       {{"operation", o.id}, {"recovery", rec.outcome}});
+    }
+    entries_[entry->op.id] = entry;
+  }
+  if (!recovered) return recovered.error();
+  return Ok{};
+}
+
+Result<Started> OperationManager::start(const std::string& id, const Request& request) {
+  if (auto s = validate_operation_id(id); !s) return s.error();
+  std::shared_ptr<Entry> entry;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = entries_.find(id); it != entries_.end()) {
+      const Operation& existing = it->second->op;
+      if (existing.request == request) return Started{existing, false};
+      return Error(ErrorCode::kConflict, "operation " + id + " exists with another request (" +
+                                             to_json(existing.request).dump() +
+                                             "); repeat that request or choose a new id");
+    }
+    if (!accepting_) return Error(ErrorCode::kUnavailable, "the agent is shutting down and starts no new operation");
+    if (auto s = runner_.check_store(request.store); !s) return s.error();
+    entry = std::make_shared<Entry>();
+    entry->op.id = id;
+    entry->op.request = request;
+    entry->op.state = State::kPending;
+    entry->op.created_at = now_text();
+    if (auto s = store_->save(entry->op); !s) return s.error().wrap("operation " + id + " was not started");
+    entries_[id] = entry;
+    ++active_;
+    // Submitted under the lock, so that shutdown cannot stop the executor in between.
+    if (!executor_->submit([this, entry] { run(entry); })) {
+      entry->op.state = State::kCancelled;
+      entry->op.failure = Failure{"cancelled", "the agent is shutting down"};
+      persist_locked(*entry);
+      --active_;
+      return Error(ErrorCode::kUnavailable, "the agent is shutting down and starts no new operation");
+    }
+  }
+  logger_->info("operation accepted", {{"operation", id},
+                                       {"kind", to_string(request.kind)},
+                                       {"workspace", request.workspace.empty() ? request.project : request.workspace},
+                                       {"checkpoint", request.checkpoint_id}});
+  std::lock_guard lock(mu_);
+  return Started{entry->op, true};
+}
+
+void OperationManager::run(const std::shared_ptr<Entry>& entry) {
+  const Kind kind = entry->op.request.kind;
+  auto log = log::with_fields(logger_, {{"operation", entry->op.id}});
+  auto end = [&](State state, std::optional<Outcome> outcome, std::optional<Error> error) {
+    std::lock_guard lock(mu_);
+    finish_step_locked(*entry);
+    entry->op.state = state;
+    entry->op.finished_at = now_text();
+    entry->op.outcome = std::move(outcome);
+    if (error) entry->op.failure = Failure::from(*error);
+    persist_locked(*entry);
+    --active_;
+    idle_.notify_all();
+  };
+  if (entry->cancel->cancelled()) {
+    end(State::kCancelled, std::nullopt, Error(ErrorCode::kCancelled, "cancelled before it began"));
+    if (metrics_) metrics_->operation_finished(metric_kind(kind), metrics::OperationResult::kCancelled);
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    entry->op.progress.stage = "waiting for memory";
+  }
+  auto grant = budget_.acquire(moves_archives(kind) ? options_.transfer_buffer_bytes : 0, entry->cancel.get());
+  if (!grant) {
+    end(State::kCancelled, std::nullopt, grant.error());
+    if (metrics_) metrics_->operation_finished(metric_kind(kind), metrics::OperationResult::kCancelled);
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    entry->op.state = State::kRunning;
+    entry->op.started_at = now_text();
+    entry->op.progress.stage = "running";
+    persist_locked(*entry);
+  }
+  if (metrics_) metrics_->operation_started(metric_kind(kind));
+  log->info("operation running", {{"kind", to_string(kind)}});
+
+  OperationContext ctx;
+  ctx.operation_id = entry->op.id;
+  ctx.cancel = entry->cancel;
+  ctx.on_progress = [this, entry](const wscp::Progress& p) {
+    std::lock_guard lock(mu_);
+    entry->op.progress = Progress{p.stage, p.bytes_done, p.bytes_total, p.bytes_per_second};
+  };
+  RunContext run_ctx{ctx, [this, entry](std::string_view step) {
+                       std::lock_guard lock(mu_);
+                       finish_step_locked(*entry);
+                       entry->op.steps.push_back(StepTiming{std::string(step), now_text(), -1});
+                       entry->step_started = clock_->now();
+                       entry->op.progress.stage = std::string(step);
+                       persist_locked(*entry);
+                     }};
+  auto result = runner_.run(entry->op.request, run_ctx);
+  grant->release();
+  if (metrics_) metrics_->operation_ended(metric_kind(kind));
+  if (result) {
+    log->info("operation succeeded", {{"kind", to_string(kind)}, {"durationMs", result->duration_ms}});
+    end(State::kSucceeded, *result, std::nullopt);
+    if (metrics_) metrics_->operation_finished(metric_kind(kind), metrics::OperationResult::kSucceeded);
+    return;
+  }
+  const bool cancelled = result.error().code() == ErrorCode::kCancelled;
+  log->warning("operation failed", {{"kind", to_string(kind)}, {"error", result.error().describe()}});
+  end(cancelled ? State::kCancelled : State::kFailed, std::nullopt, result.error());
+  if (metrics_)
+    metrics_->operation_finished(metric_kind(kind), cancelled ? metrics::OperationResult::kCancelled
+                                                              : metrics::OperationResult::kFailed);
+}
+
+Result<Operation> OperationManager::get(const std::string& id) const {
+  if (auto s = validate_operation_id(id); !s) return s.error();
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return Error(ErrorCode::kNotFound, "no operation " + id + " on this node");
+  return it->second->op;
+}
+
+Result<Operation> OperationManager::cancel(const std::string& id) {
+  if (auto s = validate_operation_id(id); !s) return s.error();
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return Error(ErrorCode::kNotFound, "no operation " + id + " on this node");
+  if (!finished(it->second->op.state)) {
+    it->second->cancel->cancel();
+    logger_->info("operation cancel requested", {{"operation", id}});
+  }
+  return it->second->op;
+}
+
+std::vector<Operation> OperationManager::list() const {
+  std::lock_guard lock(mu_);
+  std::vector<Operation> out;
+  for (const auto& [id, e] : entries_) out.push_back(e->op);
+  return out;
+}
+
+bool OperationManager::accepting() const {
+  std::lock_guard lock(mu_);
+  return accepting_;
+}
+
+std::size_t OperationManager::active() const {
+  std::lock_guard lock(mu_);
+  return active_;
+}
+
+void OperationManager::shutdown(std::chrono::milliseconds grace) {
+  {
+    std::unique_lock lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    accepting_ = false;
+    for (auto& [id, e] : entries_)
+      if (e->op.state == State::kPending) e->cancel->cancel();
+    budget_.poke();
+    if (!idle_.wait_for(lock, grace, [this] { return active_ == 0; })) {
+      logger_->warning("grace period over: cancelling what still runs", {{"running", active_}});
+      for (auto& [id, e] : entries_)
+        if (!finished(e->op.state)) e->cancel->cancel();
+    }
+  }
+  executor_->stop();
+}
+
+}  // namespace wscp::agent::operations

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "agent/operations/phase_runner.h"
+
+namespace wscp::agent::testing {
+
+// A phase runner that counts its runs and, when gated, holds each run until
+// the test opens the gate (or the operation is cancelled).
+class FakePhaseRunner final : public operations::PhaseRunner {
+ public:
+  std::atomic<int> runs{0};
+  std::atomic<int> running{0};
+  std::atomic<int> max_running{0};
+  std::vector<operations::RecoveredEntry> recovered;
+  std::optional<Error> fail_with;
+
+  void close_gate() {
+    std::lock_guard lock(mu_);
+    open_ = false;
+  }
+  void open_gate() {
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  Result<operations::Outcome> run(const operations::Request& request, operations::RunContext& run) override {
+    ++runs;
+    int now = ++running;
+    int seen = max_running.load();
+    while (now > seen && !max_running.compare_exchange_weak(seen, now)) {
+    }
+    run.begin_step("dump");
+    run.ctx.report(Progress{"upload", 512, 1024, 100.0});
+    {
+      std::unique_lock lock(mu_);
+      while (!open_ && !run.ctx.cancelled()) cv_.wait_for(lock, std::chrono::milliseconds(10));
+    }
+    --running;
+    if (run.ctx.cancelled()) return Error(ErrorCode::kCancelled, "cancelled");
+    if (fail_with) return *fail_with;
+    operations::Outcome o;
+    o.workspace_id = request.workspace;
+    o.checkpoint_id = request.checkpoint_id;
+    o.containers = {"box"};
+    o.archive_bytes = 1024;
+    o.criu.push_back({"box", 1, 2, 3, 4, 5, 6});
+    o.duration_ms = 7;
+    return o;
+  }
+  Status preflight(const operations::PreflightRequest& request) override {
+    if (request.checkpoint_id == "refused") return Error(ErrorCode::kUnsupported, "no CRIU here");
+    return Ok{};
+  }
+  Result<std::vector<operations::RecoveredEntry>> recover(const OperationContext&) override { return recovered; }
+  Status check_store(std::string_view store) const override {
+    if (store.empty() || store == "main") return Ok{};
+    return Error(ErrorCode::kInvalidArgument, "store \"" + std::string(store) + "\" is not configured");
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = true;
+};
+
+}  // namespace wscp::agent::testing

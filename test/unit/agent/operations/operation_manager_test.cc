@@ -1,0 +1,194 @@
+#include "agent/operations/operation_manager.h"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <functional>
+#include <thread>
+
+#include "operations/fake_phase_runner.h"
+#include "testing/temp_dir.h"
+
+using namespace wscp;
+using namespace wscp::agent;
+using namespace wscp::agent::operations;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 5s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+std::unique_ptr<OperationStore> store_in(const std::string& dir) {
+  auto s = DirectoryOperationStore::open(dir);
+  REQUIRE(s.ok());
+  return std::move(*s);
+}
+
+Request checkpoint(const std::string& ws, const std::string& cp) { return {Kind::kCheckpoint, ws, "", cp, "", false, false}; }
+
+State state_of(OperationManager& m, const std::string& id) { return m.get(id)->state; }
+
+}  // namespace
+
+TEST_CASE("operations: the same id twice is one operation; another request under it is a conflict") {
+  testing::TempDir dir;
+  testing::FakePhaseRunner runner;
+  OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
+  REQUIRE(m.open().ok());
+  auto a = m.start("op-1", checkpoint("ws", "c1"));
+  REQUIRE(a.ok());
+  CHECK(a->created);
+  auto b = m.start("op-1", checkpoint("ws", "c1"));
+  REQUIRE(b.ok());
+  CHECK_FALSE(b->created);
+  auto c = m.start("op-1", checkpoint("ws", "c2"));
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.error().code() == ErrorCode::kConflict);
+  REQUIRE(eventually([&] { return state_of(m, "op-1") == State::kSucceeded; }));
+  CHECK(runner.runs == 1);
+  auto op = m.get("op-1");
+  REQUIRE(op->outcome.has_value());
+  CHECK(op->outcome->archive_bytes == 1024);
+  CHECK(op->outcome->criu.size() == 1);
+  REQUIRE(op->steps.size() == 1);
+  CHECK(op->steps[0].name == "dump");
+  CHECK(op->steps[0].duration_ms >= 0);
+  CHECK(op->progress.bytes_done == 512);
+  CHECK(m.get("nope").error().code() == ErrorCode::kNotFound);
+  CHECK(m.start("op-2", Request{Kind::kCheckpoint, "ws", "", "c", "other", false, false}).error().code() ==
+        ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("operations: the executor bounds how many run at once") {
+  testing::TempDir dir;
+  testing::FakePhaseRunner runner;
+  runner.close_gate();
+  ManagerOptions o;
+  o.workers = 2;
+  o.transfer_buffer_bytes = 1;
+  OperationManager m(store_in(dir.path()), runner, o, nullptr, nullptr, nullptr);
+  REQUIRE(m.open().ok());
+  for (int i = 0; i < 5; ++i) REQUIRE(m.start("op-" + std::to_string(i), checkpoint("ws" + std::to_string(i), "c")).ok());
+  REQUIRE(eventually([&] { return runner.running == 2; }));
+  runner.open_gate();
+  REQUIRE(eventually([&] { return runner.runs == 5 && m.active() == 0; }));
+  CHECK(runner.max_running == 2);
+}
+
+TEST_CASE("operations: the memory budget admits checkpoints by their buffer need") {
+  testing::TempDir dir;
+  testing::FakePhaseRunner runner;
+  runner.close_gate();
+  ManagerOptions o;
+  o.workers = 4;
+  o.memory_budget_bytes = 100;
+  o.transfer_buffer_bytes = 60;
+  OperationManager m(store_in(dir.path()), runner, o, nullptr, nullptr, nullptr);
+  REQUIRE(m.open().ok());
+  for (int i = 0; i < 3; ++i) REQUIRE(m.start("op-" + std::to_string(i), checkpoint("ws" + std::to_string(i), "c")).ok());
+  REQUIRE(eventually([&] { return runner.running == 1; }));
+  // A release needs no buffer: it runs beside the admitted checkpoint.
+  REQUIRE(m.start("rel", Request{Kind::kRelease, "wsx", "", "c", "", false, false}).ok());
+  REQUIRE(eventually([&] { return runner.running == 2; }));
+  CHECK(m.budget().in_use() == 60);
+  runner.open_gate();
+  REQUIRE(eventually([&] { return runner.runs == 4 && m.active() == 0; }));
+  CHECK(m.budget().peak() == 60);
+}
+
+TEST_CASE("operations: records survive a restart, 0600, and a repeated start runs nothing") {
+  testing::TempDir dir;
+  {
+    testing::FakePhaseRunner runner;
+    OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
+    REQUIRE(m.open().ok());
+    REQUIRE(m.start("op-1", checkpoint("ws", "c1")).ok());
+    REQUIRE(eventually([&] { return state_of(m, "op-1") == State::kSucceeded; }));
+  }
+  struct stat st {};
+  REQUIRE(::stat(dir.file("op-1.json").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  testing::FakePhaseRunner runner;
+  OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
+  REQUIRE(m.open().ok());
+  auto again = m.start("op-1", checkpoint("ws", "c1"));
+  REQUIRE(again.ok());
+  CHECK_FALSE(again->created);
+  CHECK(again->operation.state == State::kSucceeded);
+  CHECK(again->operation.outcome->archive_bytes == 1024);
+  CHECK(runner.runs == 0);
+}
+
+TEST_CASE("operations: an operation running when the agent died gets recovery's outcome and never runs again") {
+  testing::TempDir dir;
+  {
+    auto store = store_in(dir.path());
+    Operation op;
+    op.id = "op-run";
+    op.request = checkpoint("ws", "c9");
+    op.state = State::kRunning;
+    REQUIRE(store->save(op).ok());
+    op.id = "op-pending";
+    op.state = State::kPending;
+    REQUIRE(store->save(op).ok());
+  }
+  testing::FakePhaseRunner runner;
+  runner.recovered.push_back({"c9", "ws", Kind::kCheckpoint, "resumed on the source", false, std::nullopt});
+  OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
+  REQUIRE(m.open().ok());
+  auto op = m.get("op-run");
+  CHECK(op->state == State::kFailed);
+  REQUIRE(op->recovery.has_value());
+  CHECK(op->recovery->outcome == "resumed on the source");
+  CHECK(m.get("op-pending")->state == State::kCancelled);
+  auto again = m.start("op-run", checkpoint("ws", "c9"));
+  REQUIRE(again.ok());
+  CHECK_FALSE(again->created);
+  CHECK(runner.runs == 0);
+}
+
+TEST_CASE("operations: cancel stops a running operation; shutdown refuses new ones") {
+  testing::TempDir dir;
+  testing::FakePhaseRunner runner;
+  runner.close_gate();
+  OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
+  REQUIRE(m.open().ok());
+  REQUIRE(m.start("op-1", checkpoint("ws", "c1")).ok());
+  REQUIRE(eventually([&] { return runner.running == 1; }));
+  REQUIRE(m.cancel("op-1").ok());
+  REQUIRE(eventually([&] { return state_of(m, "op-1") == State::kCancelled; }));
+
+  REQUIRE(m.start("op-2", checkpoint("ws", "c2")).ok());
+  REQUIRE(eventually([&] { return runner.running == 1; }));
+  const auto t0 = std::chrono::steady_clock::now();
+  m.shutdown(100ms);  // the gate stays closed: the grace period ends it
+  CHECK(std::chrono::steady_clock::now() - t0 < 3s);
+  CHECK(state_of(m, "op-2") == State::kCancelled);
+  auto refused = m.start("op-3", checkpoint("ws", "c3"));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code() == ErrorCode::kUnavailable);
+}
+
+TEST_CASE("operations: shutdown lets a running operation finish within the grace period") {
+  testing::TempDir dir;
+  testing::FakePhaseRunner runner;
+  runner.close_gate();
+  OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
+  REQUIRE(m.open().ok());
+  REQUIRE(m.start("op-1", checkpoint("ws", "c1")).ok());
+  REQUIRE(eventually([&] { return runner.running == 1; }));
+  std::thread opener([&] {
+    std::this_thread::sleep_for(50ms);
+    runner.open_gate();
+  });
+  m.shutdown(10s);
+  opener.join();
+  CHECK(state_of(m, "op-1") == State::kSucceeded);
+}

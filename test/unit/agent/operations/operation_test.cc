@@ -1,0 +1,70 @@
+#include "agent/operations/operation.h"
+
+#include <doctest/doctest.h>
+
+using namespace wscp;
+using namespace wscp::agent::operations;
+using nlohmann::json;
+
+TEST_CASE("operations: a request reads back equal and refuses unknown or mistyped fields") {
+  Request r{Kind::kCheckpoint, "ws-1", "", "c1", "main", true, false};
+  auto back = request_from_json(to_json(r));
+  REQUIRE(back.ok());
+  CHECK(*back == r);
+
+  auto unknown = request_from_json(json{{"kind", "restore"}, {"workspace", "w"}, {"checkpointId", "c"}, {"extra", 1}});
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error().message().find("extra is not a known field") != std::string::npos);
+
+  auto typed = request_from_json(json{{"kind", "restore"}, {"workspace", 3}, {"checkpointId", "c"}});
+  REQUIRE_FALSE(typed.ok());
+  CHECK(typed.error().message().find("workspace must be a string") != std::string::npos);
+
+  auto kind = request_from_json(json{{"kind", "explode"}, {"workspace", "w"}, {"checkpointId", "c"}});
+  REQUIRE_FALSE(kind.ok());
+  CHECK(kind.error().message().find("not one of checkpoint") != std::string::npos);
+
+  auto both = request_from_json(json{{"kind", "checkpoint"}, {"workspace", "w"}, {"project", "p"}, {"checkpointId", "c"}});
+  CHECK_FALSE(both.ok());
+  auto no_cp = request_from_json(json{{"kind", "release"}, {"workspace", "w"}});
+  REQUIRE_FALSE(no_cp.ok());
+  CHECK(no_cp.error().message().find("checkpointId is required") != std::string::npos);
+  auto bad_name = request_from_json(json{{"kind", "release"}, {"workspace", "../etc"}, {"checkpointId", "c"}});
+  CHECK_FALSE(bad_name.ok());
+  CHECK_FALSE(request_from_json(json::array()).ok());
+}
+
+TEST_CASE("operations: ids are file-safe") {
+  CHECK(validate_operation_id("op-1.a_b").ok());
+  CHECK_FALSE(validate_operation_id("").ok());
+  CHECK_FALSE(validate_operation_id(".hidden").ok());
+  CHECK_FALSE(validate_operation_id("a/b").ok());
+  CHECK_FALSE(validate_operation_id(std::string(129, 'a')).ok());
+}
+
+TEST_CASE("operations: an operation with every field reads back equal") {
+  Operation op;
+  op.id = "op-1";
+  op.request = Request{Kind::kRestore, "ws", "", "c1", "", false, true};
+  op.state = State::kSucceeded;
+  op.created_at = "2026-01-01T00:00:00Z";
+  op.started_at = "2026-01-01T00:00:01Z";
+  op.finished_at = "2026-01-01T00:00:02Z";
+  op.progress = Progress{"upload", 10, 20, 1.5};
+  op.steps = {StepTiming{"restore", "2026-01-01T00:00:01Z", 900}};
+  op.outcome = Outcome{"ws", "c1", "box", {"box", "db"}, {"sha256:ab"}, 99, {{"box", 1, 2, 3, 4, 5, 6}}, 1000};
+  op.failure = Failure{"internal", "x"};
+  op.recovery = Recovery{"removed", true};
+  auto back = operation_from_json(to_json(op));
+  REQUIRE_MESSAGE(back.ok(), (back.ok() ? "" : back.error().message()));
+  CHECK(*back == op);
+
+  auto j = to_json(op);
+  j["result"]["surprise"] = true;
+  auto bad = operation_from_json(j);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message().find("result.surprise is not a known field") != std::string::npos);
+  j = to_json(op);
+  j["version"] = 99;
+  CHECK_FALSE(operation_from_json(j).ok());
+}
