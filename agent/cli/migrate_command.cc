@@ -95,6 +95,8 @@ nlohmann::json common_json(const migration::MigrationReport& r) {
                    {"restoreMs", r.restore_duration.count()},
                    {"onDestinationOnly", r.on_destination_only},
                    {"notRunning", r.not_running},
+                   {"onBoth", r.on_both},
+                   {"unknown", r.unknown},
                    {"warnings", r.warnings}};
   if (r.failure) j["failure"] = r.failure->describe();
   return j;
@@ -162,6 +164,8 @@ void print_human(const migration::MigrationReport& r) {
   }
   for (const auto& n : r.on_destination_only) std::cout << "  runs on the destination only: " << n << "\n";
   for (const auto& n : r.not_running) std::cout << "  runs nowhere: " << n << "\n";
+  for (const auto& n : r.on_both) std::cout << "  RUNS ON BOTH NODES: " << n << " (stop one copy)\n";
+  for (const auto& n : r.unknown) std::cout << "  state unknown (a node's Podman did not answer): " << n << "\n";
   for (const auto& w : r.warnings) std::cout << "  warning: " << w << "\n";
 }
 

@@ -25,7 +25,7 @@ void StoreArgs::add_to(CLI::App& cmd) {
   cmd.add_option("--segment-size", segment_mib,
                  "MiB of stored archive per segment object: each is written (and readable) whole, and a reader "
                  "or writer holds a few in memory")
-      ->check(CLI::Range(0.0625, 1024.0))
+      ->check(CLI::Range(0.0625, 256.0))
       ->capture_default_str();
   cmd.add_option("--manifest-key", manifest_key_file,
                  "Authenticate manifests (HMAC-SHA256) with the key in this file (same format); defaults to the "

@@ -152,7 +152,10 @@ Result<Sealed> checkpoint_workspace(NodeServices& node, const Plan& plan, const 
     FaultSink faulty(**writer, node.faults, "checkpoint.mid-upload", node.settings.mid_transfer_fault_bytes);
     auto dump = node.engine.checkpoint(c.id, options, faulty, ctx);
     Status durable = dump ? (*writer)->close() : Status(dump.error());
-    if (!durable) return abandon_before_seal(node, plan, durable.error().wrap("checkpoint of " + c.name));
+    if (!durable) {
+      writer->reset();  // its memory and uploads go before the workspace comes back
+      return abandon_before_seal(node, plan, durable.error().wrap("checkpoint of " + c.name));
+    }
     store::ContainerEntry entry;
     entry.name = c.name;
     entry.image_id = image_digest(c.image_id);

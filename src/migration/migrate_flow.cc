@@ -30,11 +30,22 @@ void account(NodeServices& source, NodeServices& destination, MigrationReport& r
     if (plan.restore.name && c.name == plan.primary) there_name = *plan.restore.name;
     auto there = destination.engine.client().inspect_container(there_name);
     const bool on_destination = there && there->running();
-    if (on_destination && !on_source) report.on_destination_only.push_back(there_name);
-    if (!on_destination && !on_source) report.not_running.push_back(c.name);
+    // Podman unreachable is not "not running": nobody knows.
+    const bool known = (here || here.error().code() == ErrorCode::kNotFound) &&
+                       (there || there.error().code() == ErrorCode::kNotFound);
+    if (!known) {
+      report.unknown.push_back(c.name);
+    } else if (on_destination && on_source) {
+      report.on_both.push_back(c.name);
+    } else if (on_destination) {
+      report.on_destination_only.push_back(there_name);
+    } else if (!on_source) {
+      report.not_running.push_back(c.name);
+    }
   }
   if (report.outcome == Outcome::kKeptOnSource &&
-      (!report.on_destination_only.empty() || !report.not_running.empty())) {
+      (!report.on_destination_only.empty() || !report.not_running.empty() || !report.on_both.empty() ||
+       !report.unknown.empty())) {
     report.outcome = Outcome::kStopped;
   }
 }

@@ -14,7 +14,7 @@ namespace wscp::migration {
 enum class Outcome {
   kMigrated,      // running on the destination; the source copy is released
   kKeptOnSource,  // a step failed (see failure); running on the source again
-  kStopped,       // every way back failed: running nowhere; the journal and the store keep it
+  kStopped,       // not whole in one place (see the lists below): a person decides; the journal and the store keep it
 };
 std::string_view to_string(Outcome outcome);
 
@@ -29,6 +29,8 @@ struct MigrationReport {
   // node; with either the workspace is not whole anywhere (kStopped).
   std::vector<std::string> on_destination_only;
   std::vector<std::string> not_running;
+  std::vector<std::string> on_both;  // two copies run: a person must stop one
+  std::vector<std::string> unknown;  // a node's Podman did not answer
   std::optional<Error> failure;
   std::vector<std::string> warnings;
   std::chrono::milliseconds checkpoint_duration{0};

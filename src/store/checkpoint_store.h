@@ -112,6 +112,13 @@ class CheckpointStore {
   // segments as they appear and ends only after the last one verified. The
   // archive must have been written with this store's compression and
   // encryption settings (they name its key).
+  //
+  // A restore that follows must hold the checkpoint's restore claim before
+  // it starts and keep Podman from the stream's end until the manifest
+  // exists and binds this writing: a source that never sent a manifest may
+  // resume without the claim when the store is unreachable (see
+  // migration/checkpoint_phase.cc), so a clean end here alone proves nothing
+  // about who owns the workspace.
   Result<std::unique_ptr<ByteSource>> follow_archive(const std::string& workspace_id,
                                                      const std::string& checkpoint_id, const std::string& container,
                                                      const FollowOptions& follow, const OperationContext& ctx);

@@ -6,6 +6,14 @@ namespace wscp::agent::operations {
 
 namespace {
 
+// Whether two requests act on one workspace of one store.
+bool touches_same(const Request& a, const Request& b) {
+  if (a.store != b.store) return false;
+  const std::string& wa = a.workspace.empty() ? a.project : a.workspace;
+  const std::string& wb = b.workspace.empty() ? b.project : b.workspace;
+  return !wa.empty() && wa == wb;
+}
+
 metrics::OperationKind metric_kind(Kind kind) {
   switch (kind) {
     case Kind::kCheckpoint: return metrics::OperationKind::kCheckpoint;
@@ -109,6 +117,19 @@ Result<Started> OperationManager::start(const std::string& id, const Request& re
                                              "); repeat that request or choose a new id");
     }
     if (!accepting_) return Error(ErrorCode::kUnavailable, "the agent is shutting down and starts no new operation");
+    // The phases let this node re-enter its own step only because the
+    // earlier attempt is dead (replay after a crash): two live operations on
+    // one workspace or checkpoint would undo each other.
+    for (const auto& [other_id, other] : entries_) {
+      if (other->op.state != State::kPending && other->op.state != State::kRunning) continue;
+      if (touches_same(other->op.request, request)) {
+        return Error(ErrorCode::kConflict, "operation " + other_id + " (" + std::string(to_string(other->op.request.kind)) +
+                                               ") is still running on workspace " +
+                                               (request.workspace.empty() ? request.project : request.workspace) +
+                                               "; wait for it "
+                                               "or cancel it first");
+      }
+    }
     if (auto s = runner_.check_store(request.store); !s) return s.error();
     entry = std::make_shared<Entry>();
     entry->op.id = id;

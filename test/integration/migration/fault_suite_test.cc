@@ -463,12 +463,16 @@ void run_outage_row(const OutageRow& row) {
   await_point(flow, point, running);
   minio().stop();
   release_point(flow, point);
+  const auto released = std::chrono::steady_clock::now();
   if (!row.for_good) {
     std::this_thread::sleep_for(3s);  // the outage itself
     minio().start();
   }
   AgentRun r = running.get();
   INFO(r.output);
+  // The verb still had objects to move when the store went down: it could
+  // not have ended before the store came back (or gave up on it).
+  CHECK(std::chrono::steady_clock::now() - released >= 3s);
   if (row.for_good) {
     minio().start();  // back only after the verb gave up
     CHECK(r.exit_code != 0);

@@ -69,6 +69,7 @@ TEST_CASE("api routes: POST /v1/operations starts once per id; GET and DELETE fi
   CHECK(call(f.router, "GET", "/v1/operations/op-x").status == 404);
   CHECK(call(f.router, "DELETE", "/v1/operations/op-x").status == 404);
   for (int i = 0; i < 500 && f.manager->active() > 0; ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(f.manager->active() == 0);
   CHECK(call(f.router, "DELETE", "/v1/operations/op-1").status == 200);  // finished: answered as it is
   CHECK(f.runner.runs == 1);
   CHECK(parsed(call(f.router, "GET", "/v1/operations"))["operations"].size() == 1);

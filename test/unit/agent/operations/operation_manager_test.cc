@@ -66,6 +66,25 @@ TEST_CASE("operations: the same id twice is one operation; another request under
         ErrorCode::kInvalidArgument);
 }
 
+TEST_CASE("operations: one live operation per workspace; another waits for it to end") {
+  testing::TempDir dir;
+  testing::FakePhaseRunner runner;
+  runner.close_gate();
+  OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
+  REQUIRE(m.open().ok());
+  REQUIRE(m.start("restore-1", Request{Kind::kRestore, "ws", "", "c1", "", false, false}).ok());
+  auto second = m.start("restore-2", Request{Kind::kRestore, "ws", "", "c1", "", false, false});
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.error().code() == ErrorCode::kConflict);
+  CHECK(second.error().message().find("restore-1") != std::string::npos);
+  CHECK(m.start("other", Request{Kind::kRestore, "ws-2", "", "c1", "", false, false}).ok());
+  runner.open_gate();
+  REQUIRE(eventually([&] { return m.active() == 0; }));
+  CHECK(m.start("restore-2", Request{Kind::kResume, "ws", "", "c1", "", false, false}).ok());
+  REQUIRE(eventually([&] { return m.active() == 0; }));
+  CHECK(runner.runs == 3);
+}
+
 TEST_CASE("operations: the executor bounds how many run at once") {
   testing::TempDir dir;
   testing::FakePhaseRunner runner;
