@@ -12,6 +12,7 @@
 
 #include <atomic>
 
+#include "temp_dir.h"
 #include "agent/api/api_server.h"
 #include "agent/api/health_routes.h"
 #include "agent/tls/serving_identity.h"
@@ -28,18 +29,7 @@ namespace {
 
 constexpr std::uint64_t kMaxBody = 4096;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/tmp/wscp-agent-api-XXXXXX";
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using wscp::testing::TempDir;
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "temp_dir.h"
 #include "agent/api/api_server.h"
 #include "agent/api/operation_routes.h"
 #include "agent/operations/operation_manager.h"
@@ -23,18 +24,7 @@ namespace {
 
 constexpr std::uint64_t kMaxBody = 2048;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/tmp/wscp-agent-ops-XXXXXX";
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using wscp::testing::TempDir;
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
