@@ -8,6 +8,7 @@
 set -euo pipefail
 cmd=${1:?usage: prometheus.sh up|down STATE_DIR}
 state=${2:?usage: prometheus.sh up|down STATE_DIR}
+repo=$(cd "$(dirname "$0")/../.." && pwd)
 
 wait_until() {  # wait_until SECONDS COMMAND...: poll until COMMAND succeeds
   local deadline=$((SECONDS + $1)); shift
@@ -32,11 +33,7 @@ case $cmd in
     command -v prometheus >/dev/null || { echo "prometheus.sh: no prometheus binary (scripts/install-deps installs Debian's package)" >&2; exit 1; }
     [[ -d $state ]] && stop
     rm -rf "$state"; mkdir -p "$state/data"
-    read -r port target < <(python3 -c 'import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])
-for x in s: x.close()')
+    port=$("$repo/scripts/free-ports" 2); target=$((port + 1))
     echo "$port" >"$state/port"
     cat >"$state/prometheus.yml" <<YML
 global:

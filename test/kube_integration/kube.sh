@@ -176,20 +176,6 @@ compact() {
   echo "$revision"
 }
 
-free_ports() {  # three free loopback ports in a row, from a random start so parallel runs rarely meet
-  python3 -c 'import random, socket
-start = random.randrange(330)
-for i in range(330):
-    p = 40000 + 3 * ((start + i) % 330)
-    try:
-        s = [socket.socket() for _ in range(3)]
-        for j, x in enumerate(s): x.bind(("127.0.0.1", p + j))
-        for x in s: x.close()
-        print(p); break
-    except OSError:
-        for x in s: x.close()'
-}
-
 case $cmd in
   up)
     if [[ -f $state/apiserver.pid || -f $state/etcd.pid ]]; then stop_pid apiserver; stop_pid etcd; fi
@@ -199,8 +185,8 @@ case $cmd in
     for b in etcd kube-apiserver kubectl; do
       [[ -x $dir/$b ]] || { log "$dir/$b is missing: run scripts/install-kube"; exit 1; }
     done
-    p=$(free_ports)
-    [[ -n $p ]] || { log "no three free loopback ports in 40000-40989"; exit 1; }
+    p=$("$repo/scripts/free-ports" 3)
+    [[ -n $p ]] || { log "no three free loopback ports"; exit 1; }
     printf 'etcd=%s\netcd_peer=%s\napiserver=%s\n' "$p" $((p + 1)) $((p + 2)) >"$state/ports"
     make_pki
     write_kubeconfig "$state/admin.kubeconfig" wscp-test-admin admin

@@ -46,13 +46,7 @@ case $cmd in
     rm -rf "$state"; mkdir -p "$state/data"
     bin=$("$repo/scripts/install-minio")
     echo "$bin" >"$state/bin"
-    # A free loopback port (and the next one for the console).
-    port=$(python3 -c 'import socket
-for p in range(39000, 39990, 2):
-    try:
-        a = socket.socket(); a.bind(("127.0.0.1", p)); b = socket.socket(); b.bind(("127.0.0.1", p + 1))
-        a.close(); b.close(); print(p); break
-    except OSError: pass')
+    port=$("$repo/scripts/free-ports" 2)  # the server's, and the next for its console
     echo "$port" >"$state/port"
     start
     cat >"$state/env" <<ENV
