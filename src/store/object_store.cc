@@ -4,6 +4,14 @@
 
 namespace wscp::store {
 
+Status ObjectStore::put(const std::string& key, const std::string& data, const OperationContext& ctx) {
+  auto sink = create(key, ctx);
+  if (!sink) return sink.error();
+  auto st = (*sink)->write(std::as_bytes(std::span(data.data(), data.size())));
+  if (!st) return st;
+  return (*sink)->close();
+}
+
 Status ObjectStore::create_exclusive(const std::string& key, std::string_view, const OperationContext&) {
   return Error(ErrorCode::kUnsupported, describe() + " cannot create " + key + " only if it is absent");
 }

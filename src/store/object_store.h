@@ -35,6 +35,11 @@ class ObjectStore {
   // old one) only when close() succeeds; a writer destroyed without close()
   // leaves nothing behind.
   virtual Result<std::unique_ptr<ByteSink>> create(const std::string& key, const OperationContext& ctx) = 0;
+  // Writes a whole object held in memory, replacing any old one, atomically.
+  // Unlike a create() writer it can be retried as a whole (S3: one PUT,
+  // resent after a lost answer or a server restart), so a commit survives
+  // what would lose a streamed upload.
+  virtual Status put(const std::string& key, const std::string& data, const OperationContext& ctx);
   // Creates a small object only if no object of that key exists, atomically:
   // of several writers racing for the same key exactly one succeeds, the
   // others get kConflict. (S3: PUT with If-None-Match: *; local: link().)

@@ -19,8 +19,7 @@ SegmentWriter::SegmentWriter(ObjectStore& store, SegmentWriterConfig config, con
 
 SegmentWriter::~SegmentWriter() {
   if (!committed_) upload_ctx_.cancel->cancel();
-  current_.reset();  // aborts the open segment
-  stop_uploads();    // drops the queued ones, awaits those committing
+  stop_uploads();  // drops the queued ones, awaits those committing
   if (committed_) return;
   // Best effort: a failed or abandoned archive leaves no segment behind. A
   // failure here leaves objects that delete_checkpoint removes later.
@@ -52,11 +51,25 @@ Status SegmentWriter::open_segment() {
                                                   std::to_string(config_.segment_size) +
                                                   " bytes: configure a larger segment size");
   }
-  auto sink = store_.create(segment_key(config_.archive_key, next_index_), upload_ctx_);
-  if (!sink) return sink.error().wrap(where(next_index_));
-  current_ = std::move(*sink);
+  {
+    std::lock_guard lock(mu_);
+    if (!spare_.empty()) {
+      current_ = std::move(spare_.back());
+      spare_.pop_back();
+    }
+  }
+  current_.clear();
+  current_.reserve(config_.segment_size + kMaxSegmentTrailer);
+  open_ = true;
   ++next_index_;
   in_segment_ = 0;
+  return Ok{};
+}
+
+Status SegmentWriter::commit(const Upload& up) {
+  if (upload_ctx_.cancelled()) return Error(ErrorCode::kCancelled, where(up.index) + ": cancelled");
+  auto st = store_.put(segment_key(config_.archive_key, up.index), up.bytes, upload_ctx_);
+  if (!st) return st.error().wrap(where(up.index));
   return Ok{};
 }
 
@@ -80,9 +93,7 @@ Status SegmentWriter::write_trailer(bool last) {
     StreamDigests plain = config_.plain_totals ? config_.plain_totals() : StreamDigests{};
     t.totals = SegmentTotals{next_index_, size_, digests_.sha256, plain.size, plain.sha256};
   }
-  const std::string trailer = seal_segment_trailer(t, config_.mac_key ? &*config_.mac_key : nullptr);
-  auto st = current_->write(std::as_bytes(std::span(trailer.data(), trailer.size())));
-  if (!st) return st.error().wrap(where(t.index));
+  current_ += seal_segment_trailer(t, config_.mac_key ? &*config_.mac_key : nullptr);
   return Ok{};
 }
 
@@ -90,6 +101,8 @@ Status SegmentWriter::write_trailer(bool last) {
 // uploads_in_flight are in flight.
 Status SegmentWriter::submit() {
   Upload up{next_index_ - 1, std::move(current_)};
+  current_ = std::string();
+  open_ = false;
   std::unique_lock lock(mu_);
   while (workers_.size() < config_.uploads_in_flight) workers_.emplace_back([this] { commit_loop(); });
   while (pending_ >= config_.uploads_in_flight && !error_) {
@@ -119,16 +132,12 @@ void SegmentWriter::commit_loop() {
       queue_.pop_front();
     }
     std::optional<Error> failed;
-    if (upload_ctx_.cancelled()) {
-      failed = Error(ErrorCode::kCancelled, where(up.index) + ": cancelled");
-    } else if (auto st = up.sink->close(); !st) {
-      failed = st.error().wrap(where(up.index));
-    }
-    up.sink.reset();  // its buffers go now, not under the lock
+    if (auto st = commit(up); !st) failed = st.error();
     std::deque<Upload> dropped;
     {
       std::lock_guard lock(mu_);
       --pending_;
+      spare_.push_back(std::move(up.bytes));
       if (failed && !error_) {
         error_ = std::move(failed);
         // The archive is lost: stop the others.
@@ -173,21 +182,32 @@ void SegmentWriter::stop_uploads() {
 Status SegmentWriter::write(std::span<const std::byte> data) {
   if (closed_) return Error(ErrorCode::kInternal, "write after close on archive " + config_.archive_key);
   if (auto e = failure()) return *e;
+  return with_cause(append(data));
+}
+
+Status SegmentWriter::with_cause(Status st) {
+  if (st) return st;
+  // A commit that failed meanwhile cancelled this segment too: report the
+  // cause, not the cancellation it induced.
+  if (auto e = failure()) return *e;
+  return st;
+}
+
+Status SegmentWriter::append(std::span<const std::byte> data) {
   while (!data.empty()) {
-    if (current_ && in_segment_ == config_.segment_size) {
+    if (open_ && in_segment_ == config_.segment_size) {
       auto st = write_trailer(false);
       if (st) st = submit();
       if (!st) return st;
     }
-    if (!current_) {
+    if (!open_) {
       auto st = open_segment();
       if (!st) return st;
     }
     const std::uint64_t room = config_.segment_size - in_segment_;
     const std::size_t take = data.size() < room ? data.size() : static_cast<std::size_t>(room);
     auto chunk = data.first(take);
-    auto st = current_->write(chunk);
-    if (!st) return st.error().wrap(where(next_index_ - 1));
+    current_.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
     segment_hash_.update(chunk);
     whole_hash_.update(chunk);
     in_segment_ += take;
@@ -201,11 +221,11 @@ Status SegmentWriter::close() {
   if (closed_) return Error(ErrorCode::kInternal, "archive " + config_.archive_key + " closed twice");
   closed_ = true;
   if (auto e = failure()) return *e;
-  if (!current_) {
+  if (!open_) {
     auto st = open_segment();  // an empty archive still has its (last) segment
     if (!st) return st;
   }
-  auto st = write_trailer(true);
+  auto st = with_cause(write_trailer(true));
   if (!st) return st;
   // The last segment only once every earlier one is committed: who sees it
   // can read the whole archive.
@@ -213,9 +233,10 @@ Status SegmentWriter::close() {
   if (!st) return st;
   stop_uploads();
   if (ctx_.cancelled()) return Error(ErrorCode::kCancelled, "archive " + config_.archive_key + ": cancelled");
-  st = current_->close();
-  if (!st) return st.error().wrap(where(next_index_ - 1));
-  current_.reset();
+  st = commit(Upload{next_index_ - 1, std::move(current_)});
+  if (!st) return st;
+  current_ = std::string();
+  open_ = false;
   committed_ = true;
   return Ok{};
 }

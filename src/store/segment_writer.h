@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -37,24 +36,24 @@ struct SegmentWriterConfig {
 };
 
 // The last sink of an archive writer: cuts the stored bytes into segment
-// objects (see segment.h), each written with ObjectStore::create() and
-// committed as soon as it is full and more data follows, so a reader can
-// follow the archive while it is written. A full segment is sealed when the
-// next byte arrives or at close(), so the last segment is always marked as
-// such, and an archive always has at least one segment.
+// objects (see segment.h), each committed as soon as it is full and more
+// data follows, so a reader can follow the archive while it is written. A
+// full segment is sealed when the next byte arrives or at close(), so the
+// last segment is always marked as such, and an archive always has at least
+// one segment.
 //
-// A segment's bytes go into its object's writer as they come; a sealed
-// segment is committed (its writer's close(): S3, one PUT) by one of
-// `uploads_in_flight` background threads while the next one fills, and
-// write() waits while that many are in flight. Memory: what the store's
-// writers buffer, at most (uploads_in_flight + 1) segments (S3: the
-// object's bytes until its PUT; the local store: none). Segments may
-// become visible out of order, but the last one (with the totals) is
-// committed only after every earlier one was, by close() itself: who sees
-// the last segment can read them all. The first failed commit is returned
-// by the next write() or close() (never a successful close()); other
-// commits are then cancelled. Destroyed without a successful close(), it
-// cancels and awaits its commits and removes the segments it wrote.
+// A segment fills in memory; a sealed one is committed with
+// ObjectStore::put() (S3: one PUT, resent whole after a lost answer or a
+// server restart) by one of `uploads_in_flight` background threads while
+// the next one fills, and write() waits while that many are in flight.
+// Memory: at most (uploads_in_flight + 1) segments, whatever the archive's
+// size. Segments may become visible out of order, but the last one (with
+// the totals) is committed only after every earlier one was, by close()
+// itself: who sees the last segment can read them all. The first failed
+// commit is returned by the next write() or close() (never a successful
+// close()); other commits are then cancelled. Destroyed without a
+// successful close(), it cancels and awaits its commits and removes the
+// segments it wrote.
 class SegmentWriter : public ByteSink {
  public:
   SegmentWriter(ObjectStore& store, SegmentWriterConfig config, const OperationContext& ctx);
@@ -75,10 +74,13 @@ class SegmentWriter : public ByteSink {
  private:
   struct Upload {
     std::uint64_t index = 0;
-    std::unique_ptr<ByteSink> sink;
+    std::string bytes;  // data and trailer
   };
 
   Status open_segment();
+  Status commit(const Upload& up);
+  Status append(std::span<const std::byte> data);
+  Status with_cause(Status st);
   Status write_trailer(bool last);
   Status submit();
   Status wait_all();
@@ -97,7 +99,8 @@ class SegmentWriter : public ByteSink {
   // failure, destruction) without cancelling its caller's operation.
   OperationContext upload_ctx_;
   std::string upload_;
-  std::unique_ptr<ByteSink> current_;
+  std::string current_;            // the segment filling, when open_
+  bool open_ = false;
   std::uint64_t next_index_ = 0;  // index of the segment after current_
   std::uint64_t in_segment_ = 0;
   std::uint64_t size_ = 0;
@@ -112,6 +115,7 @@ class SegmentWriter : public ByteSink {
   std::condition_variable work_;   // a sealed segment was queued, or stop
   std::condition_variable space_;  // a commit finished
   std::deque<Upload> queue_;
+  std::vector<std::string> spare_;  // committed segments' buffers, for reuse
   std::size_t pending_ = 0;  // queued or committing
   std::size_t peak_pending_ = 0;
   bool stopping_ = false;

@@ -344,15 +344,16 @@ TEST_CASE("a short outage mid-upload is retried and the upload succeeds") {
   std::uint64_t size = 40ull << 20;
   GeneratedSource gen(size, 9);
   std::vector<std::byte> buf(1 << 20);
-  std::thread outage;
+  std::jthread outage;  // joined on every exit, a failed REQUIRE included
   for (std::uint64_t done = 0; done < size;) {
     auto n = gen.read(buf);
     REQUIRE(n);
-    REQUIRE((*writer)->write(std::span<const std::byte>(buf).first(*n)));
+    auto wrote = (*writer)->write(std::span<const std::byte>(buf).first(*n));
+    REQUIRE_MESSAGE(wrote, (wrote ? "" : wrote.error().describe()));
     done += *n;
     if (done == (12ull << 20)) {
       minio.stop();
-      outage = std::thread([&] {
+      outage = std::jthread([&] {
         std::this_thread::sleep_for(std::chrono::seconds(3));  // the outage itself
         minio.start();
       });

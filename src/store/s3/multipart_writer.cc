@@ -235,8 +235,11 @@ class MultipartWriter : public ByteSink {
       auto r = client_->call(call, ctx_.cancel.get());
       if (!r) {
         // After a retry (the first answer lost), the server may no longer
-        // know the upload because it completed it.
-        if (r.error().code() == ErrorCode::kNotFound) return confirm_completed(r.error());
+        // know the upload (NoSuchUpload) or its parts (InvalidPart) because
+        // it completed it.
+        if (r.error().code() == ErrorCode::kNotFound || r.error().code() == ErrorCode::kInvalidArgument) {
+          return confirm_completed(r.error());
+        }
         return r.error();
       }
       // S3 may answer 200 and report the failure in the body.
@@ -254,24 +257,28 @@ class MultipartWriter : public ByteSink {
     return Ok{};
   }
 
-  // The server answered NoSuchUpload: the upload is gone, either because an
-  // earlier attempt of this very request completed it (its answer lost) or
-  // because it was aborted. The object tells which: it carries this upload's
-  // token and size only in the first case.
-  Status confirm_completed(const Error& no_such_upload) {
+  // The server no longer knows the upload or its parts: either an earlier
+  // attempt of this very request completed it (its answer lost), or it was
+  // aborted, or the server lost it while completing it (a restart). The
+  // object tells which: it carries this upload's token and size only in the
+  // first case.
+  Status confirm_completed(const Error& refused) {
     auto head = client_->head_object(key_, ctx_.cancel.get());
-    if (!head) return head.error().wrap("complete multipart upload of " + key_ + " (checking after NoSuchUpload)");
+    if (!head) return head.error().wrap("complete multipart upload of " + key_ + " (checking after: " + refused.message() + ")");
     if (*head && (*head)->header(kUploadTokenHeader) == upload_token_ && (*head)->size == total_bytes_) {
       committed_ = true;
       remove_marker();
       return Ok{};
     }
-    return Error(ErrorCode::kConflict,
-                 no_such_upload.message() + "; the upload is gone and " +
-                     (*head ? "the object there is not this upload's (another writer replaced it, or the upload "
-                              "was aborted by a sweep)"
-                            : "no object was made (the upload was aborted, e.g. by a sweep)") +
-                     ": write it again");
+    if (*head) {
+      return Error(ErrorCode::kConflict, refused.message() +
+                                             "; the object there is not this upload's (another writer replaced it, "
+                                             "or a sweep aborted this upload): write it again");
+    }
+    // Nothing was made: the upload is lost, which a later attempt repairs.
+    return Error(ErrorCode::kUnavailable,
+                 refused.message() + "; no object was made (the upload was aborted by a sweep, or the server "
+                                     "lost it while completing it): write it again");
   }
 
   void remove_marker() {

@@ -152,6 +152,19 @@ class S3Store : public ObjectStore {
     return make_multipart_writer(client_, client_->full_key(key), ctx);
   }
 
+  Status put(const std::string& key, const std::string& data, const OperationContext& ctx) override {
+    auto st = validate_key(key);
+    if (!st) return st;
+    S3Call call;
+    call.method = "PUT";
+    call.key = client_->full_key(key);
+    call.body = &data;  // in memory: every retry resends it whole
+    call.what = "upload " + key;
+    auto r = client_->call(call, ctx.cancel.get());
+    if (!r) return r.error();
+    return Ok{};
+  }
+
   Status create_exclusive(const std::string& key, std::string_view data, const OperationContext& ctx) override {
     auto st = validate_key(key);
     if (!st) return st;
