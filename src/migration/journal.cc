@@ -1,6 +1,7 @@
 #include "migration/journal.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -177,7 +178,17 @@ Result<std::unique_ptr<DirectoryJournal>> DirectoryJournal::open(fs::path dir) {
   fs::create_directories(dir, ec);
   if (ec) return Error(ErrorCode::kUnavailable, "cannot create journal directory " + dir.string() + ": " + ec.message());
   if (::chmod(dir.c_str(), 0700) != 0) return io_error("cannot restrict journal directory " + dir.string(), errno);
-  return std::unique_ptr<DirectoryJournal>(new DirectoryJournal(std::move(dir)));
+  const fs::path lock_path = dir / ".lock";
+  UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!lock.valid()) return io_error("cannot open journal lock " + lock_path.string(), errno);
+  if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) return io_error("cannot lock journal " + dir.string(), errno);
+    return Error(ErrorCode::kConflict,
+                 "journal " + dir.string() + " is in use by another wscp-agent on this node (a running `serve`, or "
+                 "another verb): two processes on one journal would undo each other's steps. Wait for it to end, "
+                 "or send the work to the daemon's API");
+  }
+  return std::unique_ptr<DirectoryJournal>(new DirectoryJournal(std::move(dir), std::move(lock)));
 }
 
 fs::path DirectoryJournal::path_of(std::string_view checkpoint_id, Phase phase) const {

@@ -9,6 +9,8 @@
 
 #include "common/result.h"
 
+#include "common/unique_fd.h"
+
 namespace wscp::migration {
 
 // The node-local phases of a migration. Each runs on one node only.
@@ -66,8 +68,13 @@ class Journal {
 
 // A directory of JSON files (0600, directory 0700), one per checkpoint and
 // phase: <dir>/<checkpoint-id>.<phase>.json.
+// One process at a time: open() takes an exclusive lock on `<dir>/.lock`
+// (flock: the kernel lets go of it when the process dies, kill -9 too), so
+// a verb cannot run on the journal of a running daemon or of another verb,
+// where each would take the other's steps for a crashed run and undo them.
 class DirectoryJournal final : public Journal {
  public:
+  // kConflict when another process (or another open in this one) holds it.
   static Result<std::unique_ptr<DirectoryJournal>> open(std::filesystem::path dir);
 
   Status record(const JournalEntry& entry) override;
@@ -78,10 +85,11 @@ class DirectoryJournal final : public Journal {
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
-  explicit DirectoryJournal(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  DirectoryJournal(std::filesystem::path dir, UniqueFd lock) : dir_(std::move(dir)), lock_(std::move(lock)) {}
   std::filesystem::path path_of(std::string_view checkpoint_id, Phase phase) const;
 
   std::filesystem::path dir_;
+  UniqueFd lock_;  // held while this journal is open
 };
 
 // The JSON form of an entry, validated field by field on the way in.

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -123,6 +124,28 @@ TEST_CASE("a directory journal reports an unreadable entry instead of skipping i
   auto pending = (*journal)->pending();
   REQUIRE_FALSE(pending.ok());
   CHECK(pending.error().message().find("c9.checkpoint.json") != std::string::npos);
+}
+
+TEST_CASE("a directory journal is one process's at a time, until that one ends") {
+  TempDir dir;
+  auto first = DirectoryJournal::open(dir.path);
+  REQUIRE(first.ok());
+  auto second = DirectoryJournal::open(dir.path);
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.error().code() == ErrorCode::kConflict);
+  CHECK(second.error().message().find(dir.path.string()) != std::string::npos);
+  // Another process is refused too.
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    auto theirs = DirectoryJournal::open(dir.path);
+    ::_exit(!theirs.ok() && theirs.error().code() == ErrorCode::kConflict ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  first->reset();  // closed: free again
+  CHECK(DirectoryJournal::open(dir.path).ok());
 }
 
 TEST_CASE("a directory journal refuses ids that are not plain names") {
