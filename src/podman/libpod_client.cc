@@ -56,6 +56,14 @@ class LibpodClient final : public PodmanClient {
     return parse_container_list(*j);
   }
 
+  Result<std::uint64_t> memory_usage(const std::string& name) override {
+    auto j = get_json("containers/stats?stream=false&containers=" + http::url_encode(name));
+    if (!j.ok()) return j.error();
+    auto usage = parse_memory_usage(*j);
+    if (!usage) return usage.error().wrap("memory usage of " + name);
+    return usage;
+  }
+
   Result<bool> container_exists(const std::string& name) override {
     return exists("containers/" + http::url_encode(name) + "/exists");
   }

@@ -26,6 +26,10 @@ class PodmanClient {
   // label_filter: "key" or "key=value"; empty lists every container.
   virtual Result<std::vector<ContainerSummary>> list_containers(const std::string& label_filter) = 0;
   virtual Result<bool> container_exists(const std::string& name) = 0;
+  // The memory a running container uses now (its cgroup's), in bytes.
+  virtual Result<std::uint64_t> memory_usage(const std::string& name) {
+    return Error(ErrorCode::kUnsupported, "this Podman client cannot read " + name + "'s memory usage");
+  }
   virtual Status remove_container(const std::string& name, bool force) = 0;
   virtual Status rename_container(const std::string& name, const std::string& new_name) = 0;
 

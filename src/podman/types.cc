@@ -82,6 +82,25 @@ Result<std::vector<ContainerSummary>> parse_container_list(const json& j) {
   }
 }
 
+Result<std::uint64_t> parse_memory_usage(const json& j) {
+  try {
+    if (auto e = j.find("Error"); e != j.end() && !e->is_null()) {
+      return Error(ErrorCode::kUnavailable, "Podman could not read the container's statistics: " + e->dump());
+    }
+    const auto& stats = j.at("Stats");
+    if (!stats.is_array() || stats.size() != 1) {
+      return Error(ErrorCode::kInternal, "Podman's stats answer does not hold exactly one container");
+    }
+    const auto& usage = stats.front().at("MemUsage");
+    if (!usage.is_number_unsigned()) {
+      return Error(ErrorCode::kInternal, "Podman's stats answer has a MemUsage that is not a byte count");
+    }
+    return usage.get<std::uint64_t>();
+  } catch (const std::exception& e) {
+    return bad_answer("container stats", e);
+  }
+}
+
 Result<ImageInfo> parse_image_inspect(const json& j) {
   try {
     ImageInfo info;

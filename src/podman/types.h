@@ -91,6 +91,8 @@ struct RestoreOptions {
 // the field when libpod's answer does not have the expected shape.
 Result<ContainerInfo> parse_container_inspect(const nlohmann::json& j);
 Result<std::vector<ContainerSummary>> parse_container_list(const nlohmann::json& j);
+// libpod's /containers/stats?stream=false answer for one container: its MemUsage.
+Result<std::uint64_t> parse_memory_usage(const nlohmann::json& j);
 Result<ImageInfo> parse_image_inspect(const nlohmann::json& j);
 Result<std::vector<ImageInfo>> parse_image_list(const nlohmann::json& j);
 Result<HostInfo> parse_host_info(const nlohmann::json& info);

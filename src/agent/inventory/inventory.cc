@@ -67,6 +67,17 @@ class RealProbe final : public SystemProbe {
 
 std::unique_ptr<SystemProbe> make_system_probe() { return std::make_unique<RealProbe>(); }
 
+std::optional<std::uint64_t> Inventory::memory_of(const Workspace& w) {
+  if (!w.running) return std::nullopt;
+  std::uint64_t total = 0;
+  for (const auto& c : w.containers) {
+    auto used = podman_.memory_usage(c.id);
+    if (!used) return std::nullopt;  // a partial sum would misorder workspaces
+    total += *used;
+  }
+  return total;
+}
+
 Result<std::vector<Workspace>> Inventory::workspaces() {
   auto all = podman_.list_containers("");
   if (!all) return all.error();
@@ -77,6 +88,7 @@ Result<std::vector<Workspace>> Inventory::workspaces() {
     Workspace w;
     w.id = label->second;
     w.primary = c.name;
+    w.labels = c.labels;
     if (auto p = c.labels.find(podman::kComposeProjectLabel); p != c.labels.end()) w.project = p->second;
     out.push_back(std::move(w));
   }
@@ -89,6 +101,7 @@ Result<std::vector<Workspace>> Inventory::workspaces() {
     }
     w.running = std::all_of(w.containers.begin(), w.containers.end(),
                             [](const WorkspaceContainer& c) { return c.state == "running"; });
+    w.memory_bytes = memory_of(w);
   }
   std::sort(out.begin(), out.end(), [](const Workspace& a, const Workspace& b) { return a.id < b.id; });
   return out;

@@ -27,7 +27,10 @@ struct Workspace {
   std::string primary;  // the container carrying the workspace label
   std::vector<WorkspaceContainer> containers;
   bool running = false;  // every container runs
-  std::optional<std::uint64_t> memory_bytes;  // when Podman reports it
+  // The running containers' memory together, when Podman reports it for
+  // every one of them.
+  std::optional<std::uint64_t> memory_bytes;
+  std::map<std::string, std::string> labels;  // the primary container's
 };
 
 // The node's room for restores.
@@ -69,6 +72,8 @@ class Inventory {
   Result<Capacity> capacity();
 
  private:
+  std::optional<std::uint64_t> memory_of(const Workspace& w);
+
   podman::PodmanClient& podman_;
   SystemProbe& probe_;
   InventoryOptions options_;

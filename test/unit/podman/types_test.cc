@@ -42,6 +42,19 @@ TEST_CASE("answers of the wrong shape are errors that say where") {
   CHECK_FALSE(parse_container_list(json::parse(R"([{"Names":["x"]}])")).ok());
 }
 
+TEST_CASE("a stats answer gives one container's memory, and nothing else passes") {
+  auto ok = parse_memory_usage(json::parse(R"({"Error":null,"Stats":[{"Name":"w","MemUsage":4096}]})"));
+  REQUIRE(ok.ok());
+  CHECK(*ok == 4096);
+  CHECK(parse_memory_usage(json::parse(R"({"Stats":[{"MemUsage":7}]})")).value() == 7);
+  for (const char* bad : {R"({"Error":"no such container","Stats":[]})", R"({"Stats":[]})",
+                          R"({"Stats":[{"MemUsage":1},{"MemUsage":2}]})", R"({"Stats":[{"MemUsage":-5}]})",
+                          R"({"Stats":[{"MemUsage":"1GB"}]})", R"({"Stats":[{}]})", R"([])"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_memory_usage(json::parse(bad)).ok());
+  }
+}
+
 TEST_CASE("host info reads the runtime and versions") {
   auto h = parse_host_info(json::parse(R"({"version":{"Version":"5.4.2","APIVersion":"5.4.2"},
       "host":{"ociRuntime":{"name":"crun","version":"crun version 1.21\n+SYSTEMD +CRIU"}}})"));

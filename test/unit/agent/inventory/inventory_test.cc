@@ -40,6 +40,27 @@ TEST_CASE("inventory: workspaces are labelled containers, compose projects group
   CHECK(cap->workspaces_running == 1);
 }
 
+TEST_CASE("inventory: a workspace's memory is its running containers' together, or unknown") {
+  testing::StubPodman podman;
+  podman.containers = {
+      {"i1", "web", "running", {{"dev.containers.id", "ws-web"}, {"com.docker.compose.project", "shop"}}},
+      {"i2", "db", "running", {{"com.docker.compose.project", "shop"}}},
+      {"i3", "solo", "running", {{"dev.containers.id", "ws-solo"}, {"tier", "gold"}}},
+  };
+  podman.memory = {{"i1", 100}, {"i2", 50}};  // i3: Podman gives no figure
+  testing::StubProbe probe;
+  Inventory inv(podman, probe, {});
+  auto ws = inv.workspaces();
+  REQUIRE(ws.ok());
+  REQUIRE(ws->size() == 2);
+  const auto& solo = (*ws)[0];  // sorted by id
+  const auto& web = (*ws)[1];
+  CHECK(web.memory_bytes == std::optional<std::uint64_t>(150));
+  CHECK(to_json(web).at("memoryBytes") == 150);
+  CHECK_FALSE(solo.memory_bytes.has_value());  // never a partial or guessed figure
+  CHECK(solo.labels.at("tier") == "gold");
+}
+
 TEST_CASE("inventory: MemAvailable is read in bytes; a missing line is an error") {
   CHECK(*parse_mem_available("MemTotal: 10 kB\nMemAvailable:     2 kB\n") == 2048);
   CHECK_FALSE(parse_mem_available("MemTotal: 10 kB\n").ok());

@@ -15,6 +15,7 @@ class StubPodman final : public podman::PodmanClient {
  public:
   bool reachable = true;
   std::vector<podman::ContainerSummary> containers;
+  std::map<std::string, std::uint64_t> memory;  // by container id; others: no figure
 
   Result<podman::HostInfo> info() override {
     if (!reachable) return down();
@@ -24,6 +25,11 @@ class StubPodman final : public podman::PodmanClient {
     if (!reachable) return down();
     if (!filter.empty()) return Error(ErrorCode::kInternal, "the stub lists everything only");
     return containers;
+  }
+  Result<std::uint64_t> memory_usage(const std::string& id) override {
+    if (!reachable) return down();
+    if (auto m = memory.find(id); m != memory.end()) return m->second;
+    return Error(ErrorCode::kNotFound, "no statistics for " + id);
   }
   Result<podman::ContainerInfo> inspect_container(const std::string&) override { return refused(); }
   Result<bool> container_exists(const std::string&) override { return refused(); }
