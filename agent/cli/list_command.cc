@@ -132,7 +132,7 @@ void add_list_command(CLI::App& app) {
       "claims of an authenticated store.");
   args->store.add_to(*cmd);
   cmd->add_option("--workspace", args->workspace, "Only this workspace's checkpoints");
-  cmd->add_flag("--json", args->json, "Print the list as JSON");
+  add_output_options(*cmd, args->json, "the list");
   cmd->callback([args] { throw CLI::RuntimeError(run(*args)); });
 }
 

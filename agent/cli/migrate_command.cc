@@ -7,6 +7,7 @@
 #include "agent/cli/commands.h"
 #include "agent/cli/node_runtime.h"
 #include "agent/cli/output.h"
+#include "agent/cli/progress_bar.h"
 #include "migration/migrate_flow.h"
 #include "podman/project.h"
 
@@ -195,8 +196,10 @@ int run(MigrateArgs& a) {
 
   OperationContext ctx;
   ctx.operation_id = "migrate-" + (a.project.empty() ? a.workspace : a.project);
-  if (!a.json) ctx.on_progress = stderr_progress();
+  ProgressDisplay progress(std::cerr, stderr_is_terminal(), terminal_width());
+  if (!a.json) ctx.on_progress = progress.fn();
   auto report = migration::migrate_workspace((*source)->services(), (*destination)->services(), request, ctx);
+  progress.finish();
   if (!report) return report_error(report.error());
   if (report->outcome == Outcome::kStopped) {
     report->warnings.push_back(recovery_hint(a, a.from.node, a.to.node));
@@ -254,7 +257,7 @@ void add_migrate_command(CLI::App& app) {
                   "auto: trust the runtime's +CRIU; present/absent: assert it")
       ->check(CLI::IsMember({"auto", "present", "absent"}))
       ->capture_default_str();
-  cmd->add_flag("--json", args->json, "Print the result as JSON");
+  add_output_options(*cmd, args->json);
   cmd->callback([args] {
     if (args->workspace.empty() && args->project.empty()) {
       throw CLI::ValidationError("migrate", "name what to move: --container NAME or --project NAME");

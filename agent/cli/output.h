@@ -1,5 +1,6 @@
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 #include <string>
 
@@ -18,14 +19,13 @@ inline int report_error(const Error& e) {
   return kExitFailed;
 }
 
-// Progress lines on stderr, one per stage change.
-inline ProgressFn stderr_progress() {
-  return [last = std::string()](const Progress& p) mutable {
-    if (p.stage != last) {
-      std::cerr << "wscp-agent: " << p.stage << "...\n";
-      last = p.stage;
-    }
-  };
+// --output text|json, and --json as its shorthand: how a verb prints its result.
+inline void add_output_options(CLI::App& cmd, bool& json, const std::string& what = "the result") {
+  cmd.add_option_function<std::string>(
+         "--output", [&json](const std::string& v) { json = v == "json"; },
+         "How to print " + what + ": text (default; a progress bar on a terminal) or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  cmd.add_flag("--json", json, "Same as --output json");
 }
 
 }  // namespace wscp::agent

@@ -10,6 +10,7 @@
 #include "agent/cli/commands.h"
 #include "agent/cli/node_runtime.h"
 #include "agent/cli/output.h"
+#include "agent/cli/progress_bar.h"
 #include "migration/checkpoint_phase.h"
 #include "migration/plan_phase.h"
 #include "migration/recovery.h"
@@ -34,7 +35,7 @@ void add_common(CLI::App& cmd, PhaseArgs& a, bool names_checkpoint) {
     cmd.add_option("--workspace", a.workspace, "The workspace id")->required();
     cmd.add_option("--checkpoint", a.checkpoint, "The checkpoint id (printed by `plan`)")->required();
   }
-  cmd.add_flag("--json", a.json, "Print the result as JSON");
+  add_output_options(cmd, a.json);
 }
 
 // Runs fn with this node's services; prints its JSON (or text) and exits.
@@ -44,8 +45,10 @@ template <typename Fn>
   if (!rt) throw CLI::RuntimeError(report_error(rt.error()));
   OperationContext ctx;
   ctx.operation_id = a.checkpoint;
-  if (!a.json) ctx.on_progress = stderr_progress();
+  ProgressDisplay progress(std::cerr, stderr_is_terminal(), terminal_width());
+  if (!a.json) ctx.on_progress = progress.fn();
   Result<nlohmann::json> out = fn((*rt)->services(), ctx);
+  progress.finish();
   if (!out) throw CLI::RuntimeError(report_error(out.error()));
   if (a.json) {
     std::cout << out->dump(2) << "\n";
@@ -165,7 +168,7 @@ void add_resume(CLI::App& app) {
   cmd->add_option("--workspace", a->workspace, "The workspace id");
   cmd->add_option("--checkpoint", a->checkpoint, "The checkpoint id");
   cmd->add_flag("--pending", *pending, "Finish or undo every step this node's journal holds");
-  cmd->add_flag("--json", a->json, "Print the result as JSON");
+  add_output_options(*cmd, a->json);
   cmd->callback([a, pending] {
     if (*pending == !(a->workspace.empty() && a->checkpoint.empty())) {
       throw CLI::ValidationError("resume", "give either --workspace and --checkpoint, or --pending");
