@@ -1,6 +1,7 @@
 // wscp-agent serve: the node daemon. Wires the configuration into the
 // logger, metrics, each store's node services, the operation manager, the
-// mutual-TLS API, the Lease registration and the notice monitor; on SIGTERM
+// mutual-TLS API, the Lease registration, the notice monitor and the
+// evacuation it starts on a termination notice; on SIGTERM
 // or SIGINT it stops taking operations, lets running ones end within the
 // grace period, and exits 0.
 #include <signal.h>
@@ -13,12 +14,14 @@
 #include <memory>
 
 #include "agent/api/api_server.h"
+#include "agent/api/evacuation_routes.h"
 #include "agent/api/health_routes.h"
 #include "agent/api/operation_routes.h"
 #include "agent/api/workspace_routes.h"
 #include "agent/cli/commands.h"
 #include "agent/cli/node_runtime.h"
 #include "agent/config/agent_config.h"
+#include "agent/evacuation/evacuator.h"
 #include "agent/inventory/inventory.h"
 #include "agent/notices/notice_monitor.h"
 #include "agent/notices/notice_watchers.h"
@@ -133,6 +136,20 @@ int serve(const std::string& config_path) {
   auto identity = tls::ensure_serving_identity(tio, *clock);
   if (!identity) return fail("serving identity", identity.error());
 
+  // Set below when Kubernetes is configured; the evacuation publishes there.
+  std::unique_ptr<kube::KubeClient> kube_client;
+  std::unique_ptr<registration::NodeRegistration> reg;
+  evacuation::EvacuationOptions eo;
+  eo.store = cfg.notices.store;
+  eo.priority_label = cfg.notices.priority_label;
+  eo.default_window = cfg.notices.default_window;
+  eo.resume_grace = cfg.notices.resume_grace;
+  evacuation::Evacuator evacuator(
+      manager, [&inventory] { return inventory.workspaces(); }, eo, clock, logger, metrics,
+      [&reg](const nlohmann::json& state) {
+        if (reg) reg->update([&](registration::RegistrationInfo& info) { info.evacuation = state; });
+      });
+
   api::Router router;
   const std::string socket = cfg.podman_socket;
   api::add_health_routes(router, [&engine, socket]() -> Status {
@@ -144,6 +161,7 @@ int serve(const std::string& config_path) {
   });
   api::add_operation_routes(router, manager);
   api::add_workspace_routes(router, inventory, runner);
+  api::add_evacuation_routes(router, evacuator);
   api::ApiServerConfig ac;
   ac.address = cfg.api.address;
   ac.port = cfg.api.port;
@@ -155,8 +173,6 @@ int serve(const std::string& config_path) {
   auto server = api::make_cpprest_api_server(ac, router, logger, metrics);
   if (auto s = server->start(); !s) return fail("API server", s.error());
 
-  std::unique_ptr<kube::KubeClient> kube_client;
-  std::unique_ptr<registration::NodeRegistration> reg;
   if (cfg.kubernetes.mode != KubernetesConfig::Mode::kDisabled) {
     auto kc = kube_config(cfg.kubernetes);
     if (!kc) return fail("kubernetes", kc.error());
@@ -185,29 +201,32 @@ int serve(const std::string& config_path) {
     std::shared_ptr<http::Client> http = http::make_curl_client(hc);
     monitor = std::make_unique<notices::NoticeMonitor>(
         notices::make_notice_watchers(cfg.notices, http, clock), clock, logger, metrics,
-        [&reg, logger](const notices::TerminationNotice& n) {
+        [&reg, &evacuator, logger](const notices::TerminationNotice& n) {
           logger->warning("termination notice", {{"provider", notices::to_string(n.provider)},
                                                  {"kind", notices::to_string(n.kind)},
                                                  {"action", n.action}});
           if (reg) reg->update([&](registration::RegistrationInfo& info) { info.termination_notice = n.to_json(); });
+          evacuator.on_notice(n);
         });
     monitor->start();
   }
 
   logger->info("serving", {{"api", server->url()}, {"stores", static_cast<std::int64_t>(stores.size())}});
-  // Wait for a signal, refreshing the published capacity meanwhile.
+  // Wait for a signal, following the evacuation every second and
+  // refreshing the published capacity every renewal meanwhile.
   const auto refresh = cfg.kubernetes.lease_renew_interval;
+  auto next_refresh = clock->now();
   int sig = 0;
   for (;;) {
-    if (reg) {
+    evacuator.tick();
+    if (reg && clock->now() >= next_refresh) {
+      next_refresh = clock->now() + refresh;
       if (auto cap = inventory.capacity(); cap) {
         auto j = inventory::to_json(*cap);
         reg->update([&](registration::RegistrationInfo& info) { info.capacity = j; });
       }
     }
-    timespec ts{};
-    ts.tv_sec = static_cast<time_t>(std::chrono::duration_cast<std::chrono::seconds>(refresh).count());
-    ts.tv_nsec = static_cast<long>((refresh % std::chrono::seconds(1)).count() * 1'000'000);
+    timespec ts{1, 0};
     sig = sigtimedwait(&signals, nullptr, &ts);
     if (sig > 0) break;
   }

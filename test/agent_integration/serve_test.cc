@@ -14,6 +14,7 @@
 #include "agent/tls/certificate.h"
 #include "agent_env.h"
 #include "client_env.h"
+#include "serve_process.h"
 
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -41,55 +42,6 @@ std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
-
-// `wscp-agent serve --config FILE`, its stdout and stderr in LOG; killed if
-// the test ends before it does.
-class ServeProcess {
- public:
-  ServeProcess(const std::string& config, const std::string& log) : log_(log) {
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-        ::close(fd);
-      }
-      ::execl(WSCP_AGENT_BINARY, WSCP_AGENT_BINARY, "serve", "--config", config.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-  }
-  ~ServeProcess() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  ServeProcess(const ServeProcess&) = delete;
-  ServeProcess& operator=(const ServeProcess&) = delete;
-
-  void signal(int sig) const { ::kill(pid_, sig); }
-  // Whether it has exited (reaping it); its wait status then in status().
-  bool exited() {
-    if (exited_) return true;
-    if (::waitpid(pid_, &status_, WNOHANG) == pid_) exited_ = true;
-    return exited_;
-  }
-  int status() const { return status_; }
-  std::string log() const {
-    std::ifstream in(log_);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-
- private:
-  std::string log_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int status_ = 0;
-};
 
 }  // namespace
 
@@ -132,7 +84,7 @@ TEST_CASE("serve: the daemon answers /healthz, is not ready without Podman, regi
         << "  lease_renew_interval: 1s\n"
         << "  lease_duration: 5s\n";
   }
-  ServeProcess agent(config, dir.file("agent.log"));
+  at::ServeProcess agent(config, dir.file("agent.log"));
 
   // The serving certificate appears once the agent has made its identity.
   std::string cert_pem;
@@ -223,7 +175,7 @@ TEST_CASE("serve: the daemon answers /healthz, is not ready without Podman, regi
   CHECK(std::find(capabilities.begin(), capabilities.end(), "checkpoint") != capabilities.end());
   CHECK(json::parse(annotations.value("wscp.dev/capacity", "null")).is_object());
   CHECK(annotations.value("wscp.dev/termination-notice", "?").empty());
-  CHECK(json::parse(annotations.value("wscp.dev/checkpoints", "null")) == json::array());
+  CHECK(annotations.value("wscp.dev/evacuation", "?").empty());
   CHECK(lease["metadata"]["labels"]["wscp.dev/node"] == "smoke-1");
   CHECK(lease["spec"]["holderIdentity"] == "wscp-agent-smoke-1");
   const std::string first_renew = lease["spec"]["renewTime"];

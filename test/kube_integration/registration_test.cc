@@ -70,6 +70,12 @@ std::string annotation(const Json& lease, const std::string& key) {
   return lease["metadata"]["annotations"].value(key, std::string("<missing>"));
 }
 
+// The evacuation annotation's checkpoint id, or "" when it is not a JSON object.
+std::string evacuation_id(const Json& lease) {
+  auto e = Json::parse(annotation(lease, kEvacuationAnnotation), nullptr, false);
+  return e.is_object() ? e.value("checkpointId", std::string()) : std::string();
+}
+
 }  // namespace
 
 TEST_CASE("registration: the Lease appears with its annotations, renews, and follows changes") {
@@ -103,6 +109,7 @@ TEST_CASE("registration: the Lease appears with its annotations, renews, and fol
   CHECK(Json::parse(annotation(lease, kCapabilitiesAnnotation)) == Json{"checkpoint", "restore"});
   CHECK(Json::parse(annotation(lease, kCapacityAnnotation))["memoryAvailableBytes"] == 1024);
   CHECK(annotation(lease, kNoticeAnnotation).empty());
+  CHECK(annotation(lease, kEvacuationAnnotation).empty());
   CHECK(lease["spec"]["holderIdentity"] == "wscp-agent-node-1");
   const std::string first_renew = lease["spec"]["renewTime"];
   CHECK(eventually(
@@ -115,14 +122,14 @@ TEST_CASE("registration: the Lease appears with its annotations, renews, and fol
   reg.update([](RegistrationInfo& i) {
     i.capacity = {{"memoryAvailableBytes", 2048}};
     i.termination_notice = Json{{"provider", "aws"}, {"kind", "termination"}};
-    i.own_checkpoints = {"notice-c1"};
+    i.evacuation = Json{{"checkpointId", "notice-aws-1"}, {"workspaces", Json::array()}};
   });
   CHECK(eventually(
       [&] {
         auto l = client->get(resources::kLeases, ns, "wscp-agent-node-1");
         return l && annotation(*l, kCapacityAnnotation).find("2048") != std::string::npos &&
                annotation(*l, kNoticeAnnotation).find("aws") != std::string::npos &&
-               annotation(*l, kCheckpointsAnnotation) == "[\"notice-c1\"]";
+               evacuation_id(*l) == "notice-aws-1";
       },
       10s));
   reg.stop();

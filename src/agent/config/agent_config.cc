@@ -245,6 +245,11 @@ std::optional<std::string> check_address(const std::string& v) {
   return "must be an IP address or a host name";
 }
 
+std::optional<std::string> check_label_key(const std::string& v) {
+  if (is_label_key(v)) return std::nullopt;
+  return "must be a label key ([prefix/]name, e.g. dev.containers.id)";
+}
+
 std::optional<std::string> check_http_url(const std::string& v) {
   if (is_http_url(v)) return std::nullopt;
   return "must be an http:// or https:// URL with a host and no query";
@@ -321,8 +326,11 @@ void read_stores(Reader& r, const YAML::Node& n, std::vector<StoreConfig>& store
 void read_notices(Reader& r, const YAML::Node& n, AgentConfig& c) {
   const std::string p = "notices";
   NoticesConfig& notices = c.notices;
-  if (r.mapping(n, p, {"store", "aws", "gce", "azure"})) {
+  if (r.mapping(n, p, {"store", "priority_label", "default_window", "resume_grace", "aws", "gce", "azure"})) {
     r.string(n, p, "store", notices.store);
+    r.string(n, p, "priority_label", notices.priority_label, check_label_key);
+    r.duration(n, p, "default_window", notices.default_window, milliseconds(1000), milliseconds(3'600'000));
+    r.duration(n, p, "resume_grace", notices.resume_grace, milliseconds(0), milliseconds(86'400'000));
     const YAML::Node aws = n["aws"];
     if (r.mapping(aws, "notices.aws", {"enabled", "base_url", "poll_interval", "token_ttl"})) {
       r.boolean(aws, "notices.aws", "enabled", notices.aws.enabled);
@@ -467,10 +475,7 @@ Result<AgentConfig> parse_agent_config(std::string_view yaml, std::string_view s
     }
     r.absolute_path(root, "", "podman_socket", c.podman_socket);
     r.absolute_path(root, "", "journal_dir", c.journal_dir);
-    r.string(root, "", "workspace_label", c.workspace_label, [](const std::string& v) -> std::optional<std::string> {
-      if (is_label_key(v)) return std::nullopt;
-      return "must be a label key ([prefix/]name, e.g. dev.containers.id)";
-    });
+    r.string(root, "", "workspace_label", c.workspace_label, check_label_key);
     r.byte_size(root, "", "memory_budget", c.memory_budget_bytes, 16ull << 20, 1ull << 40);
     r.duration(root, "", "settle_period", c.settle_period, milliseconds(0), milliseconds(600'000));
     read_operations(r, root["operations"], c);

@@ -65,6 +65,14 @@ struct AzureNoticeConfig {
 
 struct NoticesConfig {
   std::string store;  // which store a notice's checkpoints go to ("" = the only store configured)
+  // A workspace's evacuation order: a higher value of this label on its
+  // primary container goes first; then the smallest in memory.
+  std::string priority_label = "wscp.dev/evacuation-priority";
+  // Used when a notice names no time (the node may go at once).
+  std::chrono::milliseconds default_window{30'000};
+  // After the deadline: how long a checkpoint may wait for a restore to
+  // claim it before the node, still alive, resumes the workspace in place.
+  std::chrono::milliseconds resume_grace{120'000};
   AwsNoticeConfig aws;
   GceNoticeConfig gce;
   AzureNoticeConfig azure;

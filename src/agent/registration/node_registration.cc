@@ -18,7 +18,7 @@ std::map<std::string, std::string> annotations_of(const RegistrationInfo& info) 
           {kCapabilitiesAnnotation, json(info.capabilities).dump()},
           {kCapacityAnnotation, info.capacity.dump()},
           {kNoticeAnnotation, info.termination_notice ? info.termination_notice->dump() : std::string()},
-          {kCheckpointsAnnotation, json(info.own_checkpoints).dump()}};
+          {kEvacuationAnnotation, info.evacuation ? info.evacuation->dump() : std::string()}};
 }
 
 NodeRegistration::NodeRegistration(kube::KubeClient& client, RegistrationOptions options,

@@ -25,7 +25,9 @@ struct RegistrationInfo {
   std::vector<std::string> capabilities;  // e.g. "checkpoint", "restore", "notices:aws"
   nlohmann::json capacity = nlohmann::json::object();
   std::optional<nlohmann::json> termination_notice;  // the last notice seen
-  std::vector<std::string> own_checkpoints;          // checkpoint ids made on the agent's own decision
+  // The checkpoints made on the agent's own decision (a termination
+  // notice): which workspaces, under which checkpoint id, in what state.
+  std::optional<nlohmann::json> evacuation;
   bool operator==(const RegistrationInfo&) const = default;
 };
 
@@ -35,10 +37,11 @@ inline constexpr const char* kFingerprintAnnotation = "wscp.dev/certificate-sha2
 inline constexpr const char* kCapabilitiesAnnotation = "wscp.dev/capabilities";
 inline constexpr const char* kCapacityAnnotation = "wscp.dev/capacity";
 inline constexpr const char* kNoticeAnnotation = "wscp.dev/termination-notice";
-inline constexpr const char* kCheckpointsAnnotation = "wscp.dev/checkpoints";
+inline constexpr const char* kEvacuationAnnotation = "wscp.dev/evacuation";
 inline constexpr const char* kNodeLabel = "wscp.dev/node";
 
-// The annotations the info makes (every key present; the notice "" when none).
+// The annotations the info makes (every key present; the notice and the
+// evacuation "" when none).
 std::map<std::string, std::string> annotations_of(const RegistrationInfo& info);
 
 struct RegistrationOptions {

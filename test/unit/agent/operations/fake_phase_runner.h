@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -19,6 +20,12 @@ class FakePhaseRunner final : public operations::PhaseRunner {
   std::atomic<int> max_running{0};
   std::vector<operations::RecoveredEntry> recovered;
   std::optional<Error> fail_with;
+  // Per request, when set: the error that run should end with, if any.
+  std::function<std::optional<Error>(const operations::Request&)> fail_if;
+  std::vector<operations::Request> requests() const {
+    std::lock_guard lock(mu_);
+    return requests_;
+  }
 
   void close_gate() {
     std::lock_guard lock(mu_);
@@ -34,6 +41,10 @@ class FakePhaseRunner final : public operations::PhaseRunner {
 
   Result<operations::Outcome> run(const operations::Request& request, operations::RunContext& run) override {
     ++runs;
+    {
+      std::lock_guard lock(mu_);
+      requests_.push_back(request);
+    }
     int now = ++running;
     int seen = max_running.load();
     while (now > seen && !max_running.compare_exchange_weak(seen, now)) {
@@ -47,6 +58,9 @@ class FakePhaseRunner final : public operations::PhaseRunner {
     --running;
     if (run.ctx.cancelled()) return Error(ErrorCode::kCancelled, "cancelled");
     if (fail_with) return *fail_with;
+    if (fail_if) {
+      if (auto e = fail_if(request)) return *e;
+    }
     operations::Outcome o;
     o.workspace_id = request.workspace;
     o.checkpoint_id = request.checkpoint_id;
@@ -67,9 +81,10 @@ class FakePhaseRunner final : public operations::PhaseRunner {
   }
 
  private:
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   bool open_ = true;
+  std::vector<operations::Request> requests_;
 };
 
 }  // namespace wscp::agent::testing

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace wscp::agent::testing {
+
+// `wscp-agent serve --config FILE`, its stdout and stderr in LOG; killed if
+// the test ends before it does.
+class ServeProcess {
+ public:
+  ServeProcess(const std::string& config, const std::string& log, std::string binary = WSCP_AGENT_BINARY)
+      : log_(log), binary_(std::move(binary)) {
+    pid_ = ::fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (fd >= 0) {
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+        ::close(fd);
+      }
+      ::execl(binary_.c_str(), binary_.c_str(), "serve", "--config", config.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~ServeProcess() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  ServeProcess(const ServeProcess&) = delete;
+  ServeProcess& operator=(const ServeProcess&) = delete;
+
+  void signal(int sig) const { ::kill(pid_, sig); }
+  // Whether it has exited (reaping it); its wait status then in status().
+  bool exited() {
+    if (exited_) return true;
+    if (::waitpid(pid_, &status_, WNOHANG) == pid_) exited_ = true;
+    return exited_;
+  }
+  int status() const { return status_; }
+  std::string log() const {
+    std::ifstream in(log_);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+ private:
+  std::string log_;
+  std::string binary_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int status_ = 0;
+};
+
+}  // namespace wscp::agent::testing

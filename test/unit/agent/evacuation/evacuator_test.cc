@@ -1,0 +1,299 @@
+#include "agent/evacuation/evacuator.h"
+
+#include <doctest/doctest.h>
+
+#include "agent/api/evacuation_routes.h"
+
+#include <functional>
+#include <thread>
+
+#include "common/fake_clock.h"
+#include "operations/fake_phase_runner.h"
+#include "testing/temp_dir.h"
+
+using namespace wscp;
+using namespace wscp::agent;
+using namespace wscp::agent::evacuation;
+using namespace std::chrono_literals;
+using operations::Kind;
+using operations::State;
+
+namespace {
+
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 5s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+inventory::Workspace running(const std::string& id, std::optional<std::uint64_t> memory,
+                             std::map<std::string, std::string> labels = {}, const std::string& project = "") {
+  inventory::Workspace w;
+  w.id = id;
+  w.primary = id + "-box";
+  w.project = project;
+  w.running = true;
+  w.memory_bytes = memory;
+  w.labels = std::move(labels);
+  w.containers = {{w.primary, id + "-cid", "running"}};
+  return w;
+}
+
+notices::TerminationNotice notice(notices::NoticeKind kind, std::chrono::system_clock::time_point deadline) {
+  notices::TerminationNotice n;
+  n.provider = notices::Provider::kAws;
+  n.kind = kind;
+  n.id = "terminate@2026-12-01T08:00:00Z";
+  n.action = kind == notices::NoticeKind::kTermination ? "terminate" : "rebalance";
+  n.deadline = deadline;
+  n.detected_at = deadline - 2min;
+  return n;
+}
+
+struct Fixture {
+  agent::testing::TempDir dir;
+  agent::testing::FakePhaseRunner runner;
+  std::shared_ptr<wscp::testing::FakeClock> clock = std::make_shared<wscp::testing::FakeClock>();
+  std::shared_ptr<metrics::AgentMetrics> metrics = std::make_shared<metrics::AgentMetrics>("test");
+  std::unique_ptr<operations::OperationManager> manager;
+  std::vector<inventory::Workspace> workspaces;
+  std::optional<Error> list_error;
+  std::vector<nlohmann::json> published;
+  std::unique_ptr<Evacuator> evacuator;
+
+  Fixture() {
+    clock->sleep_for(std::chrono::hours(24 * 365 * 56));  // a plausible wall time
+    auto store = operations::DirectoryOperationStore::open(dir.path());
+    REQUIRE(store.ok());
+    operations::ManagerOptions mo;
+    mo.workers = 1;
+    manager = std::make_unique<operations::OperationManager>(std::move(*store), runner, mo, clock, nullptr, metrics);
+    REQUIRE(manager->open().ok());
+    evacuator = make_evacuator();
+  }
+
+  std::unique_ptr<Evacuator> make_evacuator() {
+    EvacuationOptions o;
+    o.store = "main";
+    o.priority_label = "wscp.dev/evacuation-priority";
+    o.resume_grace = 60s;
+    return std::make_unique<Evacuator>(
+        *manager,
+        [this]() -> Result<std::vector<inventory::Workspace>> {
+          if (list_error) return *list_error;
+          return workspaces;
+        },
+        o, clock, nullptr, metrics, [this](const nlohmann::json& j) { published.push_back(j); });
+  }
+
+  std::chrono::system_clock::time_point in(std::chrono::seconds d) const { return clock->wall_now() + d; }
+
+  bool all_checkpoints_ended() {
+    evacuator->tick();
+    auto e = evacuator->current();
+    for (const auto& w : e->workspaces) {
+      if (w.state == EvacuationState::kCheckpointing) return false;
+    }
+    return true;
+  }
+};
+
+std::vector<std::string> ids_of(const std::vector<Candidate>& c) {
+  std::vector<std::string> out;
+  for (const auto& x : c) out.push_back(x.workspace_id);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("evacuation: order is priority first, then smallest first, unknown sizes last; stopped ones are left") {
+  std::vector<inventory::Workspace> ws = {
+      running("big", 900), running("small", 100), running("unsized", std::nullopt),
+      running("vip", 5000, {{"wscp.dev/evacuation-priority", "10"}}),
+      running("junk-priority", 50, {{"wscp.dev/evacuation-priority", "high"}}),
+      running("low", 10, {{"wscp.dev/evacuation-priority", "-1"}}), running("mid", 300)};
+  inventory::Workspace stopped = running("stopped", 1);
+  stopped.running = false;
+  ws.push_back(stopped);
+  auto order = evacuation_order(ws, "wscp.dev/evacuation-priority");
+  CHECK(ids_of(order) ==
+        std::vector<std::string>{"vip", "junk-priority", "small", "mid", "big", "unsized", "low"});
+}
+
+TEST_CASE("evacuation: ids are stable per notice and workspace, and valid operation ids") {
+  auto n = notice(notices::NoticeKind::kTermination, std::chrono::system_clock::now());
+  const auto id = notice_checkpoint_id(n);
+  CHECK(id == notice_checkpoint_id(n));
+  CHECK(id.starts_with("notice-aws-"));
+  auto other = n;
+  other.id = "terminate@2026-12-01T09:00:00Z";
+  CHECK(notice_checkpoint_id(other) != id);
+  const auto op = notice_operation_id(id, "some/odd workspace:id", "checkpoint");
+  CHECK(operations::validate_operation_id(op).ok());
+  CHECK(op != notice_operation_id(id, "another", "checkpoint"));
+  CHECK(op != notice_operation_id(id, "some/odd workspace:id", "resume"));
+}
+
+TEST_CASE("evacuation: a termination notice checkpoints every running workspace; a rebalance starts nothing") {
+  Fixture f;
+  f.workspaces = {running("big", 900), running("small", 100), running("shop", 200, {}, "shop")};
+  f.evacuator->on_notice(notice(notices::NoticeKind::kRebalance, f.in(120s)));
+  CHECK_FALSE(f.evacuator->current().has_value());
+  CHECK(f.manager->list().empty());
+
+  f.runner.close_gate();
+  f.evacuator->on_notice(notice(notices::NoticeKind::kTermination, f.in(120s)));
+  auto e = f.evacuator->current();
+  REQUIRE(e.has_value());
+  REQUIRE(e->workspaces.size() == 3);
+  CHECK(e->workspaces[0].workspace.workspace_id == "small");
+  CHECK(e->workspaces[2].workspace.workspace_id == "big");
+  REQUIRE(f.published.size() == 1);  // at once, before any checkpoint ends
+  CHECK(f.published.back().at("workspaces").size() == 3);
+  CHECK(f.published.back().at("workspaces")[0].at("state") == "checkpointing");
+
+  f.runner.open_gate();
+  REQUIRE(eventually([&] { return f.all_checkpoints_ended(); }));
+  auto requests = f.runner.requests();
+  REQUIRE(requests.size() == 3);
+  CHECK(requests[0].workspace == "small-box");  // started in evacuation order (one worker)
+  CHECK(requests[1].project == "shop");         // a compose project goes whole
+  CHECK(requests[1].workspace.empty());
+  for (const auto& r : requests) {
+    CHECK(r.kind == Kind::kCheckpoint);
+    CHECK(r.checkpoint_id == e->checkpoint_id);
+    CHECK(r.store == "main");
+  }
+  e = f.evacuator->current();
+  for (const auto& w : e->workspaces) {
+    CHECK(w.state == EvacuationState::kCheckpointed);
+    CHECK(w.deadline_met == std::optional<bool>(true));
+  }
+  const auto last = f.published.back();
+  CHECK(last.at("checkpointId") == e->checkpoint_id);
+  CHECK(last.at("workspaces")[1].at("project") == "shop");
+  CHECK(last.at("workspaces")[1].at("deadlineMet") == true);
+  CHECK(f.metrics->exposition().find("wscp_agent_notice_deadlines_total{outcome=\"met\"} 3") != std::string::npos);
+
+  // A second notice while this one runs starts nothing more.
+  auto again = notice(notices::NoticeKind::kTermination, f.in(120s));
+  again.id = "another";
+  f.evacuator->on_notice(again);
+  CHECK(f.runner.runs == 3);
+}
+
+TEST_CASE("evacuation: a checkpoint durable after the deadline is recorded as missed") {
+  Fixture f;
+  f.workspaces = {running("slow", 100)};
+  f.runner.close_gate();
+  f.evacuator->on_notice(notice(notices::NoticeKind::kTermination, f.in(30s)));
+  REQUIRE(eventually([&] { return f.runner.running == 1; }));
+  f.clock->sleep_for(31s);  // the run is held in the gate meanwhile
+  f.runner.open_gate();
+  REQUIRE(eventually([&] { return f.all_checkpoints_ended(); }));
+  auto w = f.evacuator->current()->workspaces.at(0);
+  CHECK(w.state == EvacuationState::kCheckpointed);
+  CHECK(w.deadline_met == std::optional<bool>(false));
+  CHECK(f.metrics->exposition().find("wscp_agent_notice_deadlines_total{outcome=\"missed\"} 1") != std::string::npos);
+}
+
+TEST_CASE("evacuation: unclaimed after deadline and grace, a workspace resumes in place; a claimed one has moved") {
+  Fixture f;
+  f.workspaces = {running("stays", 100), running("went", 200)};
+  f.runner.fail_if = [](const operations::Request& r) -> std::optional<Error> {
+    if (r.kind == Kind::kResume && r.workspace == "went")
+      return Error(ErrorCode::kConflict, "checkpoint is restoring on node-2");
+    return std::nullopt;
+  };
+  f.evacuator->on_notice(notice(notices::NoticeKind::kTermination, f.in(30s)));
+  REQUIRE(eventually([&] { return f.all_checkpoints_ended(); }));
+
+  f.clock->sleep_for(30s + 59s);  // not yet past deadline + grace
+  f.evacuator->tick();
+  CHECK(f.runner.runs == 2);
+  f.clock->sleep_for(2s);
+  f.evacuator->tick();
+  REQUIRE(eventually([&] {
+    f.evacuator->tick();
+    auto e = f.evacuator->current();
+    return e->workspaces[0].state != EvacuationState::kResuming && e->workspaces[1].state != EvacuationState::kResuming &&
+           e->workspaces[0].state != EvacuationState::kCheckpointed;
+  }));
+  auto e = f.evacuator->current();
+  CHECK(e->workspaces[0].state == EvacuationState::kResumed);
+  CHECK(e->workspaces[1].state == EvacuationState::kMoved);
+  auto requests = f.runner.requests();
+  REQUIRE(requests.size() == 4);
+  CHECK(requests[2].kind == Kind::kResume);
+  CHECK(requests[2].workspace == "stays");  // the workspace id, as resume takes it
+  CHECK(requests[2].checkpoint_id == e->checkpoint_id);
+  CHECK(f.published.back().at("workspaces")[0].at("state") == "resumed");
+  CHECK(f.published.back().at("workspaces")[1].at("state") == "moved");
+}
+
+TEST_CASE("evacuation: a failed checkpoint is reported with its error and never resumed by the evacuation") {
+  Fixture f;
+  f.workspaces = {running("broken", 100)};
+  f.runner.fail_with = Error(ErrorCode::kUnavailable, "the store is unreachable");
+  f.evacuator->on_notice(notice(notices::NoticeKind::kTermination, f.in(30s)));
+  REQUIRE(eventually([&] { return f.all_checkpoints_ended(); }));
+  f.clock->sleep_for(10min);
+  f.evacuator->tick();
+  auto w = f.evacuator->current()->workspaces.at(0);
+  CHECK(w.state == EvacuationState::kFailed);
+  CHECK(w.deadline_met == std::optional<bool>(false));
+  CHECK(w.error.find("unreachable") != std::string::npos);
+  CHECK(w.resume_operation.empty());
+  CHECK(f.runner.runs == 1);
+}
+
+TEST_CASE("evacuation: the same notice after an agent restart is the same operations, never a second dump") {
+  Fixture f;
+  f.workspaces = {running("a", 100), running("b", 200)};
+  auto n = notice(notices::NoticeKind::kTermination, f.in(60s));
+  f.evacuator->on_notice(n);
+  REQUIRE(eventually([&] { return f.all_checkpoints_ended(); }));
+  REQUIRE(f.runner.runs == 2);
+  f.evacuator = f.make_evacuator();  // the agent restarted; its operations' records remain
+  f.evacuator->on_notice(n);
+  CHECK(f.runner.runs == 2);
+  REQUIRE(eventually([&] { return f.all_checkpoints_ended(); }));
+  const auto e = f.evacuator->current();
+  REQUIRE(e.has_value());
+  for (const auto& w : e->workspaces) CHECK(w.state == EvacuationState::kCheckpointed);
+}
+
+TEST_CASE("evacuation: when the workspaces cannot be listed, the notice is still published") {
+  Fixture f;
+  f.list_error = Error(ErrorCode::kUnavailable, "cannot reach Podman");
+  f.evacuator->on_notice(notice(notices::NoticeKind::kTermination, f.in(60s)));
+  REQUIRE(f.published.size() == 1);
+  CHECK(f.published[0].at("workspaces").empty());
+  CHECK(f.published[0].at("notice").at("kind") == "termination");
+}
+
+TEST_CASE("evacuation: GET /v1/evacuation is 404 before a notice and the published state after") {
+  Fixture f;
+  f.workspaces = {running("a", 100)};
+  api::Router router;
+  api::add_evacuation_routes(router, *f.evacuator);
+  auto get = [&] {
+    auto m = router.match("GET", "/v1/evacuation");
+    REQUIRE(std::holds_alternative<api::Router::Match>(m));
+    auto& match = std::get<api::Router::Match>(m);
+    api::Request r;
+    r.method = "GET";
+    r.path = "/v1/evacuation";
+    r.route = match.route;
+    return (*match.handler)(r);
+  };
+  CHECK(get().status == 404);
+  f.evacuator->on_notice(notice(notices::NoticeKind::kTermination, f.in(60s)));
+  REQUIRE(eventually([&] { return f.all_checkpoints_ended(); }));
+  auto r = get();
+  CHECK(r.status == 200);
+  CHECK(nlohmann::json::parse(r.body) == f.published.back());
+}
