@@ -82,15 +82,7 @@ class NodeAgent {
                                    }),
                     log());
     REQUIRE_MESSAGE(!process_->exited(), log());
-    auto pin = wscp::agent::tls::public_key_pin_sha256(read_all(cert));
-    REQUIRE(pin.ok());
-    wscp::http::ClientConfig cc;
-    cc.client_cert = pki + "/client.crt";
-    cc.client_key = pki + "/client.key";
-    cc.verify_peer = false;  // self-signed: known by its pinned key
-    cc.pinned_public_key = *pin;
-    cc.bypass_proxy = true;
-    client_ = wscp::http::make_curl_client(cc);
+    client_ = at::agent_api_client(pki, read_all(cert));
     REQUIRE_MESSAGE(at::eventually(20s, [&] { return get("/healthz").first == 200 || process_->exited(); }), log());
   }
 

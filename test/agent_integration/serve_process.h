@@ -7,10 +7,29 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 
+#include "agent/tls/certificate.h"
+#include "http/client.h"
+
 namespace wscp::agent::testing {
+
+// An mTLS client of an agent's API: the client certificate of make_pki.sh's
+// PKI directory, the agent's self-signed serving certificate known by its
+// pinned public key.
+inline std::unique_ptr<http::Client> agent_api_client(const std::string& pki, const std::string& serving_cert_pem) {
+  auto pin = tls::public_key_pin_sha256(serving_cert_pem);
+  REQUIRE(pin.ok());
+  http::ClientConfig cc;
+  cc.client_cert = pki + "/client.crt";
+  cc.client_key = pki + "/client.key";
+  cc.verify_peer = false;  // self-signed: known by its pinned key
+  cc.pinned_public_key = *pin;
+  cc.bypass_proxy = true;
+  return http::make_curl_client(cc);
+}
 
 // `wscp-agent serve --config FILE`, its stdout and stderr in LOG; killed if
 // the test ends before it does.

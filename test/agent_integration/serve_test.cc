@@ -99,15 +99,7 @@ TEST_CASE("serve: the daemon answers /healthz, is not ready without Podman, regi
                                  }),
                   agent.log());
   REQUIRE_MESSAGE(!agent.exited(), agent.log());
-  auto pin = wscp::agent::tls::public_key_pin_sha256(cert_pem);
-  REQUIRE(pin.ok());
-  wscp::http::ClientConfig cc;
-  cc.client_cert = pki + "/client.crt";
-  cc.client_key = pki + "/client.key";
-  cc.verify_peer = false;  // self-signed: known by its pinned key
-  cc.pinned_public_key = *pin;
-  cc.bypass_proxy = true;
-  auto client = wscp::http::make_curl_client(cc);
+  auto client = at::agent_api_client(pki, cert_pem);
   auto get = [&](const std::string& path) {
     wscp::http::Request r;
     r.url = "https://127.0.0.1:" + std::to_string(api_port) + path;
@@ -134,9 +126,10 @@ TEST_CASE("serve: the daemon answers /healthz, is not ready without Podman, regi
   CHECK_MESSAGE(has(ready->body, socket), ready->body);
 
   // No client certificate: refused.
-  wscp::http::ClientConfig anonymous = cc;
-  anonymous.client_cert.clear();
-  anonymous.client_key.clear();
+  wscp::http::ClientConfig anonymous;
+  anonymous.verify_peer = false;
+  anonymous.pinned_public_key = wscp::agent::tls::public_key_pin_sha256(cert_pem).value();
+  anonymous.bypass_proxy = true;
   wscp::http::Request hr;
   hr.url = "https://127.0.0.1:" + std::to_string(api_port) + "/healthz";
   hr.timeout = 10s;

@@ -9,6 +9,7 @@
 
 #include "common/fake_clock.h"
 #include "operations/fake_phase_runner.h"
+#include "testing/eventually.h"
 #include "testing/temp_dir.h"
 
 using namespace wscp;
@@ -20,14 +21,7 @@ using operations::State;
 
 namespace {
 
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
+using agent::testing::eventually;
 
 inventory::Workspace running(const std::string& id, std::optional<std::uint64_t> memory,
                              std::map<std::string, std::string> labels = {}, const std::string& project = "") {

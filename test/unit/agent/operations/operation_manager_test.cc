@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "operations/fake_phase_runner.h"
+#include "testing/eventually.h"
 #include "testing/temp_dir.h"
 
 using namespace wscp;
@@ -16,14 +17,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
+using testing::eventually;
 
 std::unique_ptr<OperationStore> store_in(const std::string& dir) {
   auto s = DirectoryOperationStore::open(dir);
