@@ -24,7 +24,7 @@ std::string human_bytes(double bytes) {
 
 std::string progress_line(const Progress& p, std::size_t width) {
   char stage[16];
-  std::snprintf(stage, sizeof stage, "%-8.8s", p.stage.c_str());
+  std::snprintf(stage, sizeof stage, "%-10.10s", p.stage.c_str());
   const std::string rate = p.bytes_per_second > 0 ? "  " + human_bytes(p.bytes_per_second) + "/s" : "";
   if (!p.bytes_total || *p.bytes_total == 0) {
     return (std::string(stage) + " " + human_bytes(static_cast<double>(p.bytes_done)) + rate).substr(0, width);
@@ -34,15 +34,16 @@ std::string progress_line(const Progress& p, std::size_t width) {
   std::snprintf(percent, sizeof percent, "%3d%%", static_cast<int>(fraction * 100));
   const std::string tail = std::string("  ") + percent + "  " + human_bytes(static_cast<double>(p.bytes_done)) +
                            " of " + human_bytes(static_cast<double>(*p.bytes_total)) + rate;
-  const std::size_t fixed = 9 + 2 + tail.size();  // stage, space, brackets
+  const std::size_t fixed = 11 + 2 + tail.size();  // stage, space, brackets
   const std::size_t bar = width > fixed + 10 ? std::min<std::size_t>(width - fixed, 30) : 10;
   const auto filled = static_cast<std::size_t>(fraction * static_cast<double>(bar));
   std::string line = std::string(stage) + " [" + std::string(filled, '#') + std::string(bar - filled, '.') + "]" + tail;
   return line.substr(0, width);
 }
 
-ProgressDisplay::ProgressDisplay(std::ostream& out, bool terminal, std::size_t width)
-    : out_(out), terminal_(terminal), width_(width) {}
+ProgressDisplay::ProgressDisplay(std::ostream& out, bool terminal, std::size_t width,
+                                 std::chrono::milliseconds redraw_every)
+    : out_(out), terminal_(terminal), width_(width), redraw_every_(redraw_every) {}
 
 ProgressDisplay::~ProgressDisplay() { finish(); }
 
@@ -59,7 +60,7 @@ void ProgressDisplay::show(const Progress& p) {
     return;
   }
   const auto now = std::chrono::steady_clock::now();
-  if (!new_stage && now - drawn_ < std::chrono::milliseconds(100)) return;
+  if (!new_stage && now - drawn_ < redraw_every_) return;
   if (new_stage && open_line_) out_ << "\n";
   // \r and clear-to-end-of-line redraw the line in place.
   out_ << "\r" << progress_line(p, width_) << "\x1b[K" << std::flush;

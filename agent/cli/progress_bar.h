@@ -10,8 +10,8 @@
 namespace wscp::agent {
 
 // One line of a terminal progress bar, `width` columns at most:
-//   "upload   [#########.........]  45%  120.0 MiB of 266.7 MiB  80.2 MiB/s"
-// or, with no known total, "upload   120.0 MiB  80.2 MiB/s".
+//   "upload     [#########.........]  45%  120.0 MiB of 266.7 MiB  80.2 MiB/s"
+// or, with no known total, "upload     120.0 MiB  80.2 MiB/s".
 std::string progress_line(const Progress& p, std::size_t width);
 
 // "512 B", "1.5 KiB", "120.0 MiB", "2.3 GiB".
@@ -23,7 +23,8 @@ std::string human_bytes(double bytes);
 // what is printed next starts on its own; the destructor calls it.
 class ProgressDisplay {
  public:
-  ProgressDisplay(std::ostream& out, bool terminal, std::size_t width = 80);
+  ProgressDisplay(std::ostream& out, bool terminal, std::size_t width = 80,
+                  std::chrono::milliseconds redraw_every = std::chrono::milliseconds(100));
   ~ProgressDisplay();
   ProgressDisplay(const ProgressDisplay&) = delete;
   ProgressDisplay& operator=(const ProgressDisplay&) = delete;
@@ -38,6 +39,7 @@ class ProgressDisplay {
   std::ostream& out_;
   bool terminal_;
   std::size_t width_;
+  std::chrono::milliseconds redraw_every_;
   std::mutex mu_;
   std::string stage_;
   std::chrono::steady_clock::time_point drawn_{};

@@ -28,6 +28,7 @@
 #include "agent/operations/migration_phase_runner.h"
 #include "agent/operations/operation_manager.h"
 #include "agent/registration/node_registration.h"
+#include "migration/claim.h"
 #include "agent/tls/serving_identity.h"
 #include "common/version.h"
 #include "http/client.h"
@@ -144,8 +145,17 @@ int serve(const std::string& config_path) {
   eo.priority_label = cfg.notices.priority_label;
   eo.default_window = cfg.notices.default_window;
   eo.resume_grace = cfg.notices.resume_grace;
+  auto read_claim = [&stores](const std::string& store, const std::string& workspace_id,
+                               const std::string& checkpoint_id) -> Result<migration::ClaimState> {
+    auto it = store.empty() && stores.size() == 1 ? stores.begin() : stores.find(store);
+    if (it == stores.end()) return Error(ErrorCode::kInvalidArgument, "store \"" + store + "\" is not configured");
+    migration::NodeServices& node = *it->second;
+    auto claim = migration::ClaimLog(node.documents, node.verify_keys(), workspace_id, checkpoint_id).current();
+    if (!claim) return claim.error();
+    return claim->state;
+  };
   evacuation::Evacuator evacuator(
-      manager, [&inventory] { return inventory.workspaces(); }, eo, clock, logger, metrics,
+      manager, [&inventory] { return inventory.workspaces(); }, read_claim, eo, clock, logger, metrics,
       [&reg](const nlohmann::json& state) {
         if (reg) reg->update([&](registration::RegistrationInfo& info) { info.evacuation = state; });
       });
@@ -231,10 +241,18 @@ int serve(const std::string& config_path) {
     if (sig > 0) break;
   }
   logger->info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-  manager.shutdown(cfg.operations.shutdown_grace);
+  // No new notice is acted on; what the evacuation's checkpoints became
+  // within the grace period is still published before the Lease's last renewal.
   if (monitor) monitor->stop();
+  manager.shutdown(cfg.operations.shutdown_grace);
+  evacuator.tick();
   server->stop();
-  if (reg) reg->stop();
+  if (reg) {
+    reg->stop();
+    if (auto last = reg->renew(); !last) {
+      logger->warning("last Lease renewal failed", {{"error", last.error().describe()}});
+    }
+  }
   logger->info("stopped");
   return 0;
 }

@@ -186,7 +186,7 @@ Result<std::unique_ptr<DirectoryJournal>> DirectoryJournal::open(fs::path dir) {
     return Error(ErrorCode::kConflict,
                  "journal " + dir.string() + " is in use by another wscp-agent on this node (a running `serve`, or "
                  "another verb): two processes on one journal would undo each other's steps. Wait for it to end, "
-                 "or send the work to the daemon's API");
+                 "or send the work to the daemon's API (a daemon finishes what its journal holds when it starts)");
   }
   return std::unique_ptr<DirectoryJournal>(new DirectoryJournal(std::move(dir), std::move(lock)));
 }

@@ -66,9 +66,9 @@ Status SegmentWriter::open_segment() {
   return Ok{};
 }
 
-Status SegmentWriter::commit(const Upload& up) {
-  if (upload_ctx_.cancelled()) return Error(ErrorCode::kCancelled, where(up.index) + ": cancelled");
-  auto st = store_.put(segment_key(config_.archive_key, up.index), up.bytes, upload_ctx_);
+Status SegmentWriter::commit(const Upload& up, const OperationContext& ctx) {
+  if (ctx.cancelled()) return Error(ErrorCode::kCancelled, where(up.index) + ": cancelled");
+  auto st = store_.put(segment_key(config_.archive_key, up.index), up.bytes, ctx);
   if (!st) return st.error().wrap(where(up.index));
   return Ok{};
 }
@@ -132,7 +132,7 @@ void SegmentWriter::commit_loop() {
       queue_.pop_front();
     }
     std::optional<Error> failed;
-    if (auto st = commit(up); !st) failed = st.error();
+    if (auto st = commit(up, upload_ctx_); !st) failed = st.error();
     std::deque<Upload> dropped;
     {
       std::lock_guard lock(mu_);
@@ -182,15 +182,7 @@ void SegmentWriter::stop_uploads() {
 Status SegmentWriter::write(std::span<const std::byte> data) {
   if (closed_) return Error(ErrorCode::kInternal, "write after close on archive " + config_.archive_key);
   if (auto e = failure()) return *e;
-  return with_cause(append(data));
-}
-
-Status SegmentWriter::with_cause(Status st) {
-  if (st) return st;
-  // A commit that failed meanwhile cancelled this segment too: report the
-  // cause, not the cancellation it induced.
-  if (auto e = failure()) return *e;
-  return st;
+  return append(data);
 }
 
 Status SegmentWriter::append(std::span<const std::byte> data) {
@@ -225,7 +217,7 @@ Status SegmentWriter::close() {
     auto st = open_segment();  // an empty archive still has its (last) segment
     if (!st) return st;
   }
-  auto st = with_cause(write_trailer(true));
+  auto st = write_trailer(true);
   if (!st) return st;
   // The last segment only once every earlier one is committed: who sees it
   // can read the whole archive.
@@ -233,7 +225,8 @@ Status SegmentWriter::close() {
   if (!st) return st;
   stop_uploads();
   if (ctx_.cancelled()) return Error(ErrorCode::kCancelled, "archive " + config_.archive_key + ": cancelled");
-  st = commit(Upload{next_index_ - 1, std::move(current_)});
+  // On the caller's own context: its cancellation stops this PUT's retries.
+  st = commit(Upload{next_index_ - 1, std::move(current_)}, ctx_);
   if (!st) return st;
   current_ = std::string();
   open_ = false;

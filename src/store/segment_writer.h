@@ -78,9 +78,8 @@ class SegmentWriter : public ByteSink {
   };
 
   Status open_segment();
-  Status commit(const Upload& up);
+  Status commit(const Upload& up, const OperationContext& ctx);
   Status append(std::span<const std::byte> data);
-  Status with_cause(Status st);
   Status write_trailer(bool last);
   Status submit();
   Status wait_all();

@@ -69,7 +69,7 @@ class NodeAgent {
       if (!emulator_url.empty()) {
         out << "notices:\n"
             << "  default_window: 30s\n"
-            << "  resume_grace: 20s\n"
+            << "  resume_grace: 45s\n"
             << "  aws: {enabled: true, base_url: \"" << emulator_url << "\", poll_interval: 200ms}\n";
       }
     }
@@ -202,7 +202,7 @@ TEST_CASE("evacuation: a spot notice checkpoints every workspace; one restored e
   CHECK(n2.client().inspect_container(moved)->running());
   CHECK(wt::eventually(30s, [&] { return n2.count(moved) > moved_count; }));
 
-  // Deadline (60 s) + grace (20 s): node-1 resumes the two nobody claimed.
+  // Deadline (60 s) + grace (45 s): node-1 resumes the two nobody claimed.
   REQUIRE_MESSAGE(at::eventually(150s,
                                  [&] {
                                    evacuation = agent1.get("/v1/evacuation").second;

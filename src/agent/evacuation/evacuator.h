@@ -14,6 +14,7 @@
 #include "agent/notices/termination_notice.h"
 #include "agent/operations/operation_manager.h"
 #include "common/clock.h"
+#include "migration/claim.h"
 #include "log/logger.h"
 #include "metrics/agent_metrics.h"
 
@@ -44,10 +45,13 @@ std::string_view to_string(EvacuationState state);
 struct EvacuatedWorkspace {
   Candidate workspace;
   std::string checkpoint_operation;
+  bool started = false;  // the manager took the checkpoint operation
   std::string resume_operation;
+  int resume_attempts = 0;
+  std::chrono::system_clock::time_point next_resume{};
   EvacuationState state = EvacuationState::kCheckpointing;
   std::optional<bool> deadline_met;  // once the checkpoint ended
-  std::string error;                 // the failed operation's message
+  std::string error;                 // the failed operation's message, or why it waits
 };
 
 // What the agent publishes in its registration (the checkpoints annotation)
@@ -58,6 +62,7 @@ struct Evacuation {
   std::chrono::system_clock::time_point deadline;
   std::string checkpoint_id;
   std::string store;
+  bool listed = false;  // the node's workspaces were listed (retried until the deadline)
   std::vector<EvacuatedWorkspace> workspaces;
 };
 nlohmann::json to_json(const Evacuation& evacuation);
@@ -69,17 +74,27 @@ nlohmann::json to_json(const Evacuation& evacuation);
 // checkpoint was durable by the deadline, and, when the node is still alive
 // after deadline + grace, resumes in place each checkpoint that no restore
 // has claimed (the resume phase takes the claim first, so a restore and a
-// resume never both win). A rebalance notice starts nothing. One evacuation
-// per notice; a second termination notice while one runs is ignored.
-// Thread-safe.
+// resume never both win; a resume refused while a restore is still in
+// progress is tried again, since that restore may yet give up).
+//
+// What fails for a while is retried on tick() until the deadline: listing
+// the workspaces, starting an operation the manager refused (another one
+// runs on the workspace, say). After an agent restart the same notice
+// adopts the checkpoint operations it had started (their ids depend only on
+// the notice and the workspace). A rebalance notice starts nothing; a
+// termination notice while an evacuation is unfinished is ignored.
+// Thread-safe; nothing slow runs under its lock but the manager's calls.
 class Evacuator {
  public:
   using WorkspaceLister = std::function<Result<std::vector<inventory::Workspace>>()>;
   // Called with the new state after every change.
   using Publisher = std::function<void(const nlohmann::json&)>;
+  // The checkpoint's claim in the store (who restored or resumed it).
+  using ClaimReader = std::function<Result<migration::ClaimState>(const std::string& store, const std::string& workspace_id,
+                                                                  const std::string& checkpoint_id)>;
 
-  Evacuator(operations::OperationManager& manager, WorkspaceLister list, EvacuationOptions options,
-            std::shared_ptr<Clock> clock, std::shared_ptr<log::Logger> logger,
+  Evacuator(operations::OperationManager& manager, WorkspaceLister list, ClaimReader claims,
+            EvacuationOptions options, std::shared_ptr<Clock> clock, std::shared_ptr<log::Logger> logger,
             std::shared_ptr<metrics::AgentMetrics> metrics, Publisher publish);
 
   // Starts the evacuation (from the notice monitor's thread).
@@ -90,12 +105,18 @@ class Evacuator {
   std::optional<Evacuation> current() const;
 
  private:
+  void adopt_locked(Evacuation& e);
+  void add_candidates_locked(const std::vector<inventory::Workspace>& listed);
+  void start_pending_locked();
   void follow_locked(EvacuatedWorkspace& w);
   void resume_locked(EvacuatedWorkspace& w);
+  void resume_refused_locked(EvacuatedWorkspace& w, const std::string& why);
+  bool finished_locked() const;
   void publish_locked();
 
   operations::OperationManager& manager_;
   WorkspaceLister list_;
+  ClaimReader claims_;
   EvacuationOptions options_;
   std::shared_ptr<Clock> clock_;
   std::shared_ptr<log::Logger> logger_;

@@ -235,11 +235,9 @@ class MultipartWriter : public ByteSink {
       auto r = client_->call(call, ctx_.cancel.get());
       if (!r) {
         // After a retry (the first answer lost), the server may no longer
-        // know the upload (NoSuchUpload) or its parts (InvalidPart) because
-        // it completed it.
-        if (r.error().code() == ErrorCode::kNotFound || r.error().code() == ErrorCode::kInvalidArgument) {
-          return confirm_completed(r.error());
-        }
+        // know the upload (NoSuchUpload) or its parts (InvalidPart, also
+        // kNotFound) because it completed it.
+        if (r.error().code() == ErrorCode::kNotFound) return confirm_completed(r.error());
         return r.error();
       }
       // S3 may answer 200 and report the failure in the body.

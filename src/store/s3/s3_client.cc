@@ -235,7 +235,8 @@ Error S3Client::error_for(const http::Response& response, const S3Call& call) co
                                                   "' is not a valid bucket name for this server (" + said +
                                                   ") - fix the store URL");
   }
-  if (code == "NoSuchKey" || code == "NoSuchUpload" || response.status == 404) {
+  // InvalidPart: "one or more of the specified parts could not be found".
+  if (code == "NoSuchKey" || code == "NoSuchUpload" || code == "InvalidPart" || response.status == 404) {
     return Error(ErrorCode::kNotFound, where + said);
   }
   if (retryable_status(response.status) || retryable_code(code)) return Error(ErrorCode::kUnavailable, where + said);
@@ -244,7 +245,7 @@ Error S3Client::error_for(const http::Response& response, const S3Call& call) co
   }
   if (response.status == 409) return Error(ErrorCode::kConflict, where + "conflicting request (" + said + ")");
   if (code == "InvalidArgument" || code == "KeyTooLongError" || code == "InvalidRequest" ||
-      code == "EntityTooLarge" || code == "EntityTooSmall" || code == "InvalidPart" || code == "InvalidPartOrder") {
+      code == "EntityTooLarge" || code == "EntityTooSmall" || code == "InvalidPartOrder") {
     return Error(ErrorCode::kInvalidArgument, where + said);
   }
   return Error(ErrorCode::kInternal, where + said);

@@ -20,7 +20,7 @@ TEST_CASE("progress bar: a known total draws a bar and a percentage within the w
   Progress p{"upload", 128ull << 20, 256ull << 20, 80.0 * 1024 * 1024};
   const std::string line = progress_line(p, 80);
   CHECK(line.size() <= 80);
-  CHECK(line.starts_with("upload   ["));
+  CHECK(line.starts_with("upload     ["));
   CHECK(line.find(" 50%") != std::string::npos);
   CHECK(line.find("128.0 MiB of 256.0 MiB") != std::string::npos);
   CHECK(line.find("80.0 MiB/s") != std::string::npos);
@@ -34,7 +34,7 @@ TEST_CASE("progress bar: a known total draws a bar and a percentage within the w
 
 TEST_CASE("progress bar: without a total, the bytes so far") {
   Progress p{"dump", 5ull << 20, std::nullopt, 0};
-  CHECK(progress_line(p, 80) == "dump     5.0 MiB");
+  CHECK(progress_line(p, 80) == "dump       5.0 MiB");
 }
 
 TEST_CASE("progress bar: elsewhere than a terminal, one line per stage; on one, redrawn then ended") {
@@ -49,10 +49,10 @@ TEST_CASE("progress bar: elsewhere than a terminal, one line per stage; on one, 
   CHECK(log.str() == "wscp-agent: checkpoint...\nwscp-agent: upload...\n");
 
   std::ostringstream tty;
-  ProgressDisplay d(tty, true);
+  ProgressDisplay d(tty, true, 80, std::chrono::hours(1));
   auto fn = d.fn();
   fn({"upload", 1, 4, 0});
-  fn({"upload", 2, 4, 0});  // within 100 ms of the last draw: skipped
+  fn({"upload", 2, 4, 0});  // within the redraw interval: skipped
   fn({"restore", 4, 4, 0});
   d.finish();
   const std::string out = tty.str();

@@ -27,7 +27,7 @@ inventory::Workspace running(const std::string& id, std::optional<std::uint64_t>
                              std::map<std::string, std::string> labels = {}, const std::string& project = "") {
   inventory::Workspace w;
   w.id = id;
-  w.primary = id + "-box";
+  w.primary = id;  // the container carries its own name as the workspace label, as devcontainers do
   w.project = project;
   w.running = true;
   w.memory_bytes = memory;
@@ -55,11 +55,19 @@ struct Fixture {
   std::unique_ptr<operations::OperationManager> manager;
   std::vector<inventory::Workspace> workspaces;
   std::optional<Error> list_error;
+  std::map<std::string, migration::ClaimState> claims;  // by workspace id; others: none
   std::vector<nlohmann::json> published;
   std::unique_ptr<Evacuator> evacuator;
 
   Fixture() {
     clock->sleep_for(std::chrono::hours(24 * 365 * 56));  // a plausible wall time
+    start_agent();
+  }
+
+  // The agent (re)starts: a manager on the same records, a new evacuator.
+  void start_agent() {
+    evacuator.reset();
+    manager.reset();
     auto store = operations::DirectoryOperationStore::open(dir.path());
     REQUIRE(store.ok());
     operations::ManagerOptions mo;
@@ -79,6 +87,11 @@ struct Fixture {
         [this]() -> Result<std::vector<inventory::Workspace>> {
           if (list_error) return *list_error;
           return workspaces;
+        },
+        [this](const std::string& store, const std::string& ws, const std::string&) -> Result<migration::ClaimState> {
+          CHECK(store == "main");
+          auto it = claims.find(ws);
+          return it == claims.end() ? migration::ClaimState::kNone : it->second;
         },
         o, clock, nullptr, metrics, [this](const nlohmann::json& j) { published.push_back(j); });
   }
@@ -153,7 +166,7 @@ TEST_CASE("evacuation: a termination notice checkpoints every running workspace;
   REQUIRE(eventually([&] { return f.all_checkpoints_ended(); }));
   auto requests = f.runner.requests();
   REQUIRE(requests.size() == 3);
-  CHECK(requests[0].workspace == "small-box");  // started in evacuation order (one worker)
+  CHECK(requests[0].workspace == "small");  // started in evacuation order (one worker)
   CHECK(requests[1].project == "shop");         // a compose project goes whole
   CHECK(requests[1].workspace.empty());
   for (const auto& r : requests) {
@@ -199,9 +212,10 @@ TEST_CASE("evacuation: unclaimed after deadline and grace, a workspace resumes i
   f.workspaces = {running("stays", 100), running("went", 200)};
   f.runner.fail_if = [](const operations::Request& r) -> std::optional<Error> {
     if (r.kind == Kind::kResume && r.workspace == "went")
-      return Error(ErrorCode::kConflict, "checkpoint is restoring on node-2");
+      return Error(ErrorCode::kConflict, "the checkpoint is restored by node node-2");
     return std::nullopt;
   };
+  f.claims["went"] = migration::ClaimState::kRestored;
   f.evacuator->on_notice(notice(notices::NoticeKind::kTermination, f.in(30s)));
   REQUIRE(eventually([&] { return f.all_checkpoints_ended(); }));
 
@@ -251,22 +265,79 @@ TEST_CASE("evacuation: the same notice after an agent restart is the same operat
   f.evacuator->on_notice(n);
   REQUIRE(eventually([&] { return f.all_checkpoints_ended(); }));
   REQUIRE(f.runner.runs == 2);
-  f.evacuator = f.make_evacuator();  // the agent restarted; its operations' records remain
+  for (auto& w : f.workspaces) w.running = false;  // checkpointed: they no longer run
+  f.start_agent();  // the agent restarted; its operations' records remain
   f.evacuator->on_notice(n);
   CHECK(f.runner.runs == 2);
+  REQUIRE(f.evacuator->current()->workspaces.size() == 2);
   REQUIRE(eventually([&] { return f.all_checkpoints_ended(); }));
   const auto e = f.evacuator->current();
   REQUIRE(e.has_value());
   for (const auto& w : e->workspaces) CHECK(w.state == EvacuationState::kCheckpointed);
 }
 
-TEST_CASE("evacuation: when the workspaces cannot be listed, the notice is still published") {
+TEST_CASE("evacuation: a listing that fails is published at once and tried again until it works") {
   Fixture f;
+  f.workspaces = {running("a", 100)};
   f.list_error = Error(ErrorCode::kUnavailable, "cannot reach Podman");
   f.evacuator->on_notice(notice(notices::NoticeKind::kTermination, f.in(60s)));
   REQUIRE(f.published.size() == 1);
   CHECK(f.published[0].at("workspaces").empty());
   CHECK(f.published[0].at("notice").at("kind") == "termination");
+  f.evacuator->tick();
+  CHECK(f.runner.runs == 0);
+  f.list_error.reset();  // Podman answers again
+  REQUIRE(eventually([&] { return f.all_checkpoints_ended() && !f.evacuator->current()->workspaces.empty(); }));
+  CHECK(f.runner.runs == 1);
+  CHECK(f.evacuator->current()->workspaces.at(0).state == EvacuationState::kCheckpointed);
+}
+
+TEST_CASE("evacuation: a checkpoint the manager refuses for now is started once it can be") {
+  Fixture f;
+  f.workspaces = {running("busy", 100)};
+  f.runner.close_gate();
+  REQUIRE(f.manager->start("someone-else", {Kind::kCheckpoint, "busy", "", "c0", "main", false, false}).ok());
+  f.evacuator->on_notice(notice(notices::NoticeKind::kTermination, f.in(60s)));
+  auto w = f.evacuator->current()->workspaces.at(0);
+  CHECK_FALSE(w.started);
+  CHECK(w.state == EvacuationState::kCheckpointing);
+  CHECK(w.error.find("someone-else") != std::string::npos);
+  f.runner.open_gate();
+  REQUIRE(eventually([&] {
+    f.evacuator->tick();
+    return f.evacuator->current()->workspaces.at(0).state == EvacuationState::kCheckpointed;
+  }));
+  CHECK(f.runner.runs == 2);
+}
+
+TEST_CASE("evacuation: a resume refused while a restore is in progress is tried again, not taken for a move") {
+  Fixture f;
+  f.workspaces = {running("pending", 100)};
+  int refusals = 1;
+  f.runner.fail_if = [&refusals](const operations::Request& r) -> std::optional<Error> {
+    if (r.kind == Kind::kResume && refusals-- > 0) return Error(ErrorCode::kConflict, "the checkpoint is restoring");
+    return std::nullopt;
+  };
+  f.claims["pending"] = migration::ClaimState::kRestoring;
+  f.evacuator->on_notice(notice(notices::NoticeKind::kTermination, f.in(30s)));
+  REQUIRE(eventually([&] { return f.all_checkpoints_ended(); }));
+  f.clock->sleep_for(30s + 61s);
+  REQUIRE(eventually([&] {
+    f.evacuator->tick();
+    return f.runner.runs == 2 && f.evacuator->current()->workspaces.at(0).state == EvacuationState::kCheckpointed;
+  }));
+  auto w = f.evacuator->current()->workspaces.at(0);
+  CHECK(w.error.find("restoring") != std::string::npos);
+  f.claims["pending"] = migration::ClaimState::kAbandoned;  // that restore gave up
+  f.evacuator->tick();
+  CHECK(f.runner.runs == 2);  // not before the retry interval
+  f.clock->sleep_for(11s);
+  REQUIRE(eventually([&] {
+    f.evacuator->tick();
+    return f.evacuator->current()->workspaces.at(0).state == EvacuationState::kResumed;
+  }));
+  CHECK(f.runner.runs == 3);
+  CHECK(f.evacuator->current()->workspaces.at(0).resume_operation.ends_with("-resume-1"));
 }
 
 TEST_CASE("evacuation: GET /v1/evacuation is 404 before a notice and the published state after") {
