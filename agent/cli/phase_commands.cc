@@ -189,6 +189,7 @@ void add_resume(CLI::App& app) {
                            {"workspace", r.entry.workspace_id},
                            {"phase", migration::to_string(r.entry.phase)},
                            {"step", migration::to_string(r.entry.step)},
+                           {"action", migration::to_string(r.action)},
                            {"outcome", r.outcome},
                            {"pending", r.pending},
                            {"error", r.error ? r.error->describe() : ""}});

@@ -21,6 +21,7 @@
 #include "agent/cli/commands.h"
 #include "agent/cli/node_runtime.h"
 #include "agent/config/agent_config.h"
+#include "agent/config/quantity.h"
 #include "agent/evacuation/evacuator.h"
 #include "agent/inventory/inventory.h"
 #include "agent/notices/notice_monitor.h"
@@ -32,6 +33,7 @@
 #include "agent/tls/serving_identity.h"
 #include "common/version.h"
 #include "http/client.h"
+#include "kube/api_error.h"
 #include "kube/in_cluster.h"
 #include "kube/kube_client_impl.h"
 #include "kube/kubeconfig.h"
@@ -40,6 +42,7 @@
 #include "metrics/metrics_endpoint.h"
 #include "podman/engine.h"
 #include "podman/libpod_client.h"
+#include "store/archive_pipeline.h"
 
 namespace wscp::agent {
 
@@ -106,16 +109,37 @@ int serve(const std::string& config_path) {
   }
   operations::MigrationPhaseRunner runner(stores);
 
+  // Each checkpoint or restore is admitted for what its store's pipeline
+  // really holds in flight, so the memory budget bounds the node's use.
+  std::uint64_t transfer_bytes = cfg.operations.transfer_buffer_bytes;
+  for (const auto& [name, node] : stores) {
+    const std::uint64_t needed = store::transfer_memory_bound(node->checkpoints.options().pipeline);
+    if (needed <= transfer_bytes) continue;
+    logger->info("transfer buffer raised to what the store holds in flight",
+                 {{"store", name}, {"configured", format_byte_size(cfg.operations.transfer_buffer_bytes)},
+                  {"needed", format_byte_size(needed)}});
+    transfer_bytes = needed;
+  }
+  if (transfer_bytes > cfg.memory_budget_bytes) {
+    return fail("configuration",
+                Error(ErrorCode::kInvalidArgument,
+                      "memory_budget (" + format_byte_size(cfg.memory_budget_bytes) +
+                          ") cannot hold one checkpoint or restore, which holds up to " +
+                          format_byte_size(transfer_bytes) + " in flight; raise memory_budget to at least that"));
+  }
+
   auto op_store = operations::DirectoryOperationStore::open(cfg.journal_dir + "/operations");
   if (!op_store) return fail("operation records", op_store.error());
   operations::ManagerOptions mo;
   mo.workers = cfg.operations.workers;
   mo.memory_budget_bytes = cfg.memory_budget_bytes;
-  mo.transfer_buffer_bytes = cfg.operations.transfer_buffer_bytes;
+  mo.transfer_buffer_bytes = transfer_bytes;
+  mo.retention = cfg.operations.retention;
   operations::OperationManager manager(std::move(*op_store), runner, mo, clock, logger, metrics);
   if (auto s = manager.open(); !s)
     logger->error("recovery at start failed; the agent serves and retries nothing by itself",
                   {{"error", s.error().describe()}});
+  manager.prune_finished();
 
   // Inventory and readiness ask Podman directly.
   auto podman = podman::make_libpod_client(cfg.podman_socket);
@@ -154,21 +178,32 @@ int serve(const std::string& config_path) {
     if (!claim) return claim.error();
     return claim->state;
   };
+  std::unique_ptr<notices::NoticeMonitor> monitor;
+  evacuation::Evacuator::Acknowledger acknowledge;
+  if (cfg.notices.azure.enabled && cfg.notices.azure.acknowledge) {
+    acknowledge = [&monitor](const notices::TerminationNotice& n) -> Status {
+      if (n.provider != notices::Provider::kAzure) return Ok{};  // only Azure waits for a go-ahead
+      if (!monitor) return Error(ErrorCode::kUnavailable, "the notice monitor is not running");
+      return monitor->acknowledge(n);
+    };
+  }
   evacuation::Evacuator evacuator(
       manager, [&inventory] { return inventory.workspaces(); }, read_claim, eo, clock, logger, metrics,
       [&reg](const nlohmann::json& state) {
         if (reg) reg->update([&](registration::RegistrationInfo& info) { info.evacuation = state; });
-      });
+      },
+      acknowledge);
 
   api::Router router;
   const std::string socket = cfg.podman_socket;
-  api::add_health_routes(router, [&engine, socket]() -> Status {
+  auto readiness = [&engine, socket]() -> Status {
     auto caps = engine.capabilities();
     if (!caps) return caps.error().wrap("Podman at " + socket);
     if (!caps->checkpoint)
       return Error(ErrorCode::kUnsupported, "Podman at " + socket + " cannot checkpoint: " + caps->why_not);
     return Ok{};
-  });
+  };
+  api::add_health_routes(router, readiness);
   api::add_operation_routes(router, manager);
   api::add_workspace_routes(router, inventory, runner);
   api::add_evacuation_routes(router, evacuator);
@@ -192,20 +227,35 @@ int serve(const std::string& config_path) {
     ro.node = cfg.node_name;
     ro.renew_interval = cfg.kubernetes.lease_renew_interval;
     ro.lease_duration = cfg.kubernetes.lease_duration;
+    // This agent's serving key stays with the node across restarts: the
+    // same holder then, another one for an agent elsewhere with the same name.
+    std::string key_id;
+    for (char c : identity->certificate_sha256)
+      if (c != ':' && key_id.size() < 16) key_id += c;
+    ro.holder = cfg.node_name + "/" + key_id;
     reg = std::make_unique<registration::NodeRegistration>(*kube_client, ro, clock, logger);
     const std::string host = cfg.api.tls.serving_names.empty() ? cfg.node_name : cfg.api.tls.serving_names.front();
     reg->update([&](registration::RegistrationInfo& info) {
-      info.endpoint = "https://" + host + ":" + std::to_string(cfg.api.port);
+      // An IPv6 address goes in brackets, as URLs write it.
+      const std::string url_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+      info.endpoint = "https://" + url_host + ":" + std::to_string(cfg.api.port);
       info.certificate_sha256 = identity->certificate_sha256;
+      info.public_key_pin = identity->public_key_pin;
       info.capabilities = {"checkpoint", "restore", "release", "resume", "preflight"};
       if (cfg.notices.aws.enabled) info.capabilities.push_back("notices:aws");
       if (cfg.notices.gce.enabled) info.capabilities.push_back("notices:gce");
       if (cfg.notices.azure.enabled) info.capabilities.push_back("notices:azure");
     });
+    if (auto first = reg->renew(); !first) {
+      // Another live agent under this node name is a configuration error;
+      // an API server out of reach is retried by the renewal loop.
+      if (first.error().code() == ErrorCode::kConflict && kube::api_status(first.error()) == 0)
+        return fail("registration", first.error());
+      logger->warning("registration lease not created yet", {{"error", first.error().describe()}});
+    }
     reg->start();
   }
 
-  std::unique_ptr<notices::NoticeMonitor> monitor;
   if (cfg.notices.any_enabled()) {
     http::ClientConfig hc;
     std::shared_ptr<http::Client> http = http::make_curl_client(hc);
@@ -226,15 +276,23 @@ int serve(const std::string& config_path) {
   // refreshing the published capacity every renewal meanwhile.
   const auto refresh = cfg.kubernetes.lease_renew_interval;
   auto next_refresh = clock->now();
+  auto next_prune = clock->now() + std::chrono::minutes(10);
   int sig = 0;
   for (;;) {
     evacuator.tick();
+    if (clock->now() >= next_prune) {
+      next_prune = clock->now() + std::chrono::minutes(10);
+      manager.prune_finished();
+    }
     if (reg && clock->now() >= next_refresh) {
       next_refresh = clock->now() + refresh;
-      if (auto cap = inventory.capacity(); cap) {
-        auto j = inventory::to_json(*cap);
-        reg->update([&](registration::RegistrationInfo& info) { info.capacity = j; });
-      }
+      const Status ready = readiness();
+      const std::string not_ready = ready ? std::string() : ready.error().message();
+      auto cap = inventory.capacity();
+      reg->update([&](registration::RegistrationInfo& info) {
+        if (cap) info.capacity = inventory::to_json(*cap);
+        info.not_ready = not_ready;
+      });
     }
     timespec ts{1, 0};
     sig = sigtimedwait(&signals, nullptr, &ts);

@@ -8,11 +8,18 @@
 #include "migration/workspace_lock.h"
 
 namespace wscp::migration {
+
 namespace {
 
-Recovered done(const JournalEntry& e, std::string outcome) { return Recovered{e, std::move(outcome), false, std::nullopt}; }
-Recovered waiting(const JournalEntry& e, std::string outcome) { return Recovered{e, std::move(outcome), true, std::nullopt}; }
-Recovered failed(const JournalEntry& e, const Error& error) { return Recovered{e, "failed again", true, error}; }
+Recovered done(const JournalEntry& e, RecoveryAction action, std::string outcome) {
+  return Recovered{e, action, std::move(outcome), false, std::nullopt};
+}
+Recovered waiting(const JournalEntry& e, RecoveryAction action, std::string outcome) {
+  return Recovered{e, action, std::move(outcome), true, std::nullopt};
+}
+Recovered failed(const JournalEntry& e, const Error& error) {
+  return Recovered{e, RecoveryAction::kFailed, "failed again", true, error};
+}
 
 Recovered after_seal(NodeServices& node, const JournalEntry& e, const OperationContext& ctx) {
   auto claim = ClaimLog(node.documents, node.verify_keys(), e.workspace_id, e.checkpoint_id).current();
@@ -20,18 +27,18 @@ Recovered after_seal(NodeServices& node, const JournalEntry& e, const OperationC
   switch (claim->state) {
     case ClaimState::kRestored: {
       auto st = release_source(node, e.workspace_id, e.checkpoint_id, ctx);
-      return st ? done(e, "restored on node " + claim->node + "; the source copy was released") : failed(e, st.error());
+      return st ? done(e, RecoveryAction::kReleased, "restored on node " + claim->node + "; the source copy was released") : failed(e, st.error());
     }
     case ClaimState::kResumed:
     case ClaimState::kResuming: {
       if (claim->node != node.node) break;
       auto back = resume_source(node, e.workspace_id, e.checkpoint_id, ctx);
-      return back ? done(e, "resumed on the source") : failed(e, back.error());
+      return back ? done(e, RecoveryAction::kResumedOnSource, "resumed on the source") : failed(e, back.error());
     }
     default:
       break;
   }
-  return waiting(e, "sealed; claim is " + std::string(to_string(claim->state)) +
+  return waiting(e, RecoveryAction::kAwaitingDecision, "sealed; claim is " + std::string(to_string(claim->state)) +
                             ": waiting for the decision to restore it elsewhere or resume it here");
 }
 
@@ -40,7 +47,7 @@ Recovered recover_checkpoint(NodeServices& node, const JournalEntry& e, const Op
     auto st = WorkspaceLock(node.documents, node.verify_keys(), e.workspace_id).release(node.node, e.checkpoint_id);
     if (!st) return failed(e, st.error());
     (void)node.journal.finish(e.checkpoint_id, Phase::kCheckpoint);
-    return done(e, "nothing was frozen; the workspace lock was freed");
+    return done(e, RecoveryAction::kLockFreed, "nothing was frozen; the workspace lock was freed");
   }
   if (e.step == Step::kDumping) {
     auto plan = read_plan(node, e.workspace_id, e.checkpoint_id);
@@ -56,7 +63,7 @@ Recovered recover_checkpoint(NodeServices& node, const JournalEntry& e, const Op
     if (sealed.error().code() != ErrorCode::kNotFound) return failed(e, sealed.error());
     auto back = resume_source(node, e.workspace_id, e.checkpoint_id, ctx);
     if (!back) return failed(e, back.error());
-    return done(e, "died before the seal; the workspace runs on the source again");
+    return done(e, RecoveryAction::kResumedOnSource, "died before the seal; the workspace runs on the source again");
   }
   return after_seal(node, e, ctx);
 }
@@ -67,18 +74,20 @@ Recovered recover_one(NodeServices& node, const JournalEntry& e, const Operation
       return recover_checkpoint(node, e, ctx);
     case Phase::kRestore: {
       auto r = finish_interrupted_restore(node, e.workspace_id, e.checkpoint_id, ctx);
-      if (r) return done(e, "the interrupted restore had settled; it is kept");
+      if (r) return done(e, RecoveryAction::kRestoreKept, "the interrupted restore had settled; it is kept");
       auto still = node.journal.find(e.checkpoint_id, Phase::kRestore);
-      if (still && !still->has_value()) return done(e, "the interrupted restore was undone: " + r.error().message());
+      if (still && !still->has_value())
+        return done(e, RecoveryAction::kRestoreUndone, "the interrupted restore was undone: " + r.error().message());
       return failed(e, r.error());
     }
     case Phase::kRelease: {
       auto st = release_source(node, e.workspace_id, e.checkpoint_id, ctx);
-      return st ? done(e, "the source copy was released") : failed(e, st.error());
+      return st ? done(e, RecoveryAction::kReleased, "the source copy was released") : failed(e, st.error());
     }
     case Phase::kResume: {
       auto back = resume_source(node, e.workspace_id, e.checkpoint_id, ctx);
-      return back ? done(e, "the workspace runs on the source again") : failed(e, back.error());
+      return back ? done(e, RecoveryAction::kResumedOnSource, "the workspace runs on the source again")
+                  : failed(e, back.error());
     }
   }
   return failed(e, Error(ErrorCode::kInternal, "unknown phase"));
@@ -92,7 +101,7 @@ Result<std::vector<Recovered>> recover_pending(NodeServices& node, const Operati
   std::vector<Recovered> report;
   for (const auto& e : *entries) {
     if (e.node != node.node) {
-      report.push_back(waiting(e, "belongs to node " + e.node + ", not " + node.node + ": left alone"));
+      report.push_back(waiting(e, RecoveryAction::kLeftToOwner, "belongs to node " + e.node + ", not " + node.node + ": left alone"));
       continue;
     }
     report.push_back(recover_one(node, e, ctx));

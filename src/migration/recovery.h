@@ -5,11 +5,13 @@
 #include <vector>
 
 #include "migration/node_services.h"
+#include "migration/recovery_action.h"
 
 namespace wscp::migration {
 
 struct Recovered {
   JournalEntry entry;
+  RecoveryAction action = RecoveryAction::kFailed;
   std::string outcome;          // what was done, for people and logs
   bool pending = false;         // still waiting (for the decision, or a retry)
   std::optional<Error> error;   // a step that failed again

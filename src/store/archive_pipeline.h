@@ -100,4 +100,11 @@ Result<std::unique_ptr<ByteSource>> open_following(ObjectStore& store, const std
                                                    const PipelineOptions& options, const FollowOptions& follow,
                                                    const OperationContext& ctx, std::string stage = "download");
 
+// What one archive being written or read with `options` holds in memory at
+// most (the larger of the two), by the documented bounds above: segment
+// buffers in flight or read ahead, zstd's jobs, the holdback, plus a margin
+// for HTTP and crypto buffers. The agent reserves this much of its memory
+// budget per checkpoint or restore.
+std::uint64_t transfer_memory_bound(const PipelineOptions& options);
+
 }  // namespace wscp::store

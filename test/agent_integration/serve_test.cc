@@ -170,7 +170,13 @@ TEST_CASE("serve: the daemon answers /healthz, is not ready without Podman, regi
   CHECK(annotations.value("wscp.dev/termination-notice", "?").empty());
   CHECK(annotations.value("wscp.dev/evacuation", "?").empty());
   CHECK(lease["metadata"]["labels"]["wscp.dev/node"] == "smoke-1");
-  CHECK(lease["spec"]["holderIdentity"] == "wscp-agent-smoke-1");
+  // The holder: the node and its serving key, the same across restarts.
+  std::string key_id;
+  for (char c : lower(*fingerprint))
+    if (c != ':' && key_id.size() < 16) key_id += c;
+  CHECK(lower(lease["spec"]["holderIdentity"].get<std::string>()) == "smoke-1/" + key_id);
+  CHECK(annotations.value("wscp.dev/public-key-pin", "") ==
+        wscp::agent::tls::public_key_pin_sha256(cert_pem).value());
   const std::string first_renew = lease["spec"]["renewTime"];
   CHECK_MESSAGE(kt::eventually(
                     [&] {
@@ -179,6 +185,17 @@ TEST_CASE("serve: the daemon answers /healthz, is not ready without Podman, regi
                     },
                     10s),
                 agent.log());
+  // Not ready, and why, for the controller's placement.
+  std::string readiness;
+  CHECK_MESSAGE(kt::eventually(
+                    [&] {
+                      auto l = kube_client->get(wscp::kube::resources::kLeases, ns, "wscp-agent-smoke-1");
+                      readiness = l ? (*l)["metadata"]["annotations"].value("wscp.dev/ready", "") : "";
+                      return readiness.starts_with("false: ");
+                    },
+                    10s),
+                readiness);
+  CHECK_MESSAGE(has(readiness, socket), readiness);
 
   // SIGTERM: exit 0 within a few seconds.
   REQUIRE_FALSE(agent.exited());

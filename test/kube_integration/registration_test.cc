@@ -6,6 +6,7 @@
 
 #include "agent/registration/node_registration.h"
 #include "client_env.h"
+#include "common/fake_clock.h"
 #include "kube/api_error.h"
 
 using namespace wscp;
@@ -91,6 +92,7 @@ TEST_CASE("registration: the Lease appears with its annotations, renews, and fol
   reg.update([](RegistrationInfo& i) {
     i.endpoint = "https://10.0.0.1:9443";
     i.certificate_sha256 = "ab:cd";
+    i.public_key_pin = "sha256//q83vEjRWeJA=";
     i.capabilities = {"checkpoint", "restore"};
     i.capacity = {{"memoryAvailableBytes", 1024}};
   });
@@ -106,10 +108,12 @@ TEST_CASE("registration: the Lease appears with its annotations, renews, and fol
       10s));
   CHECK(annotation(lease, kEndpointAnnotation) == "https://10.0.0.1:9443");
   CHECK(annotation(lease, kFingerprintAnnotation) == "ab:cd");
+  CHECK(annotation(lease, kPublicKeyPinAnnotation) == "sha256//q83vEjRWeJA=");
   CHECK(Json::parse(annotation(lease, kCapabilitiesAnnotation)) == Json{"checkpoint", "restore"});
   CHECK(Json::parse(annotation(lease, kCapacityAnnotation))["memoryAvailableBytes"] == 1024);
   CHECK(annotation(lease, kNoticeAnnotation).empty());
   CHECK(annotation(lease, kEvacuationAnnotation).empty());
+  CHECK(annotation(lease, kReadyAnnotation) == "unknown");  // not checked yet
   CHECK(lease["spec"]["holderIdentity"] == "wscp-agent-node-1");
   const std::string first_renew = lease["spec"]["renewTime"];
   CHECK(eventually(
@@ -155,4 +159,40 @@ TEST_CASE("registration: a conflict on update is retried from a fresh read") {
   REQUIRE(lease.ok());
   CHECK(annotation(*lease, kEndpointAnnotation) == "https://b:2");
   CHECK((*lease)["metadata"]["labels"]["someone"] == "else");  // the other writer's change kept
+}
+
+TEST_CASE("registration: a live Lease of another holder is refused by name; an expired one is taken over") {
+  KubeEnv kube;
+  auto client = admin_client(kube);
+  const std::string ns = fresh_namespace(*client, "regholder");
+  auto clock = std::make_shared<wscp::testing::FakeClock>();
+  clock->sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch()));  // the fake clock starts at the real time
+  RegistrationOptions o;
+  o.namespace_name = ns;
+  o.node = "node-3";
+  o.lease_duration = 20s;
+  o.holder = "node-3/aaaa";
+  NodeRegistration first(*client, o, clock, nullptr);
+  REQUIRE(first.renew().ok());
+
+  o.holder = "node-3/bbbb";  // another agent given the same node name
+  NodeRegistration second(*client, o, clock, nullptr);
+  second.update([](RegistrationInfo& i) { i.endpoint = "https://intruder:1"; });
+  auto refused = second.renew();
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code() == ErrorCode::kConflict);
+  CHECK(refused.error().message().find("node-3/aaaa") != std::string::npos);
+  CHECK(refused.error().message().find("two agents were given node_name node-3") != std::string::npos);
+  auto lease = client->get(resources::kLeases, ns, "wscp-agent-node-3");
+  REQUIRE(lease.ok());
+  CHECK((*lease)["spec"]["holderIdentity"] == "node-3/aaaa");
+  CHECK(annotation(*lease, kEndpointAnnotation) != "https://intruder:1");
+
+  CHECK(first.renew().ok());  // the holder itself renews as before
+  clock->sleep_for(30s);      // the first agent is gone: its Lease expires
+  auto taken = second.renew();
+  REQUIRE_MESSAGE(taken.ok(), (taken.ok() ? "" : taken.error().describe()));
+  CHECK((*taken)["spec"]["holderIdentity"] == "node-3/bbbb");
+  CHECK(annotation(*taken, kEndpointAnnotation) == "https://intruder:1");
 }

@@ -564,6 +564,11 @@ void large_round_trip(std::uint64_t size, bool zstd, bool encrypt) {
           seconds, " s up+down, peak RSS ", peak >> 20, " MiB (", g_peak_after_upload >> 20,
           " MiB after the upload; bound ", bound >> 20, " MiB)");
   CHECK(peak <= bound);
+  // What the agent reserves of its memory budget per transfer covers it,
+  // beside the process itself (binary, libraries, the test's buffers).
+  const std::uint64_t reserved = transfer_memory_bound(options(zstd, encrypt).pipeline);
+  MESSAGE("reserved per transfer: ", reserved >> 20, " MiB");
+  CHECK(peak <= reserved + (32ull << 20));
 }
 
 }  // namespace

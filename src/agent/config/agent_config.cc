@@ -380,10 +380,11 @@ void read_notices(Reader& r, const YAML::Node& n, AgentConfig& c) {
 void read_operations(Reader& r, const YAML::Node& n, AgentConfig& c) {
   const std::string p = "operations";
   OperationsConfig& o = c.operations;
-  if (!r.mapping(n, p, {"workers", "transfer_buffer", "shutdown_grace"})) return;
+  if (!r.mapping(n, p, {"workers", "transfer_buffer", "shutdown_grace", "retention"})) return;
   r.integer(n, p, "workers", o.workers, 1, 64);
   r.byte_size(n, p, "transfer_buffer", o.transfer_buffer_bytes, 1ull << 20, 1ull << 30);
   r.duration(n, p, "shutdown_grace", o.shutdown_grace, milliseconds(0), milliseconds(600'000));
+  r.duration(n, p, "retention", o.retention, milliseconds(3'600'000), milliseconds(90LL * 24 * 3'600'000));
   if (o.transfer_buffer_bytes > c.memory_budget_bytes) {
     r.fail(p + ".transfer_buffer", "must not exceed memory_budget (" + format_byte_size(c.memory_budget_bytes) +
                                        "), got " + format_byte_size(o.transfer_buffer_bytes));

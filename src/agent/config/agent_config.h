@@ -105,6 +105,7 @@ struct OperationsConfig {
   std::size_t workers = 4;                          // operations running at once
   std::uint64_t transfer_buffer_bytes = 64ull << 20;  // admitted per checkpoint/restore
   std::chrono::milliseconds shutdown_grace{30'000};   // after SIGTERM, how long running operations get
+  std::chrono::milliseconds retention{7 * 24 * 3'600'000LL};  // how long finished operations' records are kept
 };
 
 struct AgentConfig {

@@ -42,12 +42,14 @@ json to_json(const Evacuation& e) {
               {"deadline", utc_rfc3339(e.deadline)},
               {"checkpointId", e.checkpoint_id},
               {"store", e.store},
+              {"acknowledged", e.acknowledged},
               {"workspaces", workspaces}};
 }
 
 Evacuator::Evacuator(operations::OperationManager& manager, WorkspaceLister list, ClaimReader claims,
                      EvacuationOptions options, std::shared_ptr<Clock> clock, std::shared_ptr<log::Logger> logger,
-                     std::shared_ptr<metrics::AgentMetrics> metrics, Publisher publish)
+                     std::shared_ptr<metrics::AgentMetrics> metrics, Publisher publish,
+                     Acknowledger acknowledge)
     : manager_(manager),
       list_(std::move(list)),
       claims_(std::move(claims)),
@@ -55,7 +57,8 @@ Evacuator::Evacuator(operations::OperationManager& manager, WorkspaceLister list
       clock_(clock ? std::move(clock) : system_clock()),
       logger_(logger ? std::move(logger) : log::null_logger()),
       metrics_(std::move(metrics)),
-      publish_(std::move(publish)) {}
+      publish_(std::move(publish)),
+      acknowledge_(std::move(acknowledge)) {}
 
 namespace {
 
@@ -189,12 +192,44 @@ void Evacuator::tick() {
   }
   std::optional<Result<std::vector<inventory::Workspace>>> listed;
   if (list_again) listed = list_();
+  {
+    std::lock_guard lock(mu_);
+    const json before = to_json(*evacuation_);
+    if (listed && *listed) add_candidates_locked(**listed);
+    start_pending_locked();
+    for (auto& w : evacuation_->workspaces) follow_locked(w);
+    if (to_json(*evacuation_) != before) publish_locked();
+  }
+  acknowledge_if_durable();
+}
+
+bool Evacuator::all_durable_locked() const {
+  if (!evacuation_->listed) return false;
+  for (const auto& w : evacuation_->workspaces)
+    if (w.state == EvacuationState::kCheckpointing || w.state == EvacuationState::kFailed) return false;
+  return true;
+}
+
+// Outside the lock: the provider is asked over HTTP.
+void Evacuator::acknowledge_if_durable() {
+  std::optional<notices::TerminationNotice> notice;
+  {
+    std::lock_guard lock(mu_);
+    if (!acknowledge_ || !evacuation_ || evacuation_->acknowledged || !all_durable_locked()) return;
+    if (clock_->wall_now() > evacuation_->deadline) return;  // the provider goes ahead anyway
+    notice = evacuation_->notice;
+  }
+  auto acked = acknowledge_(*notice);
+  if (!acked) {
+    logger_->warning("evacuation: cannot acknowledge the notice yet", {{"notice", notice->id},
+                                                                        {"error", acked.error().describe()}});
+    return;
+  }
   std::lock_guard lock(mu_);
-  const json before = to_json(*evacuation_);
-  if (listed && *listed) add_candidates_locked(**listed);
-  start_pending_locked();
-  for (auto& w : evacuation_->workspaces) follow_locked(w);
-  if (to_json(*evacuation_) != before) publish_locked();
+  if (!evacuation_ || evacuation_->notice.id != notice->id) return;
+  evacuation_->acknowledged = true;
+  logger_->info("evacuation: every checkpoint is durable; the notice was acknowledged", {{"notice", notice->id}});
+  publish_locked();
 }
 
 std::optional<Evacuation> Evacuator::current() const {

@@ -63,6 +63,7 @@ struct Evacuation {
   std::string checkpoint_id;
   std::string store;
   bool listed = false;  // the node's workspaces were listed (retried until the deadline)
+  bool acknowledged = false;  // the provider was told it may go ahead (Azure StartRequests)
   std::vector<EvacuatedWorkspace> workspaces;
 };
 nlohmann::json to_json(const Evacuation& evacuation);
@@ -83,6 +84,10 @@ nlohmann::json to_json(const Evacuation& evacuation);
 // adopts the checkpoint operations it had started (their ids depend only on
 // the notice and the workspace). A rebalance notice starts nothing; a
 // termination notice while an evacuation is unfinished is ignored.
+//
+// With an acknowledger, once every workspace's checkpoint is durable (none
+// failed), the provider is told it need not wait for its deadline (Azure's
+// StartRequests); a failed call is tried again on the next tick.
 // Thread-safe; nothing slow runs under its lock but the manager's calls.
 class Evacuator {
  public:
@@ -92,10 +97,12 @@ class Evacuator {
   // The checkpoint's claim in the store (who restored or resumed it).
   using ClaimReader = std::function<Result<migration::ClaimState>(const std::string& store, const std::string& workspace_id,
                                                                   const std::string& checkpoint_id)>;
+  // Tells the notice's provider that the node's workspaces are safe.
+  using Acknowledger = std::function<Status(const notices::TerminationNotice&)>;
 
   Evacuator(operations::OperationManager& manager, WorkspaceLister list, ClaimReader claims,
             EvacuationOptions options, std::shared_ptr<Clock> clock, std::shared_ptr<log::Logger> logger,
-            std::shared_ptr<metrics::AgentMetrics> metrics, Publisher publish);
+            std::shared_ptr<metrics::AgentMetrics> metrics, Publisher publish, Acknowledger acknowledge = nullptr);
 
   // Starts the evacuation (from the notice monitor's thread).
   void on_notice(const notices::TerminationNotice& notice);
@@ -112,6 +119,8 @@ class Evacuator {
   void resume_locked(EvacuatedWorkspace& w);
   void resume_refused_locked(EvacuatedWorkspace& w, const std::string& why);
   bool finished_locked() const;
+  bool all_durable_locked() const;
+  void acknowledge_if_durable();
   void publish_locked();
 
   operations::OperationManager& manager_;
@@ -122,6 +131,7 @@ class Evacuator {
   std::shared_ptr<log::Logger> logger_;
   std::shared_ptr<metrics::AgentMetrics> metrics_;
   Publisher publish_;
+  Acknowledger acknowledge_;
   mutable std::mutex mu_;
   std::optional<Evacuation> evacuation_;
 };

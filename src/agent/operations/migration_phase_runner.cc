@@ -118,16 +118,19 @@ Status MigrationPhaseRunner::preflight(const PreflightRequest& request) {
   return migration::preflight_plan(node.engine, *plan);
 }
 
-Result<std::vector<RecoveredEntry>> MigrationPhaseRunner::recover(const OperationContext& ctx) {
-  std::vector<RecoveredEntry> out;
+RecoveryReport MigrationPhaseRunner::recover(const OperationContext& ctx) {
+  RecoveryReport report;
   for (const auto& [name, node] : stores_) {
     auto recovered = migration::recover_pending(*node, ctx);
-    if (!recovered) return recovered.error().wrap("store " + name);
+    if (!recovered) {
+      report.failed_stores.emplace(name, recovered.error().wrap("store " + name));
+      continue;  // one unreachable store does not hold back the others
+    }
     for (const auto& r : *recovered)
-      out.push_back(RecoveredEntry{r.entry.checkpoint_id, r.entry.workspace_id, kind_of(r.entry.phase), r.outcome,
-                                   r.pending, r.error});
+      report.entries.push_back(RecoveredEntry{r.entry.checkpoint_id, r.entry.workspace_id, kind_of(r.entry.phase),
+                                              r.outcome, r.pending, r.error, r.action});
   }
-  return out;
+  return report;
 }
 
 }  // namespace wscp::agent::operations

@@ -16,7 +16,7 @@ class MigrationPhaseRunner final : public PhaseRunner {
 
   Result<Outcome> run(const Request& request, RunContext& run) override;
   Status preflight(const PreflightRequest& request) override;
-  Result<std::vector<RecoveredEntry>> recover(const OperationContext& ctx) override;
+  RecoveryReport recover(const OperationContext& ctx) override;
   Status check_store(std::string_view store) const override;
 
  private:

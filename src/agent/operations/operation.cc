@@ -278,7 +278,10 @@ json to_json(const Operation& v) {
   if (!v.finished_at.empty()) j["finishedAt"] = v.finished_at;
   if (v.outcome) j["result"] = to_json(*v.outcome);
   if (v.failure) j["error"] = json{{"code", v.failure->code}, {"message", v.failure->message}};
-  if (v.recovery) j["recovery"] = json{{"outcome", v.recovery->outcome}, {"pending", v.recovery->pending}};
+  if (v.recovery) {
+    json& r = j["recovery"] = json{{"outcome", v.recovery->outcome}, {"pending", v.recovery->pending}};
+    if (v.recovery->action) r["action"] = migration::to_string(*v.recovery->action);
+  }
   return j;
 }
 
@@ -370,7 +373,13 @@ Result<Operation> operation_from_json(const json& j) {
   }
   if (const json* r = in.sub("recovery")) {
     Reader rr(*r, "recovery.");
-    Recovery rec{rr.str("outcome"), rr.boolean("pending")};
+    Recovery rec;
+    if (const std::string action = rr.str("action"); !action.empty()) {
+      rec.action = migration::recovery_action_from_string(action);
+      if (!rec.action) in.problem("recovery.action \"" + action.substr(0, 40) + "\" is not a known action");
+    }
+    rec.outcome = rr.str("outcome");
+    rec.pending = rr.boolean("pending");
     if (auto s = rr.finish(); !s) in.merge(s.error());
     op.recovery = rec;
   }

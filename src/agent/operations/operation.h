@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/result.h"
+#include "migration/recovery_action.h"
 
 namespace wscp::agent::operations {
 
@@ -103,7 +104,10 @@ struct Failure {
 
 // What recovery did with an operation the agent was running when it died.
 struct Recovery {
-  std::string outcome;
+  // What was done, for the controller to act on; absent in records written
+  // before actions were recorded.
+  std::optional<migration::RecoveryAction> action;
+  std::string outcome;  // the same, for people
   bool pending = false;  // still waiting for the controller's decision
   bool operator==(const Recovery&) const = default;
 };

@@ -6,9 +6,10 @@ namespace wscp::agent::operations {
 
 namespace {
 
-// Whether two requests act on one workspace of one store.
+// Whether two requests act on one workspace of one store. A request naming
+// no store means the only one: it may be the other's, so it is taken to be.
 bool touches_same(const Request& a, const Request& b) {
-  if (a.store != b.store) return false;
+  if (!a.store.empty() && !b.store.empty() && a.store != b.store) return false;
   const std::string& wa = a.workspace.empty() ? a.project : a.workspace;
   const std::string& wb = b.workspace.empty() ? b.project : b.workspace;
   return !wa.empty() && wa == wb;
@@ -25,6 +26,29 @@ metrics::OperationKind metric_kind(Kind kind) {
 }
 
 bool moves_archives(Kind kind) { return kind == Kind::kCheckpoint || kind == Kind::kRestore; }
+
+// What recovery did with the journal entry of an operation that was running.
+Recovery recovery_of(const Request& request, const RecoveryReport& report) {
+  Recovery rec;
+  // An operation naming no store used the only one there is.
+  auto failed = request.store.empty() && !report.failed_stores.empty() ? report.failed_stores.begin()
+                                                                       : report.failed_stores.find(request.store);
+  if (failed != report.failed_stores.end()) {
+    rec.action = migration::RecoveryAction::kFailed;
+    rec.outcome = "recovery failed: " + failed->second.message();
+    rec.pending = true;
+    return rec;
+  }
+  rec.action = migration::RecoveryAction::kAlreadyFinished;
+  rec.outcome = "no unfinished journal entry remained for checkpoint " + request.checkpoint_id;
+  for (const auto& r : report.entries) {
+    if (r.checkpoint_id != request.checkpoint_id || r.kind != request.kind) continue;
+    rec.action = r.action;
+    rec.outcome = r.outcome + (r.error ? " (" + r.error->message() + ")" : "");
+    rec.pending = r.pending;
+  }
+  return rec;
+}
 
 }  // namespace
 
@@ -63,8 +87,9 @@ Status OperationManager::open() {
   if (!records) return records.error();
   OperationContext ctx;
   ctx.operation_id = "recovery";
-  auto recovered = runner_.recover(ctx);
-  if (!recovered) logger_->error("recovery at start failed", {{"error", recovered.error().describe()}});
+  const RecoveryReport recovered = runner_.recover(ctx);
+  for (const auto& [store, error] : recovered.failed_stores)
+    logger_->error("recovery at start failed", {{"store", store}, {"error", error.describe()}});
   std::lock_guard lock(mu_);
   for (auto& op : *records) {
     auto entry = std::make_shared<Entry>();
@@ -77,30 +102,18 @@ Status OperationManager::open() {
       persist_locked(*entry);
     } else if (o.state == State::kRunning) {
       finish_step_locked(*entry);
-      Recovery rec;
-      if (!recovered) {
-        rec.outcome = "recovery failed: " + recovered.error().message();
-      } else {
-        rec.outcome = "no unfinished journal entry remained for checkpoint " + o.request.checkpoint_id;
-        for (const auto& r : *recovered) {
-          if (r.checkpoint_id == o.request.checkpoint_id && r.kind == o.request.kind) {
-            rec.outcome = r.outcome + (r.error ? " (" + r.error->message() + ")" : "");
-            rec.pending = r.pending;
-          }
-        }
-      }
+      o.recovery = recovery_of(o.request, recovered);
       o.state = State::kFailed;
       o.finished_at = now_text();
       o.failure = Failure{"unavailable", "the agent stopped while this operation ran; it is not run again. Recovery: " +
-                                             rec.outcome};
-      o.recovery = rec;
+                                             o.recovery->outcome};
       persist_locked(*entry);
       logger_->warning("operation interrupted by a restart",
-                       {{"operation", o.id}, {"recovery", rec.outcome}});
+                       {{"operation", o.id}, {"recovery", o.recovery->outcome}});
     }
     entries_[entry->op.id] = entry;
   }
-  if (!recovered) return recovered.error();
+  if (!recovered.failed_stores.empty()) return recovered.failed_stores.begin()->second;
   return Ok{};
 }
 
@@ -245,6 +258,29 @@ Result<Operation> OperationManager::cancel(const std::string& id) {
     logger_->info("operation cancel requested", {{"operation", id}});
   }
   return it->second->op;
+}
+
+std::size_t OperationManager::prune_finished() {
+  const auto horizon = clock_->wall_now() - options_.retention;
+  std::lock_guard lock(mu_);
+  std::size_t removed = 0;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    const Operation& op = it->second->op;
+    auto finished_at = parse_utc_rfc3339(op.finished_at);
+    if (!finished(op.state) || !finished_at || *finished_at >= horizon) {
+      ++it;
+      continue;
+    }
+    if (auto s = store_->remove(op.id); !s) {
+      logger_->warning("cannot forget an old operation", {{"operation", op.id}, {"error", s.error().describe()}});
+      ++it;
+      continue;
+    }
+    it = entries_.erase(it);
+    ++removed;
+  }
+  if (removed > 0) logger_->info("forgot old operations", {{"count", static_cast<std::int64_t>(removed)}});
+  return removed;
 }
 
 std::vector<Operation> OperationManager::list() const {

@@ -25,6 +25,10 @@ struct ManagerOptions {
   // What one checkpoint or restore is expected to hold in flight (release
   // and resume move no archive and need none).
   std::uint64_t transfer_buffer_bytes = 64ull << 20;
+  // How long a finished operation's record is kept (and its id answers with
+  // it) before prune_finished() forgets it; a repeat of the id after that
+  // is a new operation.
+  std::chrono::milliseconds retention = std::chrono::hours(24 * 7);
 };
 
 struct Started {
@@ -61,6 +65,9 @@ class OperationManager {
   // as it is.
   Result<Operation> cancel(const std::string& id);
   std::vector<Operation> list() const;
+  // Forgets the operations that finished more than `retention` ago; returns
+  // how many. The agent calls it now and then.
+  std::size_t prune_finished();
 
   // Refuses new operations, waits up to `grace` for those running to end
   // (checkpoints reach durability), then cancels what is left and waits for

@@ -89,6 +89,18 @@ Result<std::optional<Operation>> DirectoryOperationStore::load(std::string_view 
   return std::optional<Operation>(std::move(*op));
 }
 
+Status DirectoryOperationStore::remove(std::string_view id) {
+  if (auto s = validate_operation_id(id); !s) return s.error();
+  const fs::path path = dir_ / (std::string(id) + ".json");
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return Ok{};
+    return io_error("cannot remove", path, errno);
+  }
+  UniqueFd dfd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dfd.valid() || ::fsync(dfd.get()) != 0) return io_error("cannot fsync the directory", dir_, errno);
+  return Ok{};
+}
+
 Result<std::vector<Operation>> DirectoryOperationStore::load_all() {
   std::vector<Operation> out;
   std::error_code ec;

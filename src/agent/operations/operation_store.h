@@ -21,6 +21,8 @@ class OperationStore {
   virtual Result<std::optional<Operation>> load(std::string_view id) = 0;
   // Every record; one that cannot be read is an error naming its file.
   virtual Result<std::vector<Operation>> load_all() = 0;
+  // Forgets a record (durable when it returns); a missing one is not an error.
+  virtual Status remove(std::string_view id) = 0;
 };
 
 // <dir>/<id>.json, each 0600 in a 0700 directory, written to a temporary
@@ -32,6 +34,7 @@ class DirectoryOperationStore final : public OperationStore {
   Status save(const Operation& op) override;
   Result<std::optional<Operation>> load(std::string_view id) override;
   Result<std::vector<Operation>> load_all() override;
+  Status remove(std::string_view id) override;
 
  private:
   explicit DirectoryOperationStore(std::filesystem::path dir) : dir_(std::move(dir)) {}

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -36,6 +37,14 @@ struct RecoveredEntry {
   std::string outcome;
   bool pending = false;
   std::optional<Error> error;
+  migration::RecoveryAction action = migration::RecoveryAction::kFailed;
+};
+
+// Recovery over every store: what it did, and the stores whose journal or
+// objects it could not read (the others were still recovered).
+struct RecoveryReport {
+  std::vector<RecoveredEntry> entries;
+  std::map<std::string, Error> failed_stores;
 };
 
 // The node-local phases as the operation manager sees them. The real one
@@ -48,7 +57,7 @@ class PhaseRunner {
   // Whether this node can restore what the plan describes.
   virtual Status preflight(const PreflightRequest& request) = 0;
   // Finishes or undoes what this node's journal says was left (at start).
-  virtual Result<std::vector<RecoveredEntry>> recover(const OperationContext& ctx) = 0;
+  virtual RecoveryReport recover(const OperationContext& ctx) = 0;
   // Whether the request names a store this runner knows (kInvalidArgument
   // naming the configured stores if not).
   virtual Status check_store(std::string_view store) const = 0;

@@ -5,6 +5,7 @@
 #include "kube/api_error.h"
 #include "kube/conflict_retry.h"
 #include "kube/micro_time.h"
+#include "kube/workspace_checkpoint.h"
 
 namespace wscp::agent::registration {
 
@@ -15,8 +16,12 @@ std::string lease_name(std::string_view node) { return "wscp-agent-" + std::stri
 std::map<std::string, std::string> annotations_of(const RegistrationInfo& info) {
   return {{kEndpointAnnotation, info.endpoint},
           {kFingerprintAnnotation, info.certificate_sha256},
+          {kPublicKeyPinAnnotation, info.public_key_pin},
           {kCapabilitiesAnnotation, json(info.capabilities).dump()},
           {kCapacityAnnotation, info.capacity.dump()},
+          {kReadyAnnotation, !info.not_ready ? std::string("unknown")
+                             : info.not_ready->empty() ? std::string("true")
+                                                       : "false: " + *info.not_ready},
           {kNoticeAnnotation, info.termination_notice ? info.termination_notice->dump() : std::string()},
           {kEvacuationAnnotation, info.evacuation ? info.evacuation->dump() : std::string()}};
 }
@@ -51,21 +56,54 @@ bool NodeRegistration::registered() const {
   return registered_;
 }
 
+namespace {
+
+// A string field of a Lease's spec, or "" when it is absent or not a string.
+std::string spec_string(const json& spec, const char* key) {
+  auto it = spec.find(key);
+  return it != spec.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+// Another agent's Lease, still live, is not ours to take.
+Status NodeRegistration::check_holder(const json& lease, const std::string& holder) const {
+  const auto spec_it = lease.find("spec");
+  const json spec = spec_it != lease.end() && spec_it->is_object() ? *spec_it : json::object();
+  const std::string current = spec_string(spec, "holderIdentity");
+  if (current.empty() || current == holder || current == lease_name(options_.node)) return Ok{};
+  auto renewed = kube::parse_rfc3339(spec_string(spec, "renewTime"));
+  const auto d = spec.find("leaseDurationSeconds");
+  const auto duration = std::chrono::seconds(d != spec.end() && d->is_number_integer() ? d->get<std::int64_t>() : 0);
+  if (renewed && *renewed + duration >= clock_->wall_now()) {
+    return Error(ErrorCode::kConflict,
+                 "the Lease " + lease_name(options_.node) + " is held by another agent (" + current + ", renewed " +
+                     spec_string(spec, "renewTime") + "): two agents were given node_name " + options_.node +
+                     "; give each node its own");
+  }
+  logger_->warning("taking over an expired registration lease", {{"lease", lease_name(options_.node)},
+                                                                  {"previous_holder", current}});
+  return Ok{};
+}
+
 Result<json> NodeRegistration::renew() {
   const RegistrationInfo info = this->info();
   const std::string name = lease_name(options_.node);
   const std::string now = kube::format_micro_time(clock_->wall_now());
   const int duration_s = static_cast<int>(
       std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(options_.lease_duration).count()));
+  const std::string holder = options_.holder.empty() ? name : options_.holder;
   auto apply = [&](json& lease) {
     auto& meta = lease["metadata"];
     meta["labels"]["app.kubernetes.io/name"] = "wscp-agent";
     meta["labels"][kNodeLabel] = options_.node;
     for (const auto& [k, v] : annotations_of(info)) meta["annotations"][k] = v;
     auto& spec = lease["spec"];
-    spec["holderIdentity"] = name;
+    if (!spec.is_object()) spec = json::object();
+    const bool acquired = spec_string(spec, "holderIdentity") != holder;
+    spec["holderIdentity"] = holder;
     spec["leaseDurationSeconds"] = duration_s;
-    if (!spec.contains("acquireTime") || spec["acquireTime"].is_null()) spec["acquireTime"] = now;
+    if (acquired || !spec.contains("acquireTime") || spec["acquireTime"].is_null()) spec["acquireTime"] = now;
     spec["renewTime"] = now;
   };
   auto existing = client_.get(kube::resources::kLeases, options_.namespace_name, name);
@@ -85,6 +123,7 @@ Result<json> NodeRegistration::renew() {
   }
   auto stored = kube::modify(client_, kube::resources::kLeases, options_.namespace_name, name,
                              [&](json& lease) -> Result<bool> {
+                               if (auto s = check_holder(lease, holder); !s) return s.error();
                                apply(lease);
                                return true;
                              });

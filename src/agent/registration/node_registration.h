@@ -22,8 +22,12 @@ namespace wscp::agent::registration {
 struct RegistrationInfo {
   std::string endpoint;                   // https://host:port of the API
   std::string certificate_sha256;         // the serving certificate's fingerprint
+  std::string public_key_pin;             // "sha256//BASE64" of its public key: what clients pin
   std::vector<std::string> capabilities;  // e.g. "checkpoint", "restore", "notices:aws"
   nlohmann::json capacity = nlohmann::json::object();
+  // Whether the agent can take work now (what /readyz says): empty when
+  // ready, else why not. Unknown until first checked.
+  std::optional<std::string> not_ready;
   std::optional<nlohmann::json> termination_notice;  // the last notice seen
   // The checkpoints made on the agent's own decision (a termination
   // notice): which workspaces, under which checkpoint id, in what state.
@@ -34,8 +38,12 @@ struct RegistrationInfo {
 // The annotation keys.
 inline constexpr const char* kEndpointAnnotation = "wscp.dev/endpoint";
 inline constexpr const char* kFingerprintAnnotation = "wscp.dev/certificate-sha256";
+inline constexpr const char* kPublicKeyPinAnnotation = "wscp.dev/public-key-pin";
 inline constexpr const char* kCapabilitiesAnnotation = "wscp.dev/capabilities";
 inline constexpr const char* kCapacityAnnotation = "wscp.dev/capacity";
+// "true", or "false: <why>" (Podman out of reach, cannot checkpoint), or
+// "unknown" before the first check.
+inline constexpr const char* kReadyAnnotation = "wscp.dev/ready";
 inline constexpr const char* kNoticeAnnotation = "wscp.dev/termination-notice";
 inline constexpr const char* kEvacuationAnnotation = "wscp.dev/evacuation";
 inline constexpr const char* kNodeLabel = "wscp.dev/node";
@@ -49,6 +57,10 @@ struct RegistrationOptions {
   std::string node;
   std::chrono::milliseconds renew_interval{5000};
   std::chrono::milliseconds lease_duration{20000};
+  // Who this agent is (spec.holderIdentity): stable across its restarts
+  // (e.g. from its serving key), different for an agent elsewhere. Empty:
+  // the Lease's name, as agents wrote before holders were checked.
+  std::string holder;
 };
 
 // "wscp-agent-<node>"
@@ -57,7 +69,9 @@ std::string lease_name(std::string_view node);
 // A per-node coordination.k8s.io/v1 Lease, created when missing and renewed
 // every renew_interval with the current info. A write that meets a conflict
 // (someone else changed the Lease) is done again from a fresh read. Errors
-// are logged and the next renewal tries again.
+// are logged and the next renewal tries again. A Lease another holder
+// renewed within its duration is not taken (kConflict naming the holder:
+// two agents were given one node name); an expired one is taken over.
 class NodeRegistration {
  public:
   NodeRegistration(kube::KubeClient& client, RegistrationOptions options, std::shared_ptr<Clock> clock,
@@ -79,6 +93,7 @@ class NodeRegistration {
   void stop();
 
  private:
+  Status check_holder(const nlohmann::json& lease, const std::string& holder) const;
   void loop();
 
   kube::KubeClient& client_;

@@ -156,4 +156,35 @@ TEST_CASE("a directory journal refuses ids that are not plain names") {
   CHECK((*journal)->find("a/b", Phase::kRestore).error().code() == ErrorCode::kInvalidArgument);
 }
 
+TEST_CASE("a journal entry as version 1 wrote it is still read after an upgrade") {
+  // Bytes as the first agent that journaled wrote them (serialize() of
+  // version 1); a later format must keep reading these.
+  const char* v1 = R"({
+  "checkpointId": "c-20261201-1",
+  "containers": [
+    "dev",
+    "db"
+  ],
+  "node": "node-1",
+  "note": "dumping dev",
+  "phase": "checkpoint",
+  "started": "2026-12-01T08:00:00Z",
+  "step": "dumping",
+  "store": "s3://wscp/cluster-a",
+  "updated": "2026-12-01T08:00:05Z",
+  "version": 1,
+  "workspaceId": "ws-7"
+}
+)";
+  auto e = parse_journal_entry(v1);
+  REQUIRE_MESSAGE(e.ok(), (e.ok() ? "" : e.error().message()));
+  CHECK(e->checkpoint_id == "c-20261201-1");
+  CHECK(e->workspace_id == "ws-7");
+  CHECK(e->phase == Phase::kCheckpoint);
+  CHECK(e->step == Step::kDumping);
+  CHECK(e->containers == std::vector<std::string>{"dev", "db"});
+  CHECK(e->updated - e->started == std::chrono::seconds(5));
+  CHECK(serialize(*e) == v1);  // and written back the same while the version stays 1
+}
+
 }  // namespace wscp::migration

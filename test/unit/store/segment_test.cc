@@ -117,9 +117,10 @@ class ScriptedStore : public ObjectStore {
  public:
   explicit ScriptedStore(ObjectStore& inner) : inner_(inner) {}
 
-  // The n-th create() (1-based) fails, or its writer's close() fails.
-  int fail_create = 0;
-  int fail_close = 0;
+  // The create() of this segment index fails, or its writer's close() does
+  // (by index, not by call order: segments are committed concurrently).
+  std::optional<std::uint64_t> fail_create;
+  std::optional<std::uint64_t> fail_close;
   // Delays of a segment's close() and open(), by segment index.
   std::function<std::chrono::milliseconds(std::uint64_t)> close_delay;
   std::function<std::chrono::milliseconds(std::uint64_t)> open_delay;
@@ -148,17 +149,13 @@ class ScriptedStore : public ObjectStore {
   }
 
   Result<std::unique_ptr<ByteSink>> create(const std::string& key, const OperationContext& ctx) override {
-    int n;
-    {
-      std::lock_guard lock(mu_);
-      n = ++creates_;
-    }
-    if (n == fail_create) return Error(ErrorCode::kUnavailable, "injected: cannot create " + key);
+    const auto index = index_of(key);
+    if (index && fail_create == index) return Error(ErrorCode::kUnavailable, "injected: cannot create " + key);
     auto inner = inner_.create(key, ctx);
     if (!inner) return inner.error();
     std::lock_guard lock(mu_);
     log_.peak_writers = std::max(log_.peak_writers, ++log_.writers);
-    return std::unique_ptr<ByteSink>(std::make_unique<Sink>(*this, key, std::move(*inner), n == fail_close));
+    return std::unique_ptr<ByteSink>(std::make_unique<Sink>(*this, key, std::move(*inner), index && fail_close == index));
   }
   Result<std::unique_ptr<ByteSource>> open(const std::string& key, const OperationContext& ctx) override {
     const auto index = index_of(key);
@@ -234,7 +231,6 @@ class ScriptedStore : public ObjectStore {
 
   ObjectStore& inner_;
   mutable std::mutex mu_;
-  int creates_ = 0;
   Log log_;
 };
 
@@ -822,7 +818,7 @@ TEST_CASE("memory stays bounded: 200 MiB through segments, read back and followe
 }
 
 TEST_CASE("a failed segment commit fails the archive, whichever segment it was, and leaves nothing") {
-  // 10 segments; the n-th segment writer fails to be made or to commit.
+  // 10 segments; the n-th segment's writer fails to be made or to commit.
   for (bool at_create : {false, true}) {
     for (int n : {1, 3, 10}) {
       CAPTURE(at_create);
@@ -830,7 +826,7 @@ TEST_CASE("a failed segment commit fails the archive, whichever segment it was, 
       TempDir dir;
       auto local = make_local_store(dir.path.string());
       ScriptedStore objects(*local);
-      (at_create ? objects.fail_create : objects.fail_close) = n;
+      (at_create ? objects.fail_create : objects.fail_close) = static_cast<std::uint64_t>(n - 1);
       // Slow commits, so that the failure arrives while later segments are
       // written and in flight.
       objects.close_delay = [](std::uint64_t) { return std::chrono::milliseconds(5); };

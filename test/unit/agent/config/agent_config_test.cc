@@ -44,6 +44,7 @@ TEST_CASE("a minimal configuration takes every default") {
   CHECK(c->operations.workers == 4);
   CHECK(c->operations.transfer_buffer_bytes == 64ull << 20);
   CHECK(c->operations.shutdown_grace == milliseconds(30'000));
+  CHECK(c->operations.retention == std::chrono::hours(168));
   CHECK(c->api.address == "0.0.0.0");
   CHECK(c->api.port == 9443);
   CHECK(c->api.max_body_bytes == 1ull << 20);
@@ -69,7 +70,7 @@ journal_dir: /var/lib/wscp/j
 workspace_label: example.com/workspace
 memory_budget: 768MiB
 settle_period: 1m30s
-operations: {workers: 8, transfer_buffer: 32MiB, shutdown_grace: 45s}
+operations: {workers: 8, transfer_buffer: 32MiB, shutdown_grace: 45s, retention: 48h}
 api:
   address: 10.0.0.7
   port: 8443
@@ -111,6 +112,7 @@ kubernetes:
   CHECK(c->operations.workers == 8);
   CHECK(c->operations.transfer_buffer_bytes == 32ull << 20);
   CHECK(c->operations.shutdown_grace == milliseconds(45'000));
+  CHECK(c->operations.retention == std::chrono::hours(48));
   CHECK(c->api.address == "10.0.0.7");
   CHECK(c->api.port == 8443);
   CHECK(c->api.max_body_bytes == 64u * 1024);

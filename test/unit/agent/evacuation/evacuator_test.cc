@@ -57,6 +57,8 @@ struct Fixture {
   std::optional<Error> list_error;
   std::map<std::string, migration::ClaimState> claims;  // by workspace id; others: none
   std::vector<nlohmann::json> published;
+  std::vector<std::string> acknowledged;  // notice ids the provider was told of
+  std::optional<Error> acknowledge_error;
   std::unique_ptr<Evacuator> evacuator;
 
   Fixture() {
@@ -93,7 +95,12 @@ struct Fixture {
           auto it = claims.find(ws);
           return it == claims.end() ? migration::ClaimState::kNone : it->second;
         },
-        o, clock, nullptr, metrics, [this](const nlohmann::json& j) { published.push_back(j); });
+        o, clock, nullptr, metrics, [this](const nlohmann::json& j) { published.push_back(j); },
+        [this](const notices::TerminationNotice& n) -> Status {
+          if (acknowledge_error) return *acknowledge_error;
+          acknowledged.push_back(n.id);
+          return Ok{};
+        });
   }
 
   std::chrono::system_clock::time_point in(std::chrono::seconds d) const { return clock->wall_now() + d; }
@@ -256,6 +263,39 @@ TEST_CASE("evacuation: a failed checkpoint is reported with its error and never 
   CHECK(w.error.find("unreachable") != std::string::npos);
   CHECK(w.resume_operation.empty());
   CHECK(f.runner.runs == 1);
+}
+
+TEST_CASE("evacuation: the notice is acknowledged once every checkpoint is durable, retried while that fails") {
+  Fixture f;
+  f.workspaces = {running("a", 100), running("b", 200)};
+  f.runner.close_gate();
+  f.acknowledge_error = Error(ErrorCode::kUnavailable, "metadata service down");
+  f.evacuator->on_notice(notice(notices::NoticeKind::kTermination, f.in(120s)));
+  f.evacuator->tick();
+  CHECK(f.acknowledged.empty());  // nothing durable yet
+  f.runner.open_gate();
+  REQUIRE(eventually([&] { return f.all_checkpoints_ended(); }));
+  CHECK_FALSE(f.evacuator->current()->acknowledged);  // the call failed: tried again
+  f.acknowledge_error.reset();
+  f.evacuator->tick();
+  f.evacuator->tick();
+  CHECK(f.acknowledged == std::vector<std::string>{"terminate@2026-12-01T08:00:00Z"});
+  CHECK(f.evacuator->current()->acknowledged);
+  CHECK(f.published.back().at("acknowledged") == true);
+}
+
+TEST_CASE("evacuation: a failed checkpoint keeps the notice unacknowledged, so the provider waits its full window") {
+  Fixture f;
+  f.workspaces = {running("ok", 100), running("broken", 200)};
+  f.runner.fail_if = [](const operations::Request& r) -> std::optional<Error> {
+    if (r.workspace == "broken") return Error(ErrorCode::kUnavailable, "the store is unreachable");
+    return std::nullopt;
+  };
+  f.evacuator->on_notice(notice(notices::NoticeKind::kTermination, f.in(120s)));
+  REQUIRE(eventually([&] { return f.all_checkpoints_ended(); }));
+  f.evacuator->tick();
+  CHECK(f.acknowledged.empty());
+  CHECK_FALSE(f.evacuator->current()->acknowledged);
 }
 
 TEST_CASE("evacuation: the same notice after an agent restart is the same operations, never a second dump") {

@@ -19,6 +19,7 @@ class FakePhaseRunner final : public operations::PhaseRunner {
   std::atomic<int> running{0};
   std::atomic<int> max_running{0};
   std::vector<operations::RecoveredEntry> recovered;
+  std::map<std::string, Error> recovery_failed_stores;
   std::optional<Error> fail_with;
   // Per request, when set: the error that run should end with, if any.
   std::function<std::optional<Error>(const operations::Request&)> fail_if;
@@ -74,7 +75,9 @@ class FakePhaseRunner final : public operations::PhaseRunner {
     if (request.checkpoint_id == "refused") return Error(ErrorCode::kUnsupported, "no CRIU here");
     return Ok{};
   }
-  Result<std::vector<operations::RecoveredEntry>> recover(const OperationContext&) override { return recovered; }
+  operations::RecoveryReport recover(const OperationContext&) override {
+    return operations::RecoveryReport{recovered, recovery_failed_stores};
+  }
   Status check_store(std::string_view store) const override {
     if (store.empty() || store == "main") return Ok{};
     return Error(ErrorCode::kInvalidArgument, "store \"" + std::string(store) + "\" is not configured");

@@ -6,6 +6,7 @@
 #include <functional>
 #include <thread>
 
+#include "common/fake_clock.h"
 #include "operations/fake_phase_runner.h"
 #include "testing/eventually.h"
 #include "testing/temp_dir.h"
@@ -17,7 +18,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using testing::eventually;
+using agent::testing::eventually;
 
 std::unique_ptr<OperationStore> store_in(const std::string& dir) {
   auto s = DirectoryOperationStore::open(dir);
@@ -32,8 +33,8 @@ State state_of(OperationManager& m, const std::string& id) { return m.get(id)->s
 }  // namespace
 
 TEST_CASE("operations: the same id twice is one operation; another request under it is a conflict") {
-  testing::TempDir dir;
-  testing::FakePhaseRunner runner;
+  agent::testing::TempDir dir;
+  agent::testing::FakePhaseRunner runner;
   OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
   REQUIRE(m.open().ok());
   auto a = m.start("op-1", checkpoint("ws", "c1"));
@@ -61,8 +62,8 @@ TEST_CASE("operations: the same id twice is one operation; another request under
 }
 
 TEST_CASE("operations: one live operation per workspace; another waits for it to end") {
-  testing::TempDir dir;
-  testing::FakePhaseRunner runner;
+  agent::testing::TempDir dir;
+  agent::testing::FakePhaseRunner runner;
   runner.close_gate();
   OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
   REQUIRE(m.open().ok());
@@ -80,8 +81,8 @@ TEST_CASE("operations: one live operation per workspace; another waits for it to
 }
 
 TEST_CASE("operations: the executor bounds how many run at once") {
-  testing::TempDir dir;
-  testing::FakePhaseRunner runner;
+  agent::testing::TempDir dir;
+  agent::testing::FakePhaseRunner runner;
   runner.close_gate();
   ManagerOptions o;
   o.workers = 2;
@@ -96,8 +97,8 @@ TEST_CASE("operations: the executor bounds how many run at once") {
 }
 
 TEST_CASE("operations: the memory budget admits checkpoints by their buffer need") {
-  testing::TempDir dir;
-  testing::FakePhaseRunner runner;
+  agent::testing::TempDir dir;
+  agent::testing::FakePhaseRunner runner;
   runner.close_gate();
   ManagerOptions o;
   o.workers = 4;
@@ -117,9 +118,9 @@ TEST_CASE("operations: the memory budget admits checkpoints by their buffer need
 }
 
 TEST_CASE("operations: records survive a restart, 0600, and a repeated start runs nothing") {
-  testing::TempDir dir;
+  agent::testing::TempDir dir;
   {
-    testing::FakePhaseRunner runner;
+    agent::testing::FakePhaseRunner runner;
     OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
     REQUIRE(m.open().ok());
     REQUIRE(m.start("op-1", checkpoint("ws", "c1")).ok());
@@ -128,7 +129,7 @@ TEST_CASE("operations: records survive a restart, 0600, and a repeated start run
   struct stat st {};
   REQUIRE(::stat(dir.file("op-1.json").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
-  testing::FakePhaseRunner runner;
+  agent::testing::FakePhaseRunner runner;
   OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
   REQUIRE(m.open().ok());
   auto again = m.start("op-1", checkpoint("ws", "c1"));
@@ -140,7 +141,7 @@ TEST_CASE("operations: records survive a restart, 0600, and a repeated start run
 }
 
 TEST_CASE("operations: an operation running when the agent died gets recovery's outcome and never runs again") {
-  testing::TempDir dir;
+  agent::testing::TempDir dir;
   {
     auto store = store_in(dir.path());
     Operation op;
@@ -152,14 +153,17 @@ TEST_CASE("operations: an operation running when the agent died gets recovery's 
     op.state = State::kPending;
     REQUIRE(store->save(op).ok());
   }
-  testing::FakePhaseRunner runner;
-  runner.recovered.push_back({"c9", "ws", Kind::kCheckpoint, "resumed on the source", false, std::nullopt});
+  agent::testing::FakePhaseRunner runner;
+  runner.recovered.push_back({"c9", "ws", Kind::kCheckpoint, "resumed on the source", false, std::nullopt,
+                              migration::RecoveryAction::kResumedOnSource});
   OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
   REQUIRE(m.open().ok());
   auto op = m.get("op-run");
   CHECK(op->state == State::kFailed);
   REQUIRE(op->recovery.has_value());
   CHECK(op->recovery->outcome == "resumed on the source");
+  CHECK(op->recovery->action == migration::RecoveryAction::kResumedOnSource);
+  CHECK(to_json(*op).at("recovery").at("action") == "resumed-on-source");
   CHECK(m.get("op-pending")->state == State::kCancelled);
   auto again = m.start("op-run", checkpoint("ws", "c9"));
   REQUIRE(again.ok());
@@ -167,9 +171,83 @@ TEST_CASE("operations: an operation running when the agent died gets recovery's 
   CHECK(runner.runs == 0);
 }
 
+TEST_CASE("operations: a store recovery cannot read marks only its own interrupted operations; others are recovered") {
+  agent::testing::TempDir dir;
+  {
+    auto store = store_in(dir.path());
+    Operation op;
+    op.state = State::kRunning;
+    op.id = "on-down";
+    op.request = checkpoint("ws-a", "c1");
+    op.request.store = "down";
+    REQUIRE(store->save(op).ok());
+    op.id = "on-main";
+    op.request = checkpoint("ws-b", "c2");
+    op.request.store = "main";
+    REQUIRE(store->save(op).ok());
+  }
+  agent::testing::FakePhaseRunner runner;
+  runner.recovery_failed_stores.emplace("down", Error(ErrorCode::kUnavailable, "store down: connection refused"));
+  runner.recovered.push_back({"c2", "ws-b", Kind::kCheckpoint, "resumed on the source", false, std::nullopt,
+                              migration::RecoveryAction::kResumedOnSource});
+  OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
+  auto opened = m.open();
+  REQUIRE_FALSE(opened.ok());
+  CHECK(opened.error().message().find("connection refused") != std::string::npos);
+  auto down = m.get("on-down");
+  CHECK(down->recovery->action == migration::RecoveryAction::kFailed);
+  CHECK(down->recovery->pending);
+  CHECK(down->recovery->outcome.find("connection refused") != std::string::npos);
+  CHECK(m.get("on-main")->recovery->action == migration::RecoveryAction::kResumedOnSource);
+}
+
+TEST_CASE("operations: a request naming no store conflicts with one naming a store on the same workspace") {
+  agent::testing::TempDir dir;
+  agent::testing::FakePhaseRunner runner;
+  runner.close_gate();
+  OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
+  REQUIRE(m.open().ok());
+  Request named = checkpoint("ws", "c1");
+  named.store = "main";
+  REQUIRE(m.start("named", named).ok());
+  auto unnamed = m.start("unnamed", checkpoint("ws", "c2"));
+  REQUIRE_FALSE(unnamed.ok());
+  CHECK(unnamed.error().code() == ErrorCode::kConflict);
+  runner.open_gate();
+}
+
+TEST_CASE("operations: finished operations are forgotten after the retention, on disk too; running ones never") {
+  agent::testing::TempDir dir;
+  auto clock = std::make_shared<wscp::testing::FakeClock>();
+  clock->sleep_for(std::chrono::hours(24 * 365 * 56));
+  agent::testing::FakePhaseRunner runner;
+  ManagerOptions o;
+  o.retention = std::chrono::hours(1);
+  {
+    OperationManager m(store_in(dir.path()), runner, o, clock, nullptr, nullptr);
+    REQUIRE(m.open().ok());
+    REQUIRE(m.start("old", checkpoint("ws-old", "c1")).ok());
+    REQUIRE(eventually([&] { return m.get("old")->state == State::kSucceeded; }));
+    clock->sleep_for(std::chrono::minutes(90));
+    runner.close_gate();
+    REQUIRE(m.start("running", checkpoint("ws-run", "c2")).ok());
+    REQUIRE(eventually([&] { return m.get("running")->state == State::kRunning; }));
+    CHECK(m.prune_finished() == 1);
+    CHECK(m.get("old").error().code() == ErrorCode::kNotFound);
+    CHECK(m.get("running").ok());
+    runner.open_gate();
+    REQUIRE(eventually([&] { return m.get("running")->state == State::kSucceeded; }));
+    CHECK(m.prune_finished() == 0);  // finished just now
+  }
+  OperationManager again(store_in(dir.path()), runner, o, clock, nullptr, nullptr);
+  REQUIRE(again.open().ok());
+  CHECK(again.get("old").error().code() == ErrorCode::kNotFound);
+  CHECK(again.get("running").ok());
+}
+
 TEST_CASE("operations: cancel stops a running operation; shutdown refuses new ones") {
-  testing::TempDir dir;
-  testing::FakePhaseRunner runner;
+  agent::testing::TempDir dir;
+  agent::testing::FakePhaseRunner runner;
   runner.close_gate();
   OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
   REQUIRE(m.open().ok());
@@ -190,8 +268,8 @@ TEST_CASE("operations: cancel stops a running operation; shutdown refuses new on
 }
 
 TEST_CASE("operations: shutdown lets a running operation finish within the grace period") {
-  testing::TempDir dir;
-  testing::FakePhaseRunner runner;
+  agent::testing::TempDir dir;
+  agent::testing::FakePhaseRunner runner;
   runner.close_gate();
   OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
   REQUIRE(m.open().ok());

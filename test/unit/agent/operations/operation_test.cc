@@ -54,7 +54,7 @@ TEST_CASE("operations: an operation with every field reads back equal") {
   op.steps = {StepTiming{"restore", "2026-01-01T00:00:01Z", 900}};
   op.outcome = Outcome{"ws", "c1", "box", {"box", "db"}, {"sha256:ab"}, 99, {{"box", 1, 2, 3, 4, 5, 6}}, 1000};
   op.failure = Failure{"internal", "x"};
-  op.recovery = Recovery{"removed", true};
+  op.recovery = Recovery{migration::RecoveryAction::kRestoreUndone, "removed", true};
   auto back = operation_from_json(to_json(op));
   REQUIRE_MESSAGE(back.ok(), (back.ok() ? "" : back.error().message()));
   CHECK(*back == op);
@@ -67,4 +67,38 @@ TEST_CASE("operations: an operation with every field reads back equal") {
   j = to_json(op);
   j["version"] = 99;
   CHECK_FALSE(operation_from_json(j).ok());
+
+  // A record from before recovery actions were kept still reads; an action
+  // this version does not know is refused by name.
+  j = to_json(op);
+  j["recovery"].erase("action");
+  auto old = operation_from_json(j);
+  REQUIRE(old.ok());
+  CHECK_FALSE(old->recovery->action.has_value());
+  CHECK(old->recovery->outcome == "removed");
+  j["recovery"]["action"] = "teleported";
+  auto unknown = operation_from_json(j);
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error().message().find("recovery.action \"teleported\" is not a known action") != std::string::npos);
+}
+
+TEST_CASE("an operation record as version 1 first wrote it (no recovery action) is still read") {
+  const char* first = R"({
+    "version": 1, "id": "op-7",
+    "request": {"kind": "checkpoint", "workspace": "ws-1", "checkpointId": "c-7"},
+    "state": "failed", "createdAt": "2026-12-01T08:00:00Z", "startedAt": "2026-12-01T08:00:01Z",
+    "finishedAt": "2026-12-01T08:05:00Z",
+    "progress": {"stage": "checkpoint", "bytes": 1048576, "bytesPerSecond": 0.0},
+    "steps": [{"name": "plan", "startedAt": "2026-12-01T08:00:01Z", "durationMs": 40},
+              {"name": "checkpoint", "startedAt": "2026-12-01T08:00:01Z", "durationMs": -1}],
+    "error": {"code": "unavailable", "message": "the agent stopped while this operation ran"},
+    "recovery": {"outcome": "died before the seal; the workspace runs on the source again", "pending": false}
+  })";
+  auto op = operation_from_json(nlohmann::json::parse(first));
+  REQUIRE_MESSAGE(op.ok(), (op.ok() ? "" : op.error().message()));
+  CHECK(op->state == State::kFailed);
+  CHECK(op->steps.size() == 2);
+  REQUIRE(op->recovery.has_value());
+  CHECK_FALSE(op->recovery->action.has_value());
+  CHECK(op->recovery->outcome.find("runs on the source") != std::string::npos);
 }

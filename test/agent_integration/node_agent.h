@@ -1,0 +1,179 @@
+#pragma once
+
+// `wscp-agent serve` on one sandbox node, with an mTLS client of its API:
+// what the daemon's end-to-end tests drive (evacuation, operations, kills).
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "agent_env.h"
+#include "serve_process.h"
+
+namespace wscp::agent::testing {
+
+inline std::string read_file_or_empty(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+inline std::tm utc_tm_in(std::chrono::seconds from_now) {
+  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() + from_now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return tm;
+}
+// As AWS writes times (RFC 3339).
+inline std::string rfc3339_in(std::chrono::seconds from_now) {
+  const std::tm tm = utc_tm_in(from_now);
+  char buf[64];
+  return std::string(buf, std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm));
+}
+// As Azure Scheduled Events write NotBefore (RFC 1123).
+inline std::string rfc1123_in(std::chrono::seconds from_now) {
+  const std::tm tm = utc_tm_in(from_now);
+  char buf[64];
+  return std::string(buf, std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm));
+}
+
+// What differs between the tests' agents; the rest of the configuration is
+// fixed (loopback API with the test PKI, JSON logs, no metrics).
+struct NodeAgentConfig {
+  std::string node;
+  std::string socket;
+  std::filesystem::path dir;  // journal, serving key, config and log
+  std::string pki;            // make_pki.sh's directory
+  // YAML of the `stores:` mapping's entries, indented by two spaces.
+  std::string stores;
+  // YAML of the `notices:` mapping's entries (indented), or empty for none.
+  std::string notices;
+};
+
+class NodeAgent {
+ public:
+  explicit NodeAgent(NodeAgentConfig config) : config_(std::move(config)), port_(free_port()) {
+    std::filesystem::create_directories(config_.dir);
+    config_path_ = (config_.dir / "agent.yaml").string();
+    std::ofstream out(config_path_);
+    out << "version: 1\n"
+        << "node_name: " << config_.node << "\n"
+        << "podman_socket: " << config_.socket << "\n"
+        << "journal_dir: " << (config_.dir / "journal").string() << "\n"
+        << "settle_period: 1s\n"
+        << "memory_budget: 256MiB\n"
+        << "operations: {workers: 2, transfer_buffer: 64MiB, shutdown_grace: 5s}\n"
+        << "api:\n"
+        << "  address: 127.0.0.1\n"
+        << "  port: " << port_ << "\n"
+        << "  tls:\n"
+        << "    client_ca: " << config_.pki << "/ca.crt\n"
+        << "    key: " << (config_.dir / "tls/serving.key").string() << "\n"
+        << "    cert: " << (config_.dir / "tls/serving.crt").string() << "\n"
+        << "    serving_names: [127.0.0.1]\n"
+        << "stores:\n"
+        << config_.stores << "metrics: {enabled: false}\n"
+        << "logging: {format: json, level: info}\n";
+    if (!config_.notices.empty()) out << "notices:\n" << config_.notices;
+    out.close();
+    start();
+  }
+
+  // Starts the daemon (again, after kill()): same configuration, journal
+  // and serving key; waits until it answers /healthz.
+  void start() {
+    ++generation_;
+    process_ = std::make_unique<ServeProcess>(
+        config_path_, (config_.dir / ("agent-" + std::to_string(generation_) + ".log")).string());
+    const auto cert = config_.dir / "tls/serving.crt";
+    REQUIRE_MESSAGE(eventually(std::chrono::seconds(20),
+                               [&] {
+                                 return process_->exited() ||
+                                        read_file_or_empty(cert).find("-----END CERTIFICATE-----") != std::string::npos;
+                               }),
+                    log());
+    REQUIRE_MESSAGE(!process_->exited(), log());
+    client_ = agent_api_client(config_.pki, read_file_or_empty(cert));
+    REQUIRE_MESSAGE(
+        eventually(std::chrono::seconds(30), [&] { return get("/healthz").first == 200 || process_->exited(); }),
+        log());
+    REQUIRE_MESSAGE(!process_->exited(), log());
+  }
+
+  // kill -9: the daemon gets no chance to clean up.
+  void kill() {
+    process_->signal(SIGKILL);
+    REQUIRE(eventually(std::chrono::seconds(10), [&] { return process_->exited(); }));
+  }
+
+  std::string log() const { return process_ ? process_->log() : std::string(); }
+
+  std::pair<int, nlohmann::json> call(const std::string& method, const std::string& path,
+                                      const nlohmann::json& body = nullptr) {
+    http::Request r;
+    r.method = method;
+    r.url = "https://127.0.0.1:" + std::to_string(port_) + path;
+    r.timeout = std::chrono::seconds(30);
+    if (!body.is_null()) {
+      r.body = body.dump();
+      r.headers.push_back({"Content-Type", "application/json"});
+    }
+    auto resp = client_->send(r);
+    if (!resp) return {0, nlohmann::json{{"transport", resp.error().describe()}}};
+    return {resp->status, nlohmann::json::parse(resp->body, nullptr, false)};
+  }
+  std::pair<int, nlohmann::json> get(const std::string& path) { return call("GET", path); }
+
+  nlohmann::json operation(const std::string& id) { return get("/v1/operations/" + id).second; }
+
+  // Waits until operation `id` ends; returns it.
+  nlohmann::json wait_operation(const std::string& id, std::chrono::seconds timeout = std::chrono::seconds(120)) {
+    nlohmann::json op;
+    REQUIRE_MESSAGE(eventually(timeout,
+                               [&] {
+                                 op = operation(id);
+                                 const std::string state = op.value("state", "");
+                                 return state == "succeeded" || state == "failed" || state == "cancelled";
+                               },
+                               std::chrono::milliseconds(200)),
+                    (op.dump() + "\n" + log()));
+    return op;
+  }
+
+  // Starts an operation and waits for its end; returns it.
+  nlohmann::json run_operation(const nlohmann::json& request,
+                               std::chrono::seconds timeout = std::chrono::seconds(120)) {
+    auto [status, started] = call("POST", "/v1/operations", request);
+    REQUIRE_MESSAGE((status == 202 || status == 200), (started.dump() + "\n" + log()));
+    return wait_operation(request.at("id").get<std::string>(), timeout);
+  }
+
+ private:
+  NodeAgentConfig config_;
+  std::uint16_t port_;
+  std::string config_path_;
+  int generation_ = 0;
+  std::unique_ptr<ServeProcess> process_;
+  std::unique_ptr<http::Client> client_;
+};
+
+// A directory store entry for NodeAgentConfig::stores.
+inline std::string directory_store(const std::string& name, const std::string& path, int compression_level = 0) {
+  return "  " + name + ": {url: \"file://" + path + "\", compression_level: " + std::to_string(compression_level) +
+         "}\n";
+}
+
+inline nlohmann::json evacuation_entry(const nlohmann::json& evacuation, const std::string& workspace) {
+  for (const auto& w : evacuation.at("workspaces"))
+    if (w.at("workspace") == workspace) return w;
+  return nullptr;
+}
+
+}  // namespace wscp::agent::testing

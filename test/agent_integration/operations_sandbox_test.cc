@@ -1,0 +1,233 @@
+// The daemon's operations end to end, as the controller drives them: one
+// `wscp-agent serve` per sandbox node (real Podman + CRIU), the mTLS API
+// with client certificates made by make_pki.sh, and a directory store both
+// agents share. A checkpoint on node-1, a restore on node-2, a release on
+// node-1; then the same with an agent killed (-9) in the middle of its
+// operation and started again: the operation is finished or undone, never
+// run a second time, and the workspace runs exactly once.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "node_agent.h"
+#include "sandbox_node.h"
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+namespace at = wscp::agent::testing;
+namespace wt = wscp::testing;
+
+namespace {
+
+// The test's PKI, and two stores in one directory tree: "fast" (no
+// compression) and "slow" (zstd level 19, so a checkpoint of a few hundred
+// MiB takes long enough to be interrupted).
+struct Scene {
+  wt::TempDir dir;
+  std::string pki = (dir.path() / "pki").string();
+  std::string store = (dir.path() / "store").string();
+  Scene() {
+    auto made = at::run_command("'" + std::string(WSCP_AGENT_INTEGRATION_DIR) + "/make_pki.sh' '" + pki + "'");
+    REQUIRE_MESSAGE(made.status == 0, made.output);
+    std::filesystem::create_directories(store + "/fast");
+    std::filesystem::create_directories(store + "/slow");
+  }
+  at::NodeAgentConfig agent(const std::string& node, const std::string& socket) const {
+    return {node,
+            socket,
+            dir.path() / node,
+            pki,
+            at::directory_store("fast", store + "/fast", 0) + at::directory_store("slow", store + "/slow", 19),
+            ""};
+  }
+};
+
+json request(const std::string& id, const std::string& kind, const std::string& workspace,
+             const std::string& checkpoint, const std::string& store = "fast") {
+  return {{"id", id}, {"kind", kind}, {"workspace", workspace}, {"checkpointId", checkpoint}, {"store", store}};
+}
+
+// Polls operation `id` until `pred` holds for it; returns it.
+json operation_when(at::NodeAgent& agent, const std::string& id, const std::function<bool(const json&)>& pred,
+                    std::chrono::seconds timeout) {
+  json op;
+  REQUIRE_MESSAGE(at::eventually(timeout,
+                                 [&] {
+                                   op = agent.operation(id);
+                                   return pred(op);
+                                 },
+                                 20ms),
+                  (op.dump(2) + "\n" + agent.log()));
+  return op;
+}
+
+bool moving_bytes_in(const json& op, const std::string& step) {
+  return op.value("state", "") == "running" && !op.at("steps").empty() && op.at("steps").back().at("name") == step &&
+         op.at("progress").at("bytes").get<std::uint64_t>() > 0;
+}
+
+// A wscp-memload workspace: its status line once it proved its memory.
+std::string memload_status(wt::SandboxNode& node, const std::string& name) {
+  std::string status;
+  REQUIRE(wt::eventually(90s, [&] {
+    status = node.read_file(name, "/var/wscp/memload");
+    return status.find("ok=1") != std::string::npos;
+  }));
+  return status;
+}
+
+std::string field(const std::string& status, const std::string& key) {
+  auto at = status.find(key + "=");
+  if (at == std::string::npos) return "";
+  auto end = status.find_first_of(" \n", at);
+  return status.substr(at + key.size() + 1, end == std::string::npos ? std::string::npos : end - at - key.size() - 1);
+}
+
+// The same process (its memory's seed-derived checksum), intact and running.
+void check_same_process(wt::SandboxNode& node, const std::string& name, const std::string& before) {
+  std::string after;
+  CHECK_MESSAGE(wt::eventually(60s,
+                               [&] {
+                                 after = node.read_file(name, "/var/wscp/memload");
+                                 return !after.empty() && std::stoll(field(after, "round")) > std::stoll(field(before, "round"));
+                               }),
+                after);
+  CHECK(field(after, "expected") == field(before, "expected"));
+  CHECK(after.find("ok=1") != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("daemon operations: checkpoint on node-1, restore on node-2, release on node-1; the count continues") {
+  wt::SandboxNode n1("node-1"), n2("node-2");
+  n1.ensure_testbox();
+  n2.ensure_testbox();
+  Scene scene;
+  const std::string name = wt::unique_name("api-counter");
+  n1.run(name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"}, {{"labels", {{"dev.containers.id", name}}}});
+  REQUIRE(wt::eventually(30s, [&] { return n1.count(name) >= 5; }));
+  at::NodeAgent agent1(scene.agent("node-1", n1.socket()));
+  at::NodeAgent agent2(scene.agent("node-2", n2.socket()));
+  const std::string cp = "cp-" + name;
+
+  json checkpointed = agent1.run_operation(request("checkpoint-" + name, "checkpoint", name, cp));
+  REQUIRE_MESSAGE(checkpointed.at("state") == "succeeded", (checkpointed.dump(2) + "\n" + agent1.log()));
+  const json& result = checkpointed.at("result");
+  CHECK(result.at("workspaceId") == name);
+  CHECK(result.at("archiveBytes").get<std::uint64_t>() > 0);
+  REQUIRE(result.at("criu").size() == 1);
+  CHECK(result.at("criu")[0].at("frozenTimeUs").get<std::int64_t>() > 0);
+  CHECK_FALSE(n1.client().inspect_container(name)->running());
+  const long long at_checkpoint = n1.count(name);
+
+  // The same id again is the same operation: 200, not a second dump.
+  auto [again_status, again] = agent1.call("POST", "/v1/operations", request("checkpoint-" + name, "checkpoint", name, cp));
+  CHECK(again_status == 200);
+  CHECK(again.at("startedAt") == checkpointed.at("startedAt"));
+  CHECK(again.at("state") == "succeeded");
+
+  json restored = agent2.run_operation(request("restore-" + name, "restore", name, cp));
+  REQUIRE_MESSAGE(restored.at("state") == "succeeded", (restored.dump(2) + "\n" + agent2.log()));
+  CHECK(wt::eventually(30s, [&] { return n2.count(name) > at_checkpoint; }));
+  CHECK(n2.count(name) < at_checkpoint + 1000);  // continued, not restarted from zero elsewhere
+
+  json released = agent1.run_operation(request("release-" + name, "release", name, cp));
+  REQUIRE_MESSAGE(released.at("state") == "succeeded", (released.dump(2) + "\n" + agent1.log()));
+  CHECK_FALSE(*n1.client().container_exists(name));
+  CHECK(n2.client().inspect_container(name)->running());
+
+  // Node-2's inventory lists it now.
+  auto [listed_status, listed] = agent2.get("/v1/workspaces");
+  CHECK(listed_status == 200);
+  CHECK(listed.dump().find(name) != std::string::npos);
+  n2.remove(name);
+}
+
+TEST_CASE("daemon operations: an agent killed mid-checkpoint is restarted; the workspace runs on the source, the "
+          "operation is not run again") {
+  wt::SandboxNode n1("node-1");
+  n1.ensure_testbox();
+  Scene scene;
+  const std::string name = wt::unique_name("api-killcp");
+  n1.run(name, {"/usr/local/bin/wscp-memload", "256", "/var/wscp/memload", "200"},
+         {{"labels", {{"dev.containers.id", name}}}});
+  const std::string before = memload_status(n1, name);
+  at::NodeAgent agent(scene.agent("node-1", n1.socket()));
+  const std::string id = "checkpoint-" + name;
+  const json req = request(id, "checkpoint", name, "cp-" + name, "slow");
+
+  auto [status, started] = agent.call("POST", "/v1/operations", req);
+  REQUIRE_MESSAGE(status == 202, started.dump());
+  operation_when(agent, id, [](const json& op) { return moving_bytes_in(op, "checkpoint"); }, 120s);
+  agent.kill();
+
+  agent.start();
+  json op = agent.operation(id);
+  INFO(op.dump(2));
+  CHECK(op.at("state") == "failed");
+  CHECK(op.at("recovery").at("action") == "resumed-on-source");
+  CHECK(op.at("recovery").at("pending") == false);
+  REQUIRE(n1.client().inspect_container(name)->running());
+  check_same_process(n1, name, before);
+
+  // Posting it again answers the record: nothing is dumped a second time.
+  auto [again_status, again] = agent.call("POST", "/v1/operations", req);
+  CHECK(again_status == 200);
+  CHECK(again.at("state") == "failed");
+  CHECK(again.at("startedAt") == op.at("startedAt"));
+  CHECK(n1.client().inspect_container(name)->running());
+  n1.remove(name);
+}
+
+TEST_CASE("daemon operations: an agent killed mid-restore is restarted; the restore is kept or undone and the "
+          "workspace runs exactly once") {
+  wt::SandboxNode n1("node-1"), n2("node-2");
+  n1.ensure_testbox();
+  n2.ensure_testbox();
+  Scene scene;
+  const std::string name = wt::unique_name("api-killrs");
+  n1.run(name, {"/usr/local/bin/wscp-memload", "256", "/var/wscp/memload", "200"},
+         {{"labels", {{"dev.containers.id", name}}}});
+  const std::string before = memload_status(n1, name);
+  at::NodeAgent agent1(scene.agent("node-1", n1.socket()));
+  at::NodeAgent agent2(scene.agent("node-2", n2.socket()));
+  const std::string cp = "cp-" + name;
+  json checkpointed = agent1.run_operation(request("checkpoint-" + name, "checkpoint", name, cp));
+  REQUIRE_MESSAGE(checkpointed.at("state") == "succeeded", (checkpointed.dump(2) + "\n" + agent1.log()));
+
+  const std::string restore_id = "restore-" + name;
+  const json restore = request(restore_id, "restore", name, cp);
+  auto [status, started] = agent2.call("POST", "/v1/operations", restore);
+  REQUIRE_MESSAGE(status == 202, started.dump());
+  operation_when(agent2, restore_id, [](const json& op) { return moving_bytes_in(op, "restore"); }, 120s);
+  agent2.kill();
+
+  agent2.start();
+  json op = agent2.operation(restore_id);
+  INFO(op.dump(2));
+  CHECK(op.at("state") == "failed");
+  const std::string action = op.at("recovery").value("action", "");
+  auto [again_status, again] = agent2.call("POST", "/v1/operations", restore);
+  CHECK(again_status == 200);
+  CHECK(again.at("startedAt") == op.at("startedAt"));
+
+  if (action == "restore-kept") {
+    // It had settled on node-2: the source lets go.
+    json released = agent1.run_operation(request("release-" + name, "release", name, cp));
+    REQUIRE_MESSAGE(released.at("state") == "succeeded", released.dump(2));
+    CHECK_FALSE(*n1.client().container_exists(name));
+    REQUIRE(n2.client().inspect_container(name)->running());
+    check_same_process(n2, name, before);
+    n2.remove(name);
+  } else {
+    // Undone: nothing of it is left on node-2; the source resumes it.
+    REQUIRE(action == "restore-undone");
+    CHECK_FALSE(*n2.client().container_exists(name));
+    json resumed = agent1.run_operation(request("resume-" + name, "resume", name, cp));
+    REQUIRE_MESSAGE(resumed.at("state") == "succeeded", (resumed.dump(2) + "\n" + agent1.log()));
+    REQUIRE(n1.client().inspect_container(name)->running());
+    check_same_process(n1, name, before);
+    CHECK_FALSE(*n2.client().container_exists(name));
+    n1.remove(name);
+  }
+}
