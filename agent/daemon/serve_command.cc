@@ -227,12 +227,7 @@ int serve(const std::string& config_path) {
     ro.node = cfg.node_name;
     ro.renew_interval = cfg.kubernetes.lease_renew_interval;
     ro.lease_duration = cfg.kubernetes.lease_duration;
-    // This agent's serving key stays with the node across restarts: the
-    // same holder then, another one for an agent elsewhere with the same name.
-    std::string key_id;
-    for (char c : identity->certificate_sha256)
-      if (c != ':' && key_id.size() < 16) key_id += c;
-    ro.holder = cfg.node_name + "/" + key_id;
+    ro.holder = registration::holder_identity(cfg.node_name, identity->public_key_pin);
     reg = std::make_unique<registration::NodeRegistration>(*kube_client, ro, clock, logger);
     const std::string host = cfg.api.tls.serving_names.empty() ? cfg.node_name : cfg.api.tls.serving_names.front();
     reg->update([&](registration::RegistrationInfo& info) {

@@ -23,6 +23,10 @@ Result<std::unique_ptr<AgentApi>> DirectoryAgentClientFactory::client_for(std::s
   if (auto s = validate(options_); !s) return s.error();
   auto agent = directory_.find(node);
   if (!agent) return agent.error();
+  // Peers are not verified by a CA: without a pin there is no trust at all.
+  if (!agent->public_key_pin.starts_with("sha256//") || agent->public_key_pin.size() <= 8)
+    return Error(ErrorCode::kPermissionDenied,
+                 "the agent of node " + agent->node + " published no public key to pin; it is not called");
   std::shared_ptr<http::Client> http = make_http_(agent_http_config(*agent, options_));
   if (!http) return Error(ErrorCode::kInternal, "no HTTP client for the agent of node " + agent->node);
   return std::unique_ptr<AgentApi>(std::make_unique<HttpAgentClient>(std::move(*agent), std::move(http), options_));

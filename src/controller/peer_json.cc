@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "kube/json_type_name.h"
+
 namespace wscp::controller {
 
 using nlohmann::json;
@@ -10,19 +12,7 @@ namespace {
 
 constexpr std::size_t kMaxProblemsShown = 8;
 
-std::string_view type_name(const json& j) {
-  switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return "a string";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "an integer";
-    case json::value_t::number_float: return "a number with a fraction";
-    default: return "something else";
-  }
-}
+std::string_view type_name(const json& j) { return kube::json_type_name(j); }
 
 }  // namespace
 

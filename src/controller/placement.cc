@@ -6,6 +6,8 @@
 #include <iterator>
 #include <utility>
 
+#include "kube/json_type_name.h"
+
 namespace wscp::controller {
 
 using nlohmann::json;
@@ -14,15 +16,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string type_name(const json& j) {
-  if (j.is_null()) return "null";
-  if (j.is_boolean()) return "a boolean";
-  if (j.is_number_integer() || j.is_number_unsigned()) return "an integer";
-  if (j.is_number()) return "a number";
-  if (j.is_string()) return "a string";
-  if (j.is_array()) return "a list";
-  return "an object";
-}
+std::string type_name(const json& j) { return std::string(kube::json_type_name(j)); }
 
 // Kubernetes object names are at most 253 characters (DNS subdomain).
 constexpr std::size_t kMaxNodeName = 253;

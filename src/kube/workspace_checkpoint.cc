@@ -6,6 +6,8 @@
 #include <limits>
 #include <utility>
 
+#include "kube/json_type_name.h"
+
 namespace wscp::kube {
 
 using nlohmann::json;
@@ -320,15 +322,7 @@ constexpr StringRule kContainerId{64, 64, is_container_id, "a container id (64 l
 constexpr StringRule kAddress{2, 45, is_address, "an IP address"};
 constexpr StringRule kDigest{71, 71, is_sha256_digest, "a digest of the form sha256:<64 lower-case hex digits>"};
 
-std::string type_name(const json& j) {
-  if (j.is_null()) return "null";
-  if (j.is_boolean()) return "a boolean";
-  if (j.is_number_integer() || j.is_number_unsigned()) return "an integer";
-  if (j.is_number()) return "a number";
-  if (j.is_string()) return "a string";
-  if (j.is_array()) return "a list";
-  return "an object";
-}
+std::string type_name(const json& j) { return std::string(kube::json_type_name(j)); }
 
 // Reads the fields of one JSON object, keeping the first error (with the
 // field's path) so that a whole object can be read before checking.

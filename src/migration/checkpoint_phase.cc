@@ -64,7 +64,7 @@ Error abandon_before_seal(NodeServices& node, const Plan& plan, const Error& why
     (void)node.journal.record(entry_for(node, plan, Phase::kResume, Step::kResuming));
     auto local = bring_back_on_source(node, plan, std::nullopt, OperationContext{});
     if (local) {
-      (void)node.journal.finish(plan.checkpoint_id, Phase::kCheckpoint);
+      (void)node.journal.finish(plan.workspace_id, plan.checkpoint_id, Phase::kCheckpoint);
       return Error(why.code(), why.message() +
                                    "; the workspace runs on the source again, but the store is unreachable (" +
                                    back.error().message() +
@@ -114,7 +114,7 @@ Result<Sealed> checkpoint_workspace(NodeServices& node, const Plan& plan, const 
                                            ": plan a new checkpoint; the workspace was not touched");
   }
   // A previous attempt that died while dumping is recovery's to finish.
-  auto earlier = node.journal.find(plan.checkpoint_id, Phase::kCheckpoint);
+  auto earlier = node.journal.find(plan.workspace_id, plan.checkpoint_id, Phase::kCheckpoint);
   if (!earlier) return earlier.error();
   if (earlier->has_value() && (*earlier)->step != Step::kPlanned) {
     return Error(ErrorCode::kConflict, "an earlier attempt at checkpoint " + plan.checkpoint_id + " stopped while " +
@@ -130,7 +130,7 @@ Result<Sealed> checkpoint_workspace(NodeServices& node, const Plan& plan, const 
   if (auto st = store_images(node, plan, result.images_stored, ctx); !st) {
     // Nothing is frozen yet: the workspace never stopped.
     (void)WorkspaceLock(node.documents, node.verify_keys(), plan.workspace_id).release(node.node, plan.checkpoint_id);
-    (void)node.journal.finish(plan.checkpoint_id, Phase::kCheckpoint);
+    (void)node.journal.finish(plan.workspace_id, plan.checkpoint_id, Phase::kCheckpoint);
     return st.error().wrap("the workspace was not touched");
   }
 

@@ -191,13 +191,29 @@ Result<std::unique_ptr<DirectoryJournal>> DirectoryJournal::open(fs::path dir) {
   return std::unique_ptr<DirectoryJournal>(new DirectoryJournal(std::move(dir), std::move(lock)));
 }
 
-fs::path DirectoryJournal::path_of(std::string_view checkpoint_id, Phase phase) const {
+fs::path DirectoryJournal::path_of(std::string_view workspace_id, std::string_view checkpoint_id, Phase phase) const {
+  return dir_ / (std::string(workspace_id) + "~" + std::string(checkpoint_id) + "." + std::string(to_string(phase)) +
+                 std::string(kSuffix));
+}
+
+fs::path DirectoryJournal::legacy_path_of(std::string_view checkpoint_id, Phase phase) const {
   return dir_ / (std::string(checkpoint_id) + "." + std::string(to_string(phase)) + std::string(kSuffix));
+}
+
+Result<std::optional<JournalEntry>> DirectoryJournal::read_entry(const fs::path& path, std::string_view workspace_id) {
+  if (!fs::exists(path)) return std::optional<JournalEntry>{};
+  auto text = read_small_file(path);
+  if (!text) return text.error();
+  auto entry = parse_journal_entry(*text);
+  if (!entry) return entry.error().wrap(path.string());
+  if (entry->workspace_id != workspace_id) return std::optional<JournalEntry>{};
+  return std::optional<JournalEntry>(std::move(*entry));
 }
 
 Status DirectoryJournal::record(const JournalEntry& entry) {
   if (Status s = check_id(entry.checkpoint_id); !s) return s;
-  const fs::path target = path_of(entry.checkpoint_id, entry.phase);
+  if (Status s = check_id(entry.workspace_id); !s) return s;
+  const fs::path target = path_of(entry.workspace_id, entry.checkpoint_id, entry.phase);
   const fs::path temp = target.string() + ".tmp";
   {
     UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
@@ -209,15 +225,13 @@ Status DirectoryJournal::record(const JournalEntry& entry) {
   return sync_dir(dir_);
 }
 
-Result<std::optional<JournalEntry>> DirectoryJournal::find(std::string_view checkpoint_id, Phase phase) {
+Result<std::optional<JournalEntry>> DirectoryJournal::find(std::string_view workspace_id, std::string_view checkpoint_id,
+                                                           Phase phase) {
   if (Status s = check_id(checkpoint_id); !s) return s.error();
-  const fs::path path = path_of(checkpoint_id, phase);
-  if (!fs::exists(path)) return std::optional<JournalEntry>{};
-  auto text = read_small_file(path);
-  if (!text) return text.error();
-  auto entry = parse_journal_entry(*text);
-  if (!entry) return entry.error().wrap(path.string());
-  return std::optional<JournalEntry>(std::move(*entry));
+  if (Status s = check_id(workspace_id); !s) return s.error();
+  auto found = read_entry(path_of(workspace_id, checkpoint_id, phase), workspace_id);
+  if (!found || found->has_value()) return found;
+  return read_entry(legacy_path_of(checkpoint_id, phase), workspace_id);
 }
 
 Result<std::vector<JournalEntry>> DirectoryJournal::pending() {
@@ -239,10 +253,17 @@ Result<std::vector<JournalEntry>> DirectoryJournal::pending() {
   return entries;
 }
 
-Status DirectoryJournal::finish(std::string_view checkpoint_id, Phase phase) {
+Status DirectoryJournal::finish(std::string_view workspace_id, std::string_view checkpoint_id, Phase phase) {
   if (Status s = check_id(checkpoint_id); !s) return s;
-  const fs::path path = path_of(checkpoint_id, phase);
+  if (Status s = check_id(workspace_id); !s) return s;
+  const fs::path path = path_of(workspace_id, checkpoint_id, phase);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return io_error("cannot remove journal entry " + path.string(), errno);
+  // A first-version entry goes too, when it is this workspace's.
+  const fs::path legacy = legacy_path_of(checkpoint_id, phase);
+  if (auto old = read_entry(legacy, workspace_id); old && old->has_value()) {
+    if (::unlink(legacy.c_str()) != 0 && errno != ENOENT)
+      return io_error("cannot remove journal entry " + legacy.string(), errno);
+  }
   return sync_dir(dir_);
 }
 

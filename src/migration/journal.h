@@ -52,22 +52,26 @@ struct JournalEntry {
 };
 
 // Durable, local record of the steps this node's phases took, keyed by
-// checkpoint id and phase.
+// workspace, checkpoint id and phase (workspaces checkpointed together may
+// share a checkpoint id: a termination notice's).
 class Journal {
  public:
   virtual ~Journal() = default;
   // Durable when it returns (written, fsynced, renamed into place).
   virtual Status record(const JournalEntry& entry) = 0;
-  virtual Result<std::optional<JournalEntry>> find(std::string_view checkpoint_id, Phase phase) = 0;
+  virtual Result<std::optional<JournalEntry>> find(std::string_view workspace_id, std::string_view checkpoint_id,
+                                                   Phase phase) = 0;
   // Every unfinished entry, oldest first. An entry that cannot be read is
   // an error naming its file, never silently skipped.
   virtual Result<std::vector<JournalEntry>> pending() = 0;
   // The phase is done (or undone): its entry goes.
-  virtual Status finish(std::string_view checkpoint_id, Phase phase) = 0;
+  virtual Status finish(std::string_view workspace_id, std::string_view checkpoint_id, Phase phase) = 0;
 };
 
-// A directory of JSON files (0600, directory 0700), one per checkpoint and
-// phase: <dir>/<checkpoint-id>.<phase>.json.
+// A directory of JSON files (0600, directory 0700), one per workspace,
+// checkpoint and phase: <dir>/<workspace-id>~<checkpoint-id>.<phase>.json
+// ('~' is in neither id). Entries of the first version,
+// <checkpoint-id>.<phase>.json, are still found, listed and finished.
 // One process at a time: open() takes an exclusive lock on `<dir>/.lock`
 // (flock: the kernel lets go of it when the process dies, kill -9 too), so
 // a verb cannot run on the journal of a running daemon or of another verb,
@@ -78,15 +82,19 @@ class DirectoryJournal final : public Journal {
   static Result<std::unique_ptr<DirectoryJournal>> open(std::filesystem::path dir);
 
   Status record(const JournalEntry& entry) override;
-  Result<std::optional<JournalEntry>> find(std::string_view checkpoint_id, Phase phase) override;
+  Result<std::optional<JournalEntry>> find(std::string_view workspace_id, std::string_view checkpoint_id,
+                                           Phase phase) override;
   Result<std::vector<JournalEntry>> pending() override;
-  Status finish(std::string_view checkpoint_id, Phase phase) override;
+  Status finish(std::string_view workspace_id, std::string_view checkpoint_id, Phase phase) override;
 
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
   DirectoryJournal(std::filesystem::path dir, UniqueFd lock) : dir_(std::move(dir)), lock_(std::move(lock)) {}
-  std::filesystem::path path_of(std::string_view checkpoint_id, Phase phase) const;
+  std::filesystem::path path_of(std::string_view workspace_id, std::string_view checkpoint_id, Phase phase) const;
+  std::filesystem::path legacy_path_of(std::string_view checkpoint_id, Phase phase) const;
+  // The entry at `path` if there is one and it is the workspace's.
+  Result<std::optional<JournalEntry>> read_entry(const std::filesystem::path& path, std::string_view workspace_id);
 
   std::filesystem::path dir_;
   UniqueFd lock_;  // held while this journal is open

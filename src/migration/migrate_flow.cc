@@ -69,7 +69,7 @@ Result<MigrationReport> migrate_workspace(NodeServices& source, NodeServices& de
   report.plan = *plan;
   if (auto st = preflight_plan(destination.engine, *plan); !st) {
     (void)WorkspaceLock(source.documents, source.verify_keys(), plan->workspace_id).release(source.node, plan->checkpoint_id);
-    (void)source.journal.finish(plan->checkpoint_id, Phase::kCheckpoint);
+    (void)source.journal.finish(plan->workspace_id, plan->checkpoint_id, Phase::kCheckpoint);
     return st.error().wrap("the destination refused before the checkpoint; the workspace was not touched");
   }
 

@@ -109,7 +109,7 @@ Result<Plan> make_plan(NodeServices& node, const PlanRequest& request) {
   WorkspaceLock lock(node.documents, node.verify_keys(), plan.workspace_id);
   auto held = lock.acquire(node.node, plan.checkpoint_id, node.settings.lock_ttl);
   if (!held) {
-    (void)node.journal.finish(plan.checkpoint_id, Phase::kCheckpoint);
+    (void)node.journal.finish(plan.workspace_id, plan.checkpoint_id, Phase::kCheckpoint);
     return held.error().wrap("the workspace was not touched");
   }
   node.faults.reach("plan.after-lock");
@@ -118,7 +118,7 @@ Result<Plan> make_plan(NodeServices& node, const PlanRequest& request) {
   Status written = node.documents.create_exclusive(plan_key(plan.workspace_id, plan.checkpoint_id), text);
   if (!written) {
     (void)lock.release(node.node, plan.checkpoint_id);
-    (void)node.journal.finish(plan.checkpoint_id, Phase::kCheckpoint);
+    (void)node.journal.finish(plan.workspace_id, plan.checkpoint_id, Phase::kCheckpoint);
     return written.error().wrap("writing the plan; the workspace was not touched");
   }
   return plan;

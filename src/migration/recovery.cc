@@ -46,7 +46,7 @@ Recovered recover_checkpoint(NodeServices& node, const JournalEntry& e, const Op
   if (e.step == Step::kPlanned) {
     auto st = WorkspaceLock(node.documents, node.verify_keys(), e.workspace_id).release(node.node, e.checkpoint_id);
     if (!st) return failed(e, st.error());
-    (void)node.journal.finish(e.checkpoint_id, Phase::kCheckpoint);
+    (void)node.journal.finish(e.workspace_id, e.checkpoint_id, Phase::kCheckpoint);
     return done(e, RecoveryAction::kLockFreed, "nothing was frozen; the workspace lock was freed");
   }
   if (e.step == Step::kDumping) {
@@ -75,7 +75,7 @@ Recovered recover_one(NodeServices& node, const JournalEntry& e, const Operation
     case Phase::kRestore: {
       auto r = finish_interrupted_restore(node, e.workspace_id, e.checkpoint_id, ctx);
       if (r) return done(e, RecoveryAction::kRestoreKept, "the interrupted restore had settled; it is kept");
-      auto still = node.journal.find(e.checkpoint_id, Phase::kRestore);
+      auto still = node.journal.find(e.workspace_id, e.checkpoint_id, Phase::kRestore);
       if (still && !still->has_value())
         return done(e, RecoveryAction::kRestoreUndone, "the interrupted restore was undone: " + r.error().message());
       return failed(e, r.error());

@@ -107,7 +107,7 @@ Error give_up(NodeServices& node, const Plan& plan, ClaimLog& claim, const Error
                                              "): run `wscp-agent resume --pending` here once the store answers, "
                                              "then the source may resume");
   }
-  (void)node.journal.finish(plan.checkpoint_id, Phase::kRestore);
+  (void)node.journal.finish(plan.workspace_id, plan.checkpoint_id, Phase::kRestore);
   if (!abandoned) {
     return Error(why.code(), why.message() + "; the restore could not be marked abandoned (" +
                                  abandoned.error().message() + ")");
@@ -139,7 +139,7 @@ Result<Restored> restore_workspace(NodeServices& node, const std::string& worksp
   if (!taken) {
     // Only a refusal proves the claim is not ours; after any other error
     // (a lost answer) the journal stays for `resume --pending` to find out.
-    if (taken.error().code() == ErrorCode::kConflict) (void)node.journal.finish(checkpoint_id, Phase::kRestore);
+    if (taken.error().code() == ErrorCode::kConflict) (void)node.journal.finish(workspace_id, checkpoint_id, Phase::kRestore);
     return taken.error();
   }
   node.faults.reach("restore.before-import");
@@ -165,7 +165,7 @@ Result<Restored> restore_workspace(NodeServices& node, const std::string& worksp
   node.faults.reach("restore.before-finish");
   auto finished = claim.take(ClaimStep::kFinishRestore, node.node);
   if (!finished) return finished.error();  // leaves the journal: recovery settles it
-  (void)node.journal.finish(checkpoint_id, Phase::kRestore);
+  (void)node.journal.finish(workspace_id, checkpoint_id, Phase::kRestore);
   result.duration = std::chrono::duration_cast<Millis>(node.clock.now() - started);
   return result;
 }
@@ -184,7 +184,7 @@ Result<Restored> finish_interrupted_restore(NodeServices& node, const std::strin
   if (!importing && !restored) {
     // Podman imports only after the claim is taken: without it nothing was
     // made; an abandoned one was abandoned only after everything was removed.
-    (void)node.journal.finish(checkpoint_id, Phase::kRestore);
+    (void)node.journal.finish(workspace_id, checkpoint_id, Phase::kRestore);
     return Error(ErrorCode::kConflict, "checkpoint " + checkpoint_id + " is " + std::string(to_string(current->state)) +
                                            (current->node.empty() ? "" : " by node " + current->node) +
                                            ": no restore of it by this node is pending");
@@ -198,7 +198,7 @@ Result<Restored> finish_interrupted_restore(NodeServices& node, const std::strin
     if (!ws) {
       if (restored) {
         // Settled once and handed over: not half-made, and not ours to remove.
-        (void)node.journal.finish(checkpoint_id, Phase::kRestore);
+        (void)node.journal.finish(workspace_id, checkpoint_id, Phase::kRestore);
         return ws.error().wrap("checkpoint " + checkpoint_id + " was restored here but is not running now");
       }
       return give_up(node, *plan, claim, ws.error().wrap("the restore was interrupted"));
@@ -208,7 +208,7 @@ Result<Restored> finish_interrupted_restore(NodeServices& node, const std::strin
   if (importing) {
     if (auto finished = claim.take(ClaimStep::kFinishRestore, node.node); !finished) return finished.error();
   }
-  (void)node.journal.finish(checkpoint_id, Phase::kRestore);
+  (void)node.journal.finish(workspace_id, checkpoint_id, Phase::kRestore);
   return result;
 }
 

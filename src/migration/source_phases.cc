@@ -27,8 +27,8 @@ Status check_source(NodeServices& node, const Plan& plan) {
 
 void finish_all(NodeServices& node, const Plan& plan, Phase phase) {
   (void)WorkspaceLock(node.documents, node.verify_keys(), plan.workspace_id).release(node.node, plan.checkpoint_id);
-  (void)node.journal.finish(plan.checkpoint_id, phase);
-  (void)node.journal.finish(plan.checkpoint_id, Phase::kCheckpoint);
+  (void)node.journal.finish(plan.workspace_id, plan.checkpoint_id, phase);
+  (void)node.journal.finish(plan.workspace_id, plan.checkpoint_id, Phase::kCheckpoint);
 }
 
 }  // namespace
@@ -77,7 +77,7 @@ Result<std::vector<podman::Workspace>> resume_source(NodeServices& node, const s
   if (auto st = node.journal.record(entry_for(node, *plan, Phase::kResume, Step::kResuming)); !st) return st.error();
   auto taken = resumed_before ? Result<Claim>(*current) : claim.take(ClaimStep::kBeginResume, node.node);
   if (!taken) {
-    (void)node.journal.finish(checkpoint_id, Phase::kResume);
+    (void)node.journal.finish(workspace_id, checkpoint_id, Phase::kResume);
     return taken.error();
   }
   node.faults.reach("resume.before-restore");

@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <map>
 
 #include "node_agent.h"
 #include "sandbox_node.h"
@@ -28,8 +29,7 @@ struct Scene {
   std::string pki = (dir.path() / "pki").string();
   std::string store = (dir.path() / "store").string();
   Scene() {
-    auto made = at::run_command("'" + std::string(WSCP_AGENT_INTEGRATION_DIR) + "/make_pki.sh' '" + pki + "'");
-    REQUIRE_MESSAGE(made.status == 0, made.output);
+    at::make_test_pki(pki);
     std::filesystem::create_directories(store);
   }
   at::NodeAgentConfig agent(const std::string& node, const std::string& socket, const std::string& notices) const {
@@ -42,6 +42,7 @@ struct ThreeWorkspaces {
   std::string first = wt::unique_name("evac-a");
   std::string second = wt::unique_name("evac-b");
   std::string project = wt::unique_name("evacproj");
+  std::map<std::string, long long> count_at_checkpoint;  // by container, read while stopped
 
   explicit ThreeWorkspaces(wt::SandboxNode& node) {
     node.run(first, kCounter, {{"labels", {{"dev.containers.id", first}}}});
@@ -53,7 +54,7 @@ struct ThreeWorkspaces {
     }
     REQUIRE(wt::eventually(30s, [&] {
       for (const auto& c : containers())
-        if (node.count(c) < 5) return false;
+        if (node.count(c) < 20) return false;
       return true;
     }));
   }
@@ -79,7 +80,7 @@ json evacuation_when_settled(at::NodeAgent& agent, const std::vector<std::string
 }
 
 // Every workspace checkpointed under one id within its deadline, and stopped.
-std::string check_all_checkpointed(const json& evacuation, wt::SandboxNode& node, const ThreeWorkspaces& w,
+std::string check_all_checkpointed(const json& evacuation, wt::SandboxNode& node, ThreeWorkspaces& w,
                                    const std::string& provider) {
   INFO(evacuation.dump(2));
   REQUIRE(evacuation.at("workspaces").size() == 3);
@@ -91,7 +92,10 @@ std::string check_all_checkpointed(const json& evacuation, wt::SandboxNode& node
   }
   CHECK(at::evacuation_entry(evacuation, w.project).value("project", "") == w.project);
   CHECK(evacuation.at("notice").at("provider") == provider);
-  for (const auto& c : w.containers()) CHECK_FALSE(node.client().inspect_container(c)->running());
+  for (const auto& c : w.containers()) {
+    CHECK_FALSE(node.client().inspect_container(c)->running());
+    w.count_at_checkpoint[c] = node.count(c);
+  }
   return checkpoint_id;
 }
 
@@ -105,7 +109,9 @@ void check_all_resumed(at::NodeAgent& agent, wt::SandboxNode& node, const ThreeW
     CHECK(at::evacuation_entry(evacuation, name).at("state") == "resumed");
   for (const auto& c : w.containers()) {
     REQUIRE_MESSAGE(node.client().inspect_container(c)->running(), c);
+    // The same process: it counts on from where it was frozen.
     const long long count = node.count(c);
+    CHECK_MESSAGE(count >= w.count_at_checkpoint.at(c), c);
     CHECK_MESSAGE(wt::eventually(30s, [&] { return node.count(c) > count; }), c);
   }
 }
@@ -139,6 +145,7 @@ TEST_CASE("evacuation: a spot notice checkpoints every workspace; one restored e
       {{"id", "restore-" + moved}, {"kind", "restore"}, {"workspace", moved}, {"checkpointId", checkpoint_id}});
   REQUIRE_MESSAGE(restored.at("state") == "succeeded", (restored.dump(2) + "\n" + agent2.log()));
   CHECK(n2.client().inspect_container(moved)->running());
+  CHECK(n2.count(moved) >= moved_count);
   CHECK(wt::eventually(30s, [&] { return n2.count(moved) > moved_count; }));
 
   // Deadline (60 s) + grace (45 s): node-1 resumes the two nobody claimed.
@@ -151,6 +158,7 @@ TEST_CASE("evacuation: a spot notice checkpoints every workspace; one restored e
     CHECK_MESSAGE(n1.client().inspect_container(c)->running(), c);
   }
   const long long stays_count = n1.count(w.second);
+  CHECK(stays_count >= w.count_at_checkpoint.at(w.second));  // counting on, not from 0
   CHECK(wt::eventually(30s, [&] { return n1.count(w.second) > stays_count; }));
 
   // The source lets go of the moved one: it runs exactly once, on node-2.

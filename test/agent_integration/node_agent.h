@@ -164,6 +164,13 @@ class NodeAgent {
   std::unique_ptr<http::Client> client_;
 };
 
+// Makes the test PKI (make_pki.sh: a CA, the controller's client
+// certificate, and certificates the agents must refuse) in `dir`.
+inline void make_test_pki(const std::string& dir) {
+  auto made = run_command("'" + std::string(WSCP_AGENT_INTEGRATION_DIR) + "/make_pki.sh' '" + dir + "'");
+  REQUIRE_MESSAGE(made.status == 0, made.output);
+}
+
 // A directory store entry for NodeAgentConfig::stores.
 inline std::string directory_store(const std::string& name, const std::string& path, int compression_level = 0) {
   return "  " + name + ": {url: \"file://" + path + "\", compression_level: " + std::to_string(compression_level) +

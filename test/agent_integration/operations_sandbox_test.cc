@@ -27,8 +27,7 @@ struct Scene {
   std::string pki = (dir.path() / "pki").string();
   std::string store = (dir.path() / "store").string();
   Scene() {
-    auto made = at::run_command("'" + std::string(WSCP_AGENT_INTEGRATION_DIR) + "/make_pki.sh' '" + pki + "'");
-    REQUIRE_MESSAGE(made.status == 0, made.output);
+    at::make_test_pki(pki);
     std::filesystem::create_directories(store + "/fast");
     std::filesystem::create_directories(store + "/slow");
   }
@@ -105,7 +104,7 @@ TEST_CASE("daemon operations: checkpoint on node-1, restore on node-2, release o
   Scene scene;
   const std::string name = wt::unique_name("api-counter");
   n1.run(name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"}, {{"labels", {{"dev.containers.id", name}}}});
-  REQUIRE(wt::eventually(30s, [&] { return n1.count(name) >= 5; }));
+  REQUIRE(wt::eventually(30s, [&] { return n1.count(name) >= 20; }));
   at::NodeAgent agent1(scene.agent("node-1", n1.socket()));
   at::NodeAgent agent2(scene.agent("node-2", n2.socket()));
   const std::string cp = "cp-" + name;
@@ -128,8 +127,11 @@ TEST_CASE("daemon operations: checkpoint on node-1, restore on node-2, release o
 
   json restored = agent2.run_operation(request("restore-" + name, "restore", name, cp));
   REQUIRE_MESSAGE(restored.at("state") == "succeeded", (restored.dump(2) + "\n" + agent2.log()));
-  CHECK(wt::eventually(30s, [&] { return n2.count(name) > at_checkpoint; }));
-  CHECK(n2.count(name) < at_checkpoint + 1000);  // continued, not restarted from zero elsewhere
+  // Continued: the first count read on node-2 is already past the
+  // checkpoint's (a counter started afresh would begin at 0), and it goes on.
+  const long long first_on_node2 = n2.count(name);
+  CHECK(first_on_node2 >= at_checkpoint);
+  CHECK(wt::eventually(30s, [&] { return n2.count(name) > first_on_node2; }));
 
   json released = agent1.run_operation(request("release-" + name, "release", name, cp));
   REQUIRE_MESSAGE(released.at("state") == "succeeded", (released.dump(2) + "\n" + agent1.log()));
@@ -207,6 +209,7 @@ TEST_CASE("daemon operations: an agent killed mid-restore is restarted; the rest
   INFO(op.dump(2));
   CHECK(op.at("state") == "failed");
   const std::string action = op.at("recovery").value("action", "");
+  MESSAGE("recovery of the interrupted restore: ", action);
   auto [again_status, again] = agent2.call("POST", "/v1/operations", restore);
   CHECK(again_status == 200);
   CHECK(again.at("startedAt") == op.at("startedAt"));

@@ -1,5 +1,8 @@
 #include "agent/evacuation/evacuator.h"
 
+#include <cstdlib>
+#include <map>
+
 #include "common/time_format.h"
 
 namespace wscp::agent::evacuation {
@@ -23,12 +26,16 @@ std::string_view to_string(EvacuationState state) {
   return "unknown";
 }
 
+std::string checkpoint_id_of(const Evacuation& e, const EvacuatedWorkspace& w) {
+  return w.checkpoint_attempt == 0 ? e.checkpoint_id : e.checkpoint_id + "-r" + std::to_string(w.checkpoint_attempt);
+}
+
 json to_json(const Evacuation& e) {
   json workspaces = json::array();
   for (const auto& w : e.workspaces) {
     json j{{"workspace", w.workspace.workspace_id},
            {"container", w.workspace.primary},
-           {"checkpointId", e.checkpoint_id},
+           {"checkpointId", checkpoint_id_of(e, w)},
            {"operation", w.checkpoint_operation},
            {"state", to_string(w.state)}};
     if (!w.workspace.project.empty()) j["project"] = w.workspace.project;
@@ -114,10 +121,22 @@ void Evacuator::on_notice(const notices::TerminationNotice& notice) {
 // runs, so listing would miss it).
 void Evacuator::adopt_locked(Evacuation& e) {
   const std::string prefix = e.checkpoint_id + "-";
+  std::map<std::string, EvacuatedWorkspace> latest;  // by base operation id: the last attempt
   for (const auto& op : manager_.list()) {
-    if (!op.id.starts_with(prefix) || !op.id.ends_with("-checkpoint")) continue;
-    if (op.request.kind != Kind::kCheckpoint || op.request.checkpoint_id != e.checkpoint_id) continue;
+    if (!op.id.starts_with(prefix) || op.request.kind != Kind::kCheckpoint) continue;
+    // "<base>" with checkpoint id "<notice's>", or "<base>-rN" with "<notice's>-rN".
+    int attempt = 0;
+    std::string base = op.id;
+    if (const auto r = op.id.rfind("-r"); r != std::string::npos && op.id.find("-checkpoint-r") != std::string::npos) {
+      attempt = std::atoi(op.id.c_str() + r + 2);
+      base = op.id.substr(0, r);
+    }
+    if (!base.ends_with("-checkpoint") || attempt < 0) continue;
     EvacuatedWorkspace w;
+    w.checkpoint_base = base;
+    w.checkpoint_attempt = attempt;
+    if (op.request.checkpoint_id != checkpoint_id_of(e, w)) continue;
+    if (auto it = latest.find(base); it != latest.end() && it->second.checkpoint_attempt >= attempt) continue;
     w.workspace.primary = op.request.workspace;
     w.workspace.project = op.request.project;
     w.workspace.workspace_id = op.outcome && !op.outcome->workspace_id.empty()
@@ -125,18 +144,20 @@ void Evacuator::adopt_locked(Evacuation& e) {
                                    : (op.request.project.empty() ? op.request.workspace : op.request.project);
     w.checkpoint_operation = op.id;
     w.started = true;
-    e.workspaces.push_back(std::move(w));
+    latest[base] = std::move(w);
   }
+  for (auto& [base, w] : latest) e.workspaces.push_back(std::move(w));
 }
 
 void Evacuator::add_candidates_locked(const std::vector<inventory::Workspace>& listed) {
   evacuation_->listed = true;
   for (auto& candidate : evacuation_order(listed, options_.priority_label)) {
     EvacuatedWorkspace w;
-    w.checkpoint_operation = notice_operation_id(evacuation_->checkpoint_id, candidate.workspace_id, "checkpoint");
+    w.checkpoint_base = notice_operation_id(evacuation_->checkpoint_id, candidate.workspace_id, "checkpoint");
+    w.checkpoint_operation = w.checkpoint_base;
     bool known = false;
     for (auto& existing : evacuation_->workspaces) {
-      if (existing.checkpoint_operation != w.checkpoint_operation) continue;
+      if (existing.checkpoint_base != w.checkpoint_base) continue;
       existing.workspace = candidate;  // adopted: now with its size and id
       known = true;
     }
@@ -161,7 +182,7 @@ void Evacuator::start_pending_locked() {
     r.kind = Kind::kCheckpoint;
     if (w.workspace.project.empty()) r.workspace = w.workspace.primary;
     else r.project = w.workspace.project;
-    r.checkpoint_id = evacuation_->checkpoint_id;
+    r.checkpoint_id = checkpoint_id_of(*evacuation_, w);
     r.store = evacuation_->store;
     auto started = manager_.start(w.checkpoint_operation, r);
     if (started) {
@@ -243,10 +264,14 @@ void Evacuator::follow_locked(EvacuatedWorkspace& w) {
       if (!w.started) return;
       auto op = manager_.get(w.checkpoint_operation);
       if (!op || !operations::finished(op->state)) return;
+      if (retry_checkpoint_locked(w, *op)) return;
+      // Sealed before the agent died: recovery waits for the decision.
+      const bool sealed = op->state == State::kSucceeded ||
+                          (op->recovery && op->recovery->action == migration::RecoveryAction::kAwaitingDecision);
       auto finished = parse_utc_rfc3339(op->finished_at);
-      w.deadline_met = finished && *finished <= evacuation_->deadline && op->state == State::kSucceeded;
+      w.deadline_met = finished && *finished <= evacuation_->deadline && sealed;
       if (metrics_) metrics_->deadline(*w.deadline_met ? metrics::DeadlineOutcome::kMet : metrics::DeadlineOutcome::kMissed);
-      if (op->state == State::kSucceeded) {
+      if (sealed) {
         w.state = EvacuationState::kCheckpointed;
         if (op->outcome && !op->outcome->workspace_id.empty()) w.workspace.workspace_id = op->outcome->workspace_id;
       } else {
@@ -284,10 +309,29 @@ void Evacuator::follow_locked(EvacuatedWorkspace& w) {
   }
 }
 
+// A checkpoint an agent restart interrupted before its seal, the workspace
+// running here again (or never stopped): another attempt while the
+// deadline allows.
+bool Evacuator::retry_checkpoint_locked(EvacuatedWorkspace& w, const Operation& op) {
+  const bool never_began = op.state == State::kCancelled && op.started_at.empty();
+  const bool undone = op.recovery && op.recovery->action &&
+                      (*op.recovery->action == migration::RecoveryAction::kResumedOnSource ||
+                       *op.recovery->action == migration::RecoveryAction::kLockFreed);
+  if (!(never_began || undone) || clock_->wall_now() >= evacuation_->deadline) return false;
+  ++w.checkpoint_attempt;
+  w.checkpoint_operation = w.checkpoint_base + "-r" + std::to_string(w.checkpoint_attempt);
+  w.started = false;
+  w.error = "attempt " + std::to_string(w.checkpoint_attempt) + " was interrupted: " + failure_of(op);
+  logger_->warning("evacuation: checkpoint interrupted by a restart; trying again",
+                   {{"workspace", w.workspace.workspace_id}, {"operation", w.checkpoint_operation}});
+  start_pending_locked();
+  return true;
+}
+
 // The resume phase refused: the claim says who has the checkpoint.
 void Evacuator::resume_refused_locked(EvacuatedWorkspace& w, const std::string& why) {
   constexpr auto kRetry = std::chrono::seconds(10);
-  auto claim = claims_ ? claims_(evacuation_->store, w.workspace.workspace_id, evacuation_->checkpoint_id)
+  auto claim = claims_ ? claims_(evacuation_->store, w.workspace.workspace_id, checkpoint_id_of(*evacuation_, w))
                        : Result<migration::ClaimState>(Error(ErrorCode::kUnsupported, "no claim reader"));
   if (claim && *claim == migration::ClaimState::kRestored) {
     w.state = EvacuationState::kMoved;  // restored elsewhere: the controller releases this copy
@@ -308,12 +352,12 @@ void Evacuator::resume_refused_locked(EvacuatedWorkspace& w, const std::string& 
 }
 
 void Evacuator::resume_locked(EvacuatedWorkspace& w) {
-  std::string id = notice_operation_id(evacuation_->checkpoint_id, w.workspace.workspace_id, "resume");
+  std::string id = notice_operation_id(checkpoint_id_of(*evacuation_, w), w.workspace.workspace_id, "resume");
   if (w.resume_attempts > 0) id += "-" + std::to_string(w.resume_attempts);
   Request r;
   r.kind = Kind::kResume;
   r.workspace = w.workspace.workspace_id;
-  r.checkpoint_id = evacuation_->checkpoint_id;
+  r.checkpoint_id = checkpoint_id_of(*evacuation_, w);
   r.store = evacuation_->store;
   auto started = manager_.start(id, r);
   if (!started) {
@@ -326,7 +370,7 @@ void Evacuator::resume_locked(EvacuatedWorkspace& w) {
   w.resume_operation = id;
   w.state = EvacuationState::kResuming;
   logger_->warning("evacuation: no restore claimed the checkpoint by the deadline and grace; resuming in place",
-                   {{"workspace", w.workspace.workspace_id}, {"checkpoint_id", evacuation_->checkpoint_id}});
+                   {{"workspace", w.workspace.workspace_id}, {"checkpoint_id", checkpoint_id_of(*evacuation_, w)}});
 }
 
 void Evacuator::publish_locked() {

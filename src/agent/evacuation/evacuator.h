@@ -44,6 +44,11 @@ std::string_view to_string(EvacuationState state);
 
 struct EvacuatedWorkspace {
   Candidate workspace;
+  // The first attempt's operation id; attempt N > 0 is "<base>-rN", under
+  // checkpoint id "<notice's>-rN" (a fresh id: the first one's journal and
+  // store entries stay as recovery left them).
+  std::string checkpoint_base;
+  int checkpoint_attempt = 0;
   std::string checkpoint_operation;
   bool started = false;  // the manager took the checkpoint operation
   std::string resume_operation;
@@ -67,6 +72,8 @@ struct Evacuation {
   std::vector<EvacuatedWorkspace> workspaces;
 };
 nlohmann::json to_json(const Evacuation& evacuation);
+// The checkpoint id of a workspace's current attempt.
+std::string checkpoint_id_of(const Evacuation& evacuation, const EvacuatedWorkspace& workspace);
 
 // Acts on a termination notice alone: checkpoints every running workspace
 // of the node to the configured store, in evacuation order, as operations
@@ -80,7 +87,10 @@ nlohmann::json to_json(const Evacuation& evacuation);
 //
 // What fails for a while is retried on tick() until the deadline: listing
 // the workspaces, starting an operation the manager refused (another one
-// runs on the workspace, say). After an agent restart the same notice
+// runs on the workspace, say), and a checkpoint that an agent restart
+// interrupted before its seal (cancelled before it began, or recovered by
+// resuming the workspace): it is checkpointed again under a new attempt's
+// ids. One whose recovery found it sealed is checkpointed. After an agent restart the same notice
 // adopts the checkpoint operations it had started (their ids depend only on
 // the notice and the workspace). A rebalance notice starts nothing; a
 // termination notice while an evacuation is unfinished is ignored.
@@ -116,6 +126,7 @@ class Evacuator {
   void add_candidates_locked(const std::vector<inventory::Workspace>& listed);
   void start_pending_locked();
   void follow_locked(EvacuatedWorkspace& w);
+  bool retry_checkpoint_locked(EvacuatedWorkspace& w, const operations::Operation& op);
   void resume_locked(EvacuatedWorkspace& w);
   void resume_refused_locked(EvacuatedWorkspace& w, const std::string& why);
   bool finished_locked() const;

@@ -101,7 +101,8 @@ Status OperationManager::open() {
       o.failure = Failure{"cancelled", "the agent restarted before this operation began; start it again with a new id"};
       persist_locked(*entry);
     } else if (o.state == State::kRunning) {
-      finish_step_locked(*entry);
+      // The interrupted step's duration is unknown: its start was measured
+      // by the process that died; it stays -1.
       o.recovery = recovery_of(o.request, recovered);
       o.state = State::kFailed;
       o.finished_at = now_text();
@@ -155,6 +156,7 @@ Result<Started> OperationManager::start(const std::string& id, const Request& re
     // Submitted under the lock, so that shutdown cannot stop the executor in between.
     if (!executor_->submit([this, entry] { run(entry); })) {
       entry->op.state = State::kCancelled;
+      entry->op.finished_at = now_text();
       entry->op.failure = Failure{"cancelled", "the agent is shutting down"};
       persist_locked(*entry);
       --active_;
@@ -262,21 +264,33 @@ Result<Operation> OperationManager::cancel(const std::string& id) {
 
 std::size_t OperationManager::prune_finished() {
   const auto horizon = clock_->wall_now() - options_.retention;
-  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<Entry>> old;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      const Operation& op = it->second->op;
+      auto finished_at = parse_utc_rfc3339(op.finished_at);
+      // A recovery still pending is the caller's only word on what became
+      // of the workspace: kept until someone decides.
+      const bool pending_recovery = op.recovery && op.recovery->pending;
+      if (!finished(op.state) || !finished_at || *finished_at >= horizon || pending_recovery) {
+        ++it;
+        continue;
+      }
+      old.push_back(it->second);
+      it = entries_.erase(it);
+    }
+  }
+  // Files are removed outside the lock: running operations report progress under it.
   std::size_t removed = 0;
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    const Operation& op = it->second->op;
-    auto finished_at = parse_utc_rfc3339(op.finished_at);
-    if (!finished(op.state) || !finished_at || *finished_at >= horizon) {
-      ++it;
+  for (const auto& entry : old) {
+    if (auto s = store_->remove(entry->op.id); !s) {
+      logger_->warning("cannot forget an old operation",
+                       {{"operation", entry->op.id}, {"error", s.error().describe()}});
+      std::lock_guard lock(mu_);
+      entries_.emplace(entry->op.id, entry);  // still on disk: still answered
       continue;
     }
-    if (auto s = store_->remove(op.id); !s) {
-      logger_->warning("cannot forget an old operation", {{"operation", op.id}, {"error", s.error().describe()}});
-      ++it;
-      continue;
-    }
-    it = entries_.erase(it);
     ++removed;
   }
   if (removed > 0) logger_->info("forgot old operations", {{"count", static_cast<std::int64_t>(removed)}});

@@ -13,6 +13,14 @@ using nlohmann::json;
 
 std::string lease_name(std::string_view node) { return "wscp-agent-" + std::string(node); }
 
+std::string holder_identity(std::string_view node, std::string_view public_key_pin) {
+  std::string_view digest = public_key_pin;
+  if (digest.starts_with("sha256//")) digest.remove_prefix(8);
+  std::string id;
+  for (char c : digest.substr(0, 16)) id += c == '+' ? '-' : c == '/' ? '_' : c;  // base64url
+  return std::string(node) + "/" + id;
+}
+
 std::map<std::string, std::string> annotations_of(const RegistrationInfo& info) {
   return {{kEndpointAnnotation, info.endpoint},
           {kFingerprintAnnotation, info.certificate_sha256},

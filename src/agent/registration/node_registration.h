@@ -57,14 +57,19 @@ struct RegistrationOptions {
   std::string node;
   std::chrono::milliseconds renew_interval{5000};
   std::chrono::milliseconds lease_duration{20000};
-  // Who this agent is (spec.holderIdentity): stable across its restarts
-  // (e.g. from its serving key), different for an agent elsewhere. Empty:
-  // the Lease's name, as agents wrote before holders were checked.
+  // Who this agent is (spec.holderIdentity, holder_identity()). Empty: the
+  // Lease's name, as agents wrote before holders were checked.
   std::string holder;
 };
 
 // "wscp-agent-<node>"
 std::string lease_name(std::string_view node);
+
+// The Lease's holder for an agent: "<node>/<16 characters of its public
+// key's SHA-256>" (from "sha256//BASE64"): the same across the agent's
+// restarts and certificate renewals (the key stays on the node), another
+// for an agent elsewhere given the same node name.
+std::string holder_identity(std::string_view node, std::string_view public_key_pin);
 
 // A per-node coordination.k8s.io/v1 Lease, created when missing and renewed
 // every renew_interval with the current info. A write that meets a conflict

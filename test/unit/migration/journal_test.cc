@@ -90,15 +90,15 @@ TEST_CASE("a directory journal records, finds, lists pending entries and finishe
   sealed.step = Step::kSealed;
   REQUIRE((*journal)->record(sealed).ok());  // replaces the earlier step
 
-  auto found = (*journal)->find("c1", Phase::kCheckpoint);
+  auto found = (*journal)->find("ws-1", "c1", Phase::kCheckpoint);
   REQUIRE(found.ok());
   REQUIRE(found->has_value());
   CHECK((*found)->step == Step::kSealed);
-  auto none = (*journal)->find("c1", Phase::kRestore);
+  auto none = (*journal)->find("ws-1", "c1", Phase::kRestore);
   REQUIRE(none.ok());
   CHECK_FALSE(none->has_value());
 
-  const fs::path file = dir.path / "c1.checkpoint.json";
+  const fs::path file = dir.path / "ws-1~c1.checkpoint.json";
   REQUIRE(::stat(file.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
 
@@ -108,11 +108,41 @@ TEST_CASE("a directory journal records, finds, lists pending entries and finishe
   CHECK((*pending)[0].checkpoint_id == "c1");  // oldest first
   CHECK((*pending)[1].checkpoint_id == "c2");
 
-  REQUIRE((*journal)->finish("c1", Phase::kCheckpoint).ok());
-  REQUIRE((*journal)->finish("c1", Phase::kCheckpoint).ok());  // twice is fine
+  REQUIRE((*journal)->finish("ws-1", "c1", Phase::kCheckpoint).ok());
+  REQUIRE((*journal)->finish("ws-1", "c1", Phase::kCheckpoint).ok());  // twice is fine
   pending = (*journal)->pending();
   REQUIRE(pending.ok());
   CHECK(pending->size() == 1);
+}
+
+TEST_CASE("workspaces that share a checkpoint id keep their own entries; first-version entries are still found") {
+  TempDir dir;
+  auto journal = DirectoryJournal::open(dir.path);
+  REQUIRE(journal.ok());
+  JournalEntry a = sample("notice-aws-1");
+  JournalEntry b = sample("notice-aws-1");
+  b.workspace_id = "ws-2";
+  b.step = Step::kSealed;
+  REQUIRE((*journal)->record(a).ok());
+  REQUIRE((*journal)->record(b).ok());
+  CHECK((*journal)->find("ws-1", "notice-aws-1", Phase::kCheckpoint)->value().step == Step::kDumping);
+  CHECK((*journal)->find("ws-2", "notice-aws-1", Phase::kCheckpoint)->value().step == Step::kSealed);
+  CHECK((*journal)->pending()->size() == 2);
+  REQUIRE((*journal)->finish("ws-1", "notice-aws-1", Phase::kCheckpoint).ok());
+  CHECK_FALSE((*journal)->find("ws-1", "notice-aws-1", Phase::kCheckpoint)->has_value());
+  CHECK((*journal)->find("ws-2", "notice-aws-1", Phase::kCheckpoint)->has_value());
+
+  // An entry under the first version's name, <checkpoint>.<phase>.json.
+  JournalEntry old = sample("c-old", Phase::kRestore);
+  old.workspace_id = "ws-3";
+  std::ofstream(dir.path / "c-old.restore.json") << serialize(old);
+  CHECK_FALSE((*journal)->find("ws-1", "c-old", Phase::kRestore)->has_value());  // another workspace's
+  CHECK((*journal)->find("ws-3", "c-old", Phase::kRestore)->value().workspace_id == "ws-3");
+  CHECK((*journal)->pending()->size() == 2);
+  REQUIRE((*journal)->finish("ws-1", "c-old", Phase::kRestore).ok());
+  CHECK(fs::exists(dir.path / "c-old.restore.json"));  // not ws-1's to finish
+  REQUIRE((*journal)->finish("ws-3", "c-old", Phase::kRestore).ok());
+  CHECK_FALSE(fs::exists(dir.path / "c-old.restore.json"));
 }
 
 TEST_CASE("a directory journal reports an unreadable entry instead of skipping it") {
@@ -153,7 +183,7 @@ TEST_CASE("a directory journal refuses ids that are not plain names") {
   auto journal = DirectoryJournal::open(dir.path);
   REQUIRE(journal.ok());
   CHECK((*journal)->record(sample("../../etc/passwd")).error().code() == ErrorCode::kInvalidArgument);
-  CHECK((*journal)->find("a/b", Phase::kRestore).error().code() == ErrorCode::kInvalidArgument);
+  CHECK((*journal)->find("ws-1", "a/b", Phase::kRestore).error().code() == ErrorCode::kInvalidArgument);
 }
 
 TEST_CASE("a journal entry as version 1 wrote it is still read after an upgrade") {

@@ -58,6 +58,7 @@ struct Fixture {
   std::map<std::string, migration::ClaimState> claims;  // by workspace id; others: none
   std::vector<nlohmann::json> published;
   std::vector<std::string> acknowledged;  // notice ids the provider was told of
+  int acknowledge_attempts = 0;
   std::optional<Error> acknowledge_error;
   std::unique_ptr<Evacuator> evacuator;
 
@@ -97,6 +98,7 @@ struct Fixture {
         },
         o, clock, nullptr, metrics, [this](const nlohmann::json& j) { published.push_back(j); },
         [this](const notices::TerminationNotice& n) -> Status {
+          ++acknowledge_attempts;
           if (acknowledge_error) return *acknowledge_error;
           acknowledged.push_back(n.id);
           return Ok{};
@@ -272,7 +274,7 @@ TEST_CASE("evacuation: the notice is acknowledged once every checkpoint is durab
   f.acknowledge_error = Error(ErrorCode::kUnavailable, "metadata service down");
   f.evacuator->on_notice(notice(notices::NoticeKind::kTermination, f.in(120s)));
   f.evacuator->tick();
-  CHECK(f.acknowledged.empty());  // nothing durable yet
+  CHECK(f.acknowledge_attempts == 0);  // nothing durable yet: not even tried
   f.runner.open_gate();
   REQUIRE(eventually([&] { return f.all_checkpoints_ended(); }));
   CHECK_FALSE(f.evacuator->current()->acknowledged);  // the call failed: tried again
@@ -294,7 +296,7 @@ TEST_CASE("evacuation: a failed checkpoint keeps the notice unacknowledged, so t
   f.evacuator->on_notice(notice(notices::NoticeKind::kTermination, f.in(120s)));
   REQUIRE(eventually([&] { return f.all_checkpoints_ended(); }));
   f.evacuator->tick();
-  CHECK(f.acknowledged.empty());
+  CHECK(f.acknowledge_attempts == 0);
   CHECK_FALSE(f.evacuator->current()->acknowledged);
 }
 
@@ -314,6 +316,100 @@ TEST_CASE("evacuation: the same notice after an agent restart is the same operat
   const auto e = f.evacuator->current();
   REQUIRE(e.has_value());
   for (const auto& w : e->workspaces) CHECK(w.state == EvacuationState::kCheckpointed);
+}
+
+TEST_CASE("evacuation: checkpoints a kill -9 interrupted before their seal are taken again under new ids; a sealed "
+          "one is kept") {
+  Fixture f;
+  f.workspaces = {running("a", 100), running("b", 200), running("c", 300)};
+  auto n = notice(notices::NoticeKind::kTermination, f.in(60s));
+  const std::string cp = notice_checkpoint_id(n);
+  auto request_for = [&](const std::string& ws) {
+    operations::Request r;
+    r.kind = Kind::kCheckpoint;
+    r.workspace = ws;
+    r.checkpoint_id = cp;
+    r.store = "main";
+    return r;
+  };
+  {
+    // What the killed agent left: "a" was dumping, "b" had not begun, "c" was sealed.
+    f.evacuator.reset();
+    f.manager.reset();
+    auto store = operations::DirectoryOperationStore::open(f.dir.path());
+    REQUIRE(store.ok());
+    for (const auto& [ws, state] : {std::pair{"a", State::kRunning}, {"b", State::kPending}, {"c", State::kRunning}}) {
+      operations::Operation op;
+      op.id = notice_operation_id(cp, ws, "checkpoint");
+      op.request = request_for(ws);
+      op.state = state;
+      if (state == State::kRunning) op.started_at = "2026-01-01T00:00:00Z";
+      REQUIRE((*store)->save(op).ok());
+    }
+  }
+  f.runner.recovered = {
+      {cp, "a", Kind::kCheckpoint, "resumed on the source", false, std::nullopt,
+       migration::RecoveryAction::kResumedOnSource},
+      {cp, "c", Kind::kCheckpoint, "sealed; waiting", true, std::nullopt, migration::RecoveryAction::kAwaitingDecision}};
+  f.start_agent();
+  f.evacuator->on_notice(n);
+  REQUIRE(eventually([&] { return f.all_checkpoints_ended(); }));
+  const auto e = f.evacuator->current();
+  REQUIRE(e->workspaces.size() == 3);
+  for (const auto& w : e->workspaces) {
+    INFO(w.workspace.workspace_id);
+    CHECK(w.state == EvacuationState::kCheckpointed);
+    if (w.workspace.workspace_id == "c") {
+      CHECK(w.checkpoint_attempt == 0);  // sealed before the kill: not dumped again
+      CHECK(checkpoint_id_of(*e, w) == cp);
+    } else {
+      CHECK(w.checkpoint_attempt == 1);
+      CHECK(checkpoint_id_of(*e, w) == cp + "-r1");
+      CHECK(w.checkpoint_operation == notice_operation_id(cp, w.workspace.workspace_id, "checkpoint") + "-r1");
+    }
+  }
+  auto requests = f.runner.requests();
+  REQUIRE(requests.size() == 2);  // a and b again; never c
+  for (const auto& r : requests) CHECK(r.checkpoint_id == cp + "-r1");
+  const auto published = f.published.back().at("workspaces");
+  CHECK(published.dump().find(cp + "-r1") != std::string::npos);
+
+  // Another restart adopts the second attempts, not the first ones.
+  f.start_agent();
+  f.evacuator->on_notice(n);
+  CHECK(f.runner.requests().size() == 2);
+  REQUIRE(eventually([&] { return f.all_checkpoints_ended(); }));
+  const auto after = f.evacuator->current();
+  for (const auto& w : after->workspaces) CHECK(w.state == EvacuationState::kCheckpointed);
+}
+
+TEST_CASE("evacuation: an interrupted checkpoint past the deadline is not taken again") {
+  Fixture f;
+  f.workspaces = {running("a", 100)};
+  auto n = notice(notices::NoticeKind::kTermination, f.in(60s));
+  const std::string cp = notice_checkpoint_id(n);
+  {
+    f.evacuator.reset();
+    f.manager.reset();
+    auto store = operations::DirectoryOperationStore::open(f.dir.path());
+    REQUIRE(store.ok());
+    operations::Operation op;
+    op.id = notice_operation_id(cp, "a", "checkpoint");
+    op.request.kind = Kind::kCheckpoint;
+    op.request.workspace = "a";
+    op.request.checkpoint_id = cp;
+    op.request.store = "main";
+    op.state = State::kPending;
+    REQUIRE((*store)->save(op).ok());
+  }
+  f.start_agent();
+  f.clock->sleep_for(2min);  // past the deadline
+  f.evacuator->on_notice(n);
+  f.evacuator->tick();
+  auto w = f.evacuator->current()->workspaces.at(0);
+  CHECK(w.state == EvacuationState::kFailed);
+  CHECK(w.deadline_met == std::optional<bool>(false));
+  CHECK(f.runner.runs == 0);
 }
 
 TEST_CASE("evacuation: a listing that fails is published at once and tried again until it works") {

@@ -224,6 +224,17 @@ TEST_CASE("operations: finished operations are forgotten after the retention, on
   ManagerOptions o;
   o.retention = std::chrono::hours(1);
   {
+    // An old operation whose recovery still waits for a decision: kept.
+    auto store = store_in(dir.path());
+    Operation waiting;
+    waiting.id = "waiting";
+    waiting.request = checkpoint("ws-wait", "c0");
+    waiting.state = State::kFailed;
+    waiting.finished_at = "2000-01-01T00:00:00Z";
+    waiting.recovery = Recovery{migration::RecoveryAction::kAwaitingDecision, "sealed", true};
+    REQUIRE(store->save(waiting).ok());
+  }
+  {
     OperationManager m(store_in(dir.path()), runner, o, clock, nullptr, nullptr);
     REQUIRE(m.open().ok());
     REQUIRE(m.start("old", checkpoint("ws-old", "c1")).ok());
@@ -243,6 +254,7 @@ TEST_CASE("operations: finished operations are forgotten after the retention, on
   REQUIRE(again.open().ok());
   CHECK(again.get("old").error().code() == ErrorCode::kNotFound);
   CHECK(again.get("running").ok());
+  CHECK(again.get("waiting").ok());
 }
 
 TEST_CASE("operations: cancel stops a running operation; shutdown refuses new ones") {
