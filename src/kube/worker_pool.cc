@@ -42,7 +42,13 @@ void WorkerPool::stop() {
 void WorkerPool::work() {
   while (const auto key = queue_.get()) {
     const WorkResult result = handle(*key);
-    if (result.error() && on_error_) on_error_(*key, *result.error(), result.kind() == WorkResult::Kind::kRetry);
+    if (result.error() && on_error_) {
+      try {
+        on_error_(*key, *result.error(), result.kind() == WorkResult::Kind::kRetry);
+      } catch (...) {
+        // Reporting failed; the key is still finished below, never left held.
+      }
+    }
     finish_key(queue_, *key, result);
   }
 }

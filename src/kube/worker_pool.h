@@ -64,7 +64,7 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   // Shuts the queue down and waits for the handlers in flight to return.
-  // Idempotent.
+  // Idempotent. Never from a handler (it would wait for itself).
   void stop();
 
  private:
