@@ -139,6 +139,7 @@ class NodeAgent {
     REQUIRE_MESSAGE(eventually(timeout,
                                [&] {
                                  op = operation(id);
+                                 if (!op.is_object()) return false;  // not an answer yet: ask again
                                  const std::string state = op.value("state", "");
                                  return state == "succeeded" || state == "failed" || state == "cancelled";
                                },

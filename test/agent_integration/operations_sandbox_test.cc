@@ -60,9 +60,13 @@ json operation_when(at::NodeAgent& agent, const std::string& id, const std::func
   return op;
 }
 
-bool moving_bytes_in(const json& op, const std::string& step) {
-  return op.value("state", "") == "running" && !op.at("steps").empty() && op.at("steps").back().at("name") == step &&
-         op.at("progress").at("bytes").get<std::uint64_t>() > 0;
+// Running `step`, with bytes moving in progress stage `stage` ("" any).
+bool moving_bytes_in(const json& op, const std::string& step, const std::string& stage = "") {
+  if (!op.is_object() || op.value("state", "") != "running") return false;
+  const json& steps = op.at("steps");
+  const json& progress = op.at("progress");
+  return !steps.empty() && steps.back().at("name") == step && (stage.empty() || progress.at("stage") == stage) &&
+         progress.at("bytes").get<std::uint64_t>() > 0;
 }
 
 // A wscp-memload workspace: its status line once it proved its memory.
@@ -160,7 +164,9 @@ TEST_CASE("daemon operations: an agent killed mid-checkpoint is restarted; the w
 
   auto [status, started] = agent.call("POST", "/v1/operations", req);
   REQUIRE_MESSAGE(status == 202, started.dump());
-  operation_when(agent, id, [](const json& op) { return moving_bytes_in(op, "checkpoint"); }, 120s);
+  // The archive's upload: the workspace is frozen and being dumped (the
+  // image goes before the freeze, as "image upload").
+  operation_when(agent, id, [](const json& op) { return moving_bytes_in(op, "checkpoint", "upload"); }, 120s);
   agent.kill();
 
   agent.start();
