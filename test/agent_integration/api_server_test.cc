@@ -17,6 +17,7 @@
 #include "agent/api/health_routes.h"
 #include "agent/tls/serving_identity.h"
 #include "agent_env.h"
+#include "api_on_free_port.h"
 #include "common/memory_stream.h"
 #include "metrics/agent_metrics.h"
 
@@ -89,14 +90,7 @@ struct Api {
     c.key_file = identity.key_path;
     c.client_ca_file = pki + "/ca.crt";
     c.allowed_subjects = std::move(allowed);
-    // A free port can be taken between asking and listening: try a few.
-    Status started = Error(ErrorCode::kUnavailable, "not started");
-    for (int attempt = 0; attempt < 5 && !started; ++attempt) {
-      c.port = free_port();
-      server = api::make_cpprest_api_server(c, router, nullptr, metrics);
-      started = server->start();
-    }
-    REQUIRE_MESSAGE(started.ok(), (started.ok() ? "" : started.error().describe()));
+    server = start_api_on_free_port(c, router, metrics);
     port = c.port;
   }
 

@@ -12,6 +12,7 @@
 #include "agent/operations/operation_manager.h"
 #include "agent/tls/serving_identity.h"
 #include "agent_env.h"
+#include "api_on_free_port.h"
 #include "operations/fake_phase_runner.h"
 
 using namespace wscp;
@@ -66,14 +67,7 @@ struct OperationsApi {
     c.key_file = identity.key_path;
     c.client_ca_file = pki + "/ca.crt";
     c.allowed_subjects = {"wscp-controller"};
-    // A free port can be taken between asking and listening: try a few.
-    Status started = Error(ErrorCode::kUnavailable, "not started");
-    for (int attempt = 0; attempt < 5 && !started; ++attempt) {
-      c.port = free_port();
-      server = api::make_cpprest_api_server(c, router, nullptr, nullptr);
-      started = server->start();
-    }
-    REQUIRE_MESSAGE(started.ok(), (started.ok() ? "" : started.error().describe()));
+    server = start_api_on_free_port(c, router);
     port = c.port;
   }
 

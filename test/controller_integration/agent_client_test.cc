@@ -14,6 +14,7 @@
 #include "agent/registration/node_registration.h"
 #include "agent/tls/serving_identity.h"
 #include "agent_env.h"
+#include "api_on_free_port.h"
 #include "controller/agent_client_factory.h"
 #include "controller/agent_directory.h"
 #include "inventory/stub_podman.h"
@@ -34,7 +35,6 @@ using wscp::testing::TempDir;
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-std::string describe(const Status& s) { return s.ok() ? "" : s.error().describe(); }
 template <typename T>
 std::string describe(const Result<T>& r) {
   return r.ok() ? "" : r.error().describe();
@@ -100,13 +100,7 @@ struct AgentNode {
     c.key_file = identity.key_path;
     c.client_ca_file = pki + "/ca.crt";
     c.allowed_subjects = {"wscp-controller"};
-    Status started = Error(ErrorCode::kUnavailable, "not started");
-    for (int attempt = 0; attempt < 5 && !started; ++attempt) {
-      c.port = free_port();
-      server = api::make_cpprest_api_server(c, counting, nullptr, nullptr);
-      started = server->start();
-    }
-    REQUIRE_MESSAGE(started.ok(), describe(started));
+    server = agent::testing::start_api_on_free_port(c, counting);
     port = c.port;
   }
 
