@@ -5,9 +5,11 @@
 #include <iostream>
 
 #include "agent/cli/commands.h"
+#include "common/large_buffers.h"
 #include "common/version.h"
 
 int main(int argc, char** argv) {
+  wscp::return_large_buffers_to_the_system();
   CLI::App app{"wscp-agent: checkpoint, ship and restore live Podman workspaces on this node"};
   app.set_version_flag("--version", std::string("wscp-agent ") + wscp::kVersion);
   app.require_subcommand(1);
