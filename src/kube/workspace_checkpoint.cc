@@ -69,6 +69,10 @@ constexpr std::array<std::pair<CheckpointStep, std::string_view>, 7> kSteps{{
     {CheckpointStep::kRelease, "Release"},
     {CheckpointStep::kResume, "Resume"},
 }};
+constexpr std::array<std::pair<MigrationDecision, std::string_view>, 2> kDecisions{{
+    {MigrationDecision::kRestore, "Restore"},
+    {MigrationDecision::kResume, "Resume"},
+}};
 
 }  // namespace
 
@@ -77,6 +81,7 @@ std::string_view to_string(CheckpointPhase v) { return enum_name(v, kPhases); }
 std::string_view to_string(ConditionStatus v) { return enum_name(v, kConditionStatuses); }
 std::string_view to_string(CompressionAlgorithm v) { return enum_name(v, kAlgorithms); }
 std::string_view to_string(CheckpointStep v) { return enum_name(v, kSteps); }
+std::string_view to_string(MigrationDecision v) { return enum_name(v, kDecisions); }
 Result<CheckpointReason> parse_checkpoint_reason(std::string_view t) { return parse_enum(t, kReasons, "reason"); }
 Result<CheckpointPhase> parse_checkpoint_phase(std::string_view t) { return parse_enum(t, kPhases, "phase"); }
 Result<ConditionStatus> parse_condition_status(std::string_view t) {
@@ -86,6 +91,9 @@ Result<CompressionAlgorithm> parse_compression_algorithm(std::string_view t) {
   return parse_enum(t, kAlgorithms, "compression algorithm");
 }
 Result<CheckpointStep> parse_checkpoint_step(std::string_view t) { return parse_enum(t, kSteps, "step"); }
+Result<MigrationDecision> parse_migration_decision(std::string_view t) {
+  return parse_enum(t, kDecisions, "decision");
+}
 
 bool is_final(CheckpointPhase phase, bool has_destination) {
   switch (phase) {
@@ -892,6 +900,10 @@ json WorkspaceCheckpointStatus::to_json() const {
     j["conditions"] = json::array();
     for (const auto& c : conditions) j["conditions"].push_back(c.to_json());
   }
+  put(j, "sourceNode", source_node);
+  put(j, "destinationNode", destination_node);
+  put(j, "workspaceId", workspace_id);
+  if (decision) j["decision"] = to_string(*decision);
   put_object(j, "runningOn", running_on);
   put_object(j, "checkpoint", checkpoint);
   if (!timings.empty()) {
@@ -912,6 +924,10 @@ Result<WorkspaceCheckpointStatus> WorkspaceCheckpointStatus::from_json(const jso
   s.observed_generation = f.integer("observedGeneration", 0, std::numeric_limits<std::int64_t>::max());
   s.conditions = f.list<Condition>("conditions", 16, [](const Condition& c) -> const std::string& { return c.type; },
                                    "type");
+  s.source_node = f.string("sourceNode", kNodeName);
+  s.destination_node = f.string("destinationNode", kNodeName);
+  s.workspace_id = f.string("workspaceId", kPlainName);
+  s.decision = f.enumeration("decision", parse_migration_decision);
   s.running_on = f.object<RunningOn>("runningOn");
   s.checkpoint = f.object<CheckpointRecord>("checkpoint");
   s.timings = f.list<StepTiming>("timings", 16, [](const StepTiming& t) { return to_string(t.step); }, "step");

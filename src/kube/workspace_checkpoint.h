@@ -39,17 +39,20 @@ enum class CheckpointPhase { kPending, kCheckpointing, kCheckpointed, kRestoring
 enum class ConditionStatus { kTrue, kFalse, kUnknown };
 enum class CompressionAlgorithm { kZstd, kNone };
 enum class CheckpointStep { kPlan, kPreflight, kCheckpoint, kShipImage, kRestore, kRelease, kResume };
+enum class MigrationDecision { kRestore, kResume };
 
 std::string_view to_string(CheckpointReason v);
 std::string_view to_string(CheckpointPhase v);
 std::string_view to_string(ConditionStatus v);
 std::string_view to_string(CompressionAlgorithm v);
 std::string_view to_string(CheckpointStep v);
+std::string_view to_string(MigrationDecision v);
 Result<CheckpointReason> parse_checkpoint_reason(std::string_view text);
 Result<CheckpointPhase> parse_checkpoint_phase(std::string_view text);
 Result<ConditionStatus> parse_condition_status(std::string_view text);
 Result<CompressionAlgorithm> parse_compression_algorithm(std::string_view text);
 Result<CheckpointStep> parse_checkpoint_step(std::string_view text);
+Result<MigrationDecision> parse_migration_decision(std::string_view text);
 
 // Checkpointed, Restored and Failed without anything left to do.
 bool is_final(CheckpointPhase phase, bool has_destination);
@@ -249,6 +252,10 @@ struct WorkspaceCheckpointStatus {
   std::optional<CheckpointPhase> phase;
   std::optional<std::int64_t> observed_generation;
   std::vector<Condition> conditions;  // one per type
+  std::optional<std::string> source_node;
+  std::optional<std::string> destination_node;
+  std::optional<std::string> workspace_id;
+  std::optional<MigrationDecision> decision;
   std::optional<RunningOn> running_on;
   std::optional<CheckpointRecord> checkpoint;
   std::vector<StepTiming> timings;  // one per step

@@ -121,6 +121,10 @@ WorkspaceCheckpointStatus every_status_field() {
                 at("2030-01-01T10:00:05Z")},
       Condition{"Checkpointed", ConditionStatus::kTrue, "ManifestWritten", "", 1, at("2030-01-01T10:00:03Z")},
   };
+  s.source_node = "node-a";
+  s.destination_node = "node-b";
+  s.workspace_id = "ws-1";
+  s.decision = MigrationDecision::kRestore;
   s.running_on = RunningOn{"node-b", std::string(64, 'a'), "10.88.0.2"};
   s.checkpoint = CheckpointRecord{"20300101T100000Z-0a1b2c3d", "default", 1 << 20,
                                   "sha256:" + std::string(64, 'f'), true};
@@ -219,6 +223,7 @@ TEST_CASE("every enum of the schema has the same values as its C++ enum") {
       {"status.phase", cpp_enum_values<CheckpointPhase>()},
       {"status.conditions[].status", cpp_enum_values<ConditionStatus>()},
       {"status.timings[].step", cpp_enum_values<CheckpointStep>()},
+      {"status.decision", cpp_enum_values<MigrationDecision>()},
   };
   for (const auto& [path, values] : facts.enums) {
     INFO(path);

@@ -1,0 +1,438 @@
+#include "controller/migration_machine.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace wscp::controller {
+
+namespace {
+
+using agent::operations::Kind;
+using agent::operations::Operation;
+using agent::operations::Request;
+using agent::operations::State;
+using kube::CheckpointPhase;
+using kube::CheckpointStep;
+using kube::ConditionStatus;
+using kube::MigrationDecision;
+using kube::Time;
+using kube::WorkspaceCheckpointStatus;
+
+constexpr std::chrono::milliseconds kPlacementRetry{10'000};
+
+const char* kind_word(Kind kind) {
+  switch (kind) {
+    case Kind::kCheckpoint: return "checkpoint";
+    case Kind::kRestore: return "restore";
+    case Kind::kRelease: return "release";
+    case Kind::kResume: return "resume";
+  }
+  return "operation";
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+kube::StepTiming* timing(WorkspaceCheckpointStatus& s, CheckpointStep step) {
+  for (auto& t : s.timings) {
+    if (t.step == step) return &t;
+  }
+  return nullptr;
+}
+
+bool step_open(const WorkspaceCheckpointStatus& s, CheckpointStep step) {
+  for (const auto& t : s.timings) {
+    if (t.step == step) return !t.finished_at.has_value();
+  }
+  return false;
+}
+
+void start_step(WorkspaceCheckpointStatus& s, CheckpointStep step, Time now) {
+  if (auto* t = timing(s, step)) {
+    *t = kube::StepTiming{step, now, std::nullopt, std::nullopt};
+    return;
+  }
+  s.timings.push_back(kube::StepTiming{step, now, std::nullopt, std::nullopt});
+}
+
+void finish_step(WorkspaceCheckpointStatus& s, CheckpointStep step, Time now) {
+  auto* t = timing(s, step);
+  if (!t) {
+    start_step(s, step, now);
+    t = timing(s, step);
+  }
+  t->finished_at = now;
+  t->duration_milliseconds =
+      std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(now - t->started_at).count());
+}
+
+bool has_destination(const CheckpointObject& o) { return o.spec.destination.has_value(); }
+
+std::string store_of(const CheckpointObject& o) { return o.spec.store.value_or(""); }
+
+std::string workspace_words(const CheckpointObject& o) {
+  if (o.status.workspace_id) return "workspace " + *o.status.workspace_id;
+  if (!o.spec.workspace) return "the workspace";
+  const auto& w = *o.spec.workspace;
+  if (w.container) return "container " + *w.container;
+  if (w.compose_project) return "compose project " + *w.compose_project;
+  return "workspace " + w.workspace_id.value_or("?");
+}
+
+Request request_for(const CheckpointObject& o, Kind kind) {
+  Request r;
+  r.kind = kind;
+  r.checkpoint_id = checkpoint_id_for(o);
+  r.store = store_of(o);
+  if (kind == Kind::kCheckpoint && o.spec.workspace) {
+    const auto& w = *o.spec.workspace;
+    if (w.compose_project) r.project = *w.compose_project;
+    else r.workspace = w.container ? *w.container : w.workspace_id.value_or("");
+    if (o.spec.checkpoint) {
+      r.tcp_established = o.spec.checkpoint->tcp_established;
+      r.file_locks = o.spec.checkpoint->file_locks;
+    }
+    return r;
+  }
+  r.workspace = o.status.workspace_id.value_or("");
+  return r;
+}
+
+Need operation_need(const CheckpointObject& o, Kind kind, const std::string& node, CheckpointStep step) {
+  Need n;
+  n.kind = Need::Kind::kOperation;
+  n.node = node;
+  n.operation_id = operation_id_for(o, step);
+  n.request = request_for(o, kind);
+  return n;
+}
+
+// The status every step writes from: the current one, with the generation seen.
+WorkspaceCheckpointStatus next_status(const CheckpointObject& o) {
+  WorkspaceCheckpointStatus s = o.status;
+  s.observed_generation = o.generation;
+  return s;
+}
+
+// A status to write, told in an Event with the status's message.
+Action record(WorkspaceCheckpointStatus status, bool warning, std::string reason) {
+  Action a;
+  a.kind = Action::Kind::kWriteStatus;
+  a.note = Note{warning, std::move(reason), status.message};
+  a.status = std::move(status);
+  return a;
+}
+
+Action simple(Action::Kind kind, std::chrono::milliseconds after = {}) {
+  Action a;
+  a.kind = kind;
+  a.after = after;
+  return a;
+}
+
+std::string bounded(std::string text) {
+  constexpr std::size_t kMax = 4000;  // status.message holds 4096
+  if (text.size() > kMax) text = text.substr(0, kMax) + "...";
+  return text;
+}
+
+std::string failure_words(const Operation& op) {
+  std::string out = op.failure ? op.failure->message : std::string("it was ") + std::string(to_string(op.state));
+  if (op.recovery && !op.recovery->outcome.empty()) out += " (after a restart of the agent: " + op.recovery->outcome + ")";
+  return out;
+}
+
+void set_running(WorkspaceCheckpointStatus& s, const CheckpointObject& o, const std::string& node,
+                 std::string reason, Time now) {
+  s.running_on = kube::RunningOn{node, std::nullopt, std::nullopt};
+  set_condition(s, kube::kConditionWorkspaceRunning, ConditionStatus::kTrue, std::move(reason),
+                "running on " + node, o.generation, now);
+}
+
+// The end of the work: finishedAt, and the deadline's outcome.
+void finish(WorkspaceCheckpointStatus& s, const CheckpointObject& o, CheckpointPhase phase, Time now) {
+  s.phase = phase;
+  s.finished_at = now;
+  if (!o.spec.deadline) return;
+  const auto margin = std::chrono::duration_cast<std::chrono::milliseconds>(*o.spec.deadline - now).count();
+  s.deadline = kube::DeadlineOutcome{margin >= 0, margin};
+  set_condition(s, kube::kConditionDeadlineMet, margin >= 0 ? ConditionStatus::kTrue : ConditionStatus::kFalse,
+                margin >= 0 ? "FinishedInTime" : "FinishedLate",
+                margin >= 0 ? "finished " + std::to_string(margin) + " ms before the deadline"
+                            : "finished " + std::to_string(-margin) + " ms after the deadline",
+                o.generation, now);
+}
+
+// Resume on the source: recorded first, acted on by the next pass.
+Action decide_resume(const CheckpointObject& o, Time now, std::string why, std::string reason) {
+  auto s = next_status(o);
+  s.decision = MigrationDecision::kResume;
+  start_step(s, CheckpointStep::kResume, now);
+  s.message = bounded(why + "; resuming " + workspace_words(o) + " on " + o.status.source_node.value_or("the source"));
+  return record(std::move(s), true, std::move(reason));
+}
+
+Action on_placement(const CheckpointObject& o, const Result<Placement>& placement, Time now) {
+  if (!placement) {
+    if (placement.error().code() == ErrorCode::kUnavailable) {
+      // An agent not live for now, a node not ready: the world may change.
+      return simple(Action::Kind::kWait, kPlacementRetry);
+    }
+    auto s = next_status(o);
+    s.message = bounded("cannot move " + workspace_words(o) + ": " + placement.error().message());
+    set_condition(s, kube::kConditionCheckpointed, ConditionStatus::kFalse, "NotPlanned", s.message, o.generation,
+                  now);
+    finish(s, o, CheckpointPhase::kFailed, now);
+    return record(std::move(s), true, "Refused");
+  }
+  auto s = next_status(o);
+  s.phase = CheckpointPhase::kCheckpointing;
+  s.source_node = placement->source_node;
+  s.destination_node = placement->destination_node;
+  finish_step(s, CheckpointStep::kPlan, now);
+  start_step(s, CheckpointStep::kCheckpoint, now);
+  set_running(s, o, placement->source_node, "NotMovedYet", now);
+  s.message = "checkpointing " + workspace_words(o) + " on " + placement->source_node +
+              (placement->destination_node ? ", to restore on " + *placement->destination_node : "");
+  return record(std::move(s), false, "Planned");
+}
+
+Action on_checkpoint(const CheckpointObject& o, const Operation& op, Time now) {
+  const std::string& source = o.status.source_node.value();
+  if (op.state != State::kSucceeded) {
+    if (op.recovery && op.recovery->pending) {
+      // Sealed before the agent restarted; it waits for this decision.
+      auto with_phase = o;
+      with_phase.status.phase = CheckpointPhase::kCheckpointed;
+      finish_step(with_phase.status, CheckpointStep::kCheckpoint, now);
+      return decide_resume(with_phase, now, "the checkpoint was interrupted by a restart of the agent", "Resuming");
+    }
+    auto s = next_status(o);
+    finish_step(s, CheckpointStep::kCheckpoint, now);
+    s.message = bounded("checkpoint on " + source + " failed: " + failure_words(op) + "; " + workspace_words(o) +
+                        " runs on " + source + " as before");
+    set_condition(s, kube::kConditionCheckpointed, ConditionStatus::kFalse, "CheckpointFailed", s.message,
+                  o.generation, now);
+    set_running(s, o, source, "CheckpointFailed", now);
+    finish(s, o, CheckpointPhase::kFailed, now);
+    return record(std::move(s), true, "CheckpointFailed");
+  }
+  auto s = next_status(o);
+  const auto& out = op.outcome.value_or(agent::operations::Outcome{});
+  if (!out.workspace_id.empty()) s.workspace_id = out.workspace_id;
+  s.checkpoint = kube::CheckpointRecord{checkpoint_id_for(o), o.spec.store.value_or("default"),
+                                        static_cast<std::int64_t>(out.archive_bytes), std::nullopt, false};
+  if (!out.criu.empty()) {
+    kube::CriuCheckpointStats sum;
+    for (const auto& c : out.criu) {
+      sum.freezing_time_us += static_cast<std::int64_t>(c.freezing_time_us);
+      sum.frozen_time_us += static_cast<std::int64_t>(c.frozen_time_us);
+      sum.memdump_time_us += static_cast<std::int64_t>(c.memdump_time_us);
+      sum.memwrite_time_us += static_cast<std::int64_t>(c.memwrite_time_us);
+      sum.pages_scanned += static_cast<std::int64_t>(c.pages_scanned);
+      sum.pages_written += static_cast<std::int64_t>(c.pages_written);
+    }
+    s.criu = kube::CriuStats{sum, std::nullopt};
+  }
+  finish_step(s, CheckpointStep::kCheckpoint, now);
+  s.running_on.reset();
+  set_condition(s, kube::kConditionCheckpointed, ConditionStatus::kTrue, "ManifestWritten",
+                "archive " + checkpoint_id_for(o) + " is durable in the store", o.generation, now);
+  set_condition(s, kube::kConditionWorkspaceRunning, ConditionStatus::kFalse, "StoppedForCheckpoint",
+                "stopped on " + source + " after the checkpoint", o.generation, now);
+  s.phase = CheckpointPhase::kCheckpointed;
+  if (has_destination(o)) {
+    start_step(s, CheckpointStep::kPreflight, now);
+    s.message = "checkpointed on " + source + "; asking " + o.status.destination_node.value_or("?") +
+                " whether it can restore it";
+  } else {
+    s.message = "checkpointed on " + source + " as " + checkpoint_id_for(o) +
+                "; restore it with spec.restoreFrom, or delete this resource to resume it on " + source;
+    finish(s, o, CheckpointPhase::kCheckpointed, now);
+  }
+  return record(std::move(s), false, "Checkpointed");
+}
+
+Action on_preflight(const CheckpointObject& o, const std::optional<std::string>& refusal, Time now) {
+  const std::string destination = o.status.destination_node.value_or("?");
+  if (refusal) {
+    auto with_preflight = o;
+    finish_step(with_preflight.status, CheckpointStep::kPreflight, now);
+    return decide_resume(with_preflight, now, "destination " + destination + " cannot restore it: " + *refusal,
+                         "PreflightRefused");
+  }
+  auto s = next_status(o);
+  finish_step(s, CheckpointStep::kPreflight, now);
+  start_step(s, CheckpointStep::kRestore, now);
+  s.decision = MigrationDecision::kRestore;
+  s.phase = CheckpointPhase::kRestoring;
+  s.message = "restoring " + workspace_words(o) + " on " + destination;
+  return record(std::move(s), false, "Restoring");
+}
+
+Action on_restore(const CheckpointObject& o, const Operation& op, Time now) {
+  const std::string destination = o.status.destination_node.value_or("?");
+  const bool kept = op.state != State::kSucceeded && op.recovery &&
+                    op.recovery->action == migration::RecoveryAction::kRestoreKept;
+  if (op.state != State::kSucceeded && !kept) {
+    auto with_failure = o;
+    finish_step(with_failure.status, CheckpointStep::kRestore, now);
+    set_condition(with_failure.status, kube::kConditionRestored, ConditionStatus::kFalse, "RestoreFailed",
+                  bounded(failure_words(op)), o.generation, now);
+    return decide_resume(with_failure, now, "restore on " + destination + " failed: " + failure_words(op),
+                         "RestoreFailed");
+  }
+  auto s = next_status(o);
+  finish_step(s, CheckpointStep::kRestore, now);
+  start_step(s, CheckpointStep::kRelease, now);
+  set_condition(s, kube::kConditionRestored, ConditionStatus::kTrue, "Restored", "restored on " + destination,
+                o.generation, now);
+  set_running(s, o, destination, "Restored", now);
+  s.message = "restored on " + destination + "; releasing the source " + o.status.source_node.value_or("?");
+  return record(std::move(s), false, "Restored");
+}
+
+Action on_release(const CheckpointObject& o, const Operation& op, Time now) {
+  auto s = next_status(o);
+  finish_step(s, CheckpointStep::kRelease, now);
+  const std::string source = o.status.source_node.value_or("?");
+  const std::string destination = o.status.destination_node.value_or("?");
+  if (op.state != State::kSucceeded) {
+    s.message = bounded("restored on " + destination + ", but the source " + source +
+                        " was not released: " + failure_words(op) +
+                        "; its stopped containers remain there (the workspace runs only on " + destination + ")");
+    finish(s, o, CheckpointPhase::kRestored, now);
+    return record(std::move(s), true, "ReleaseFailed");
+  }
+  s.message = "moved from " + source + " to " + destination;
+  finish(s, o, CheckpointPhase::kRestored, now);
+  return record(std::move(s), false, "Moved");
+}
+
+Action on_resume(const CheckpointObject& o, const Operation& op, Time now) {
+  const std::string source = o.status.source_node.value_or("?");
+  if (op.state == State::kSucceeded && o.deleting) return simple(Action::Kind::kRemoveFinalizer);
+  auto s = next_status(o);
+  finish_step(s, CheckpointStep::kResume, now);
+  if (op.state != State::kSucceeded) {
+    s.running_on.reset();
+    s.message = bounded("resume on " + source + " failed: " + failure_words(op) + "; the archive " +
+                        checkpoint_id_for(o) + " is kept in the store, and the agent of " + source +
+                        " resumes it when it restarts");
+    set_condition(s, kube::kConditionWorkspaceRunning, ConditionStatus::kFalse, "ResumeFailed", s.message,
+                  o.generation, now);
+    finish(s, o, CheckpointPhase::kFailed, now);
+    return record(std::move(s), true, "ResumeFailed");
+  }
+  set_running(s, o, source, "Resumed", now);
+  // Why it was resumed was written with the decision.
+  s.message = bounded(o.status.message.empty() ? "resumed on " + source : o.status.message + ": done");
+  finish(s, o, CheckpointPhase::kFailed, now);
+  return record(std::move(s), false, "Resumed");
+}
+
+Action on_operation(const CheckpointObject& o, const Need& need, const std::optional<Operation>& op, Time now) {
+  if (!op) {
+    Action a = simple(Action::Kind::kStartOperation);
+    a.note = Note{false, "Started", std::string(kind_word(need.request.kind)) + " on " + need.node +
+                                        " (operation " + need.operation_id + ")"};
+    return a;
+  }
+  if (!agent::operations::finished(op->state)) return simple(Action::Kind::kWait, kPollInterval);
+  switch (need.request.kind) {
+    case Kind::kCheckpoint: return on_checkpoint(o, *op, now);
+    case Kind::kRestore: return on_restore(o, *op, now);
+    case Kind::kRelease: return on_release(o, *op, now);
+    case Kind::kResume: return on_resume(o, *op, now);
+  }
+  return simple(Action::Kind::kNothing);
+}
+
+// Past the plan: a phase beyond Pending (Failed included, when the plan
+// was refused).
+bool planned(const CheckpointObject& o) { return o.status.phase && *o.status.phase != CheckpointPhase::kPending; }
+
+}  // namespace
+
+std::string checkpoint_id_for(const CheckpointObject& object) { return "wscp-" + object.uid; }
+
+std::string operation_id_for(const CheckpointObject& object, CheckpointStep step) {
+  return object.uid + "-" + lower(to_string(step));
+}
+
+Need what_to_read(const CheckpointObject& o) {
+  if (!o.deleting && !o.has_finalizer) return {};
+  const auto& s = o.status;
+  if (!planned(o)) {
+    Need n;
+    if (!o.deleting) n.kind = Need::Kind::kPlacement;
+    return n;
+  }
+  if (!s.source_node) return {};  // refused at the plan: nothing ran
+  const std::string source = *s.source_node;
+  if (s.decision == MigrationDecision::kResume) {
+    if (!step_open(s, CheckpointStep::kResume)) return {};
+    return operation_need(o, Kind::kResume, source, CheckpointStep::kResume);
+  }
+  switch (*s.phase) {
+    case CheckpointPhase::kCheckpointing:
+      return operation_need(o, Kind::kCheckpoint, source, CheckpointStep::kCheckpoint);
+    case CheckpointPhase::kCheckpointed: {
+      if (o.deleting || !has_destination(o) || !step_open(s, CheckpointStep::kPreflight)) return {};
+      Need n;
+      n.kind = Need::Kind::kPreflight;
+      n.node = s.destination_node.value_or("");
+      return n;
+    }
+    case CheckpointPhase::kRestoring:
+      if (step_open(s, CheckpointStep::kRelease))
+        return operation_need(o, Kind::kRelease, source, CheckpointStep::kRelease);
+      return operation_need(o, Kind::kRestore, s.destination_node.value_or(""), CheckpointStep::kRestore);
+    default:
+      return {};
+  }
+}
+
+Action decide(const CheckpointObject& o, const Need& need, const Observed& observed, Time now) {
+  if (!o.deleting && !o.has_finalizer) return simple(Action::Kind::kAddFinalizer);
+  const auto& s = o.status;
+  switch (need.kind) {
+    case Need::Kind::kPlacement:
+      if (!observed.placement) return simple(Action::Kind::kNothing);
+      return on_placement(o, *observed.placement, now);
+    case Need::Kind::kPreflight:
+      if (!observed.preflight_refusal) return simple(Action::Kind::kNothing);
+      return on_preflight(o, *observed.preflight_refusal, now);
+    case Need::Kind::kOperation:
+      return on_operation(o, need, observed.operation, now);
+    case Need::Kind::kNothing:
+      break;
+  }
+  if (!o.deleting) return simple(Action::Kind::kNothing);
+  // Deleted: a checkpoint that stopped the workspace and will not be
+  // restored is resumed first; anything else has nothing left running on it.
+  if (s.phase == CheckpointPhase::kCheckpointed && !s.decision) {
+    return decide_resume(o, now, "this WorkspaceCheckpoint is being deleted", "Deleting");
+  }
+  return simple(Action::Kind::kRemoveFinalizer);
+}
+
+void set_condition(WorkspaceCheckpointStatus& status, std::string_view type, ConditionStatus value,
+                   std::string reason, std::string message, std::int64_t generation, Time now) {
+  for (auto& c : status.conditions) {
+    if (c.type != type) continue;
+    if (c.status != value) c.last_transition_time = now;
+    c.status = value;
+    c.reason = std::move(reason);
+    c.message = std::move(message);
+    c.observed_generation = generation;
+    return;
+  }
+  status.conditions.push_back(
+      kube::Condition{std::string(type), value, std::move(reason), std::move(message), generation, now});
+}
+
+}  // namespace wscp::controller

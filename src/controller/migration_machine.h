@@ -1,0 +1,117 @@
+#pragma once
+
+// The WorkspaceCheckpoint state machine, as pure functions. Each reconcile
+// pass asks what_to_read() of the object, reads that one thing (a placement,
+// a preflight verdict, or an agent's operation), and decide() gives one step
+// of progress: a status to write, an operation to start, a wait. Everything
+// the controller knows between passes is in the object's status, so a
+// restarted or standby controller continues where the last one stopped:
+//
+//   (no phase)     Plan: resolve the source, choose the destination  -> Checkpointing
+//   Checkpointing  the checkpoint operation on the source             -> Checkpointed | Failed
+//   Checkpointed   with a destination: preflight it from the sealed
+//                  plan, then record the decision (Restore or Resume)
+//                  before acting on it                                 -> Restoring | (resume)
+//   Restoring      the restore on the destination, then the release
+//                  of the source                                      -> Restored | (resume)
+//   decision Resume  the resume on the source                          -> Failed (running on the source)
+//
+// Operation ids come from the object's uid and the step, so a repeated pass
+// finds the operation it started instead of starting another.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/operations/operation.h"
+#include "common/result.h"
+#include "kube/workspace_checkpoint.h"
+
+namespace wscp::controller {
+
+inline constexpr std::string_view kCheckpointFinalizer = "wscp.dev/migration";
+
+// A WorkspaceCheckpoint as the controller reads it.
+struct CheckpointObject {
+  std::string ns;
+  std::string name;
+  std::string uid;
+  std::int64_t generation = 0;
+  bool deleting = false;  // metadata.deletionTimestamp is set
+  bool has_finalizer = false;
+  kube::WorkspaceCheckpointSpec spec;
+  kube::WorkspaceCheckpointStatus status;
+};
+
+// Ids derived from the uid: the archive's checkpoint id, and one operation
+// id per step.
+std::string checkpoint_id_for(const CheckpointObject& object);
+std::string operation_id_for(const CheckpointObject& object, kube::CheckpointStep step);
+
+// What decide() needs read first.
+struct Need {
+  enum class Kind {
+    kNothing,
+    kPlacement,  // the source node and (with a destination) the node to restore on
+    kPreflight,  // the destination's verdict on the sealed checkpoint
+    kOperation,  // an agent's operation
+  };
+  Kind kind = Kind::kNothing;
+  std::string node;          // kPreflight, kOperation: whose agent
+  std::string operation_id;  // kOperation
+  agent::operations::Request request;  // kOperation: what to start when the agent does not know it
+};
+Need what_to_read(const CheckpointObject& object);
+
+// Where the workspace runs and where it goes, or why it cannot move
+// (no such workspace, another namespace's workspace, no destination).
+struct Placement {
+  std::string source_node;
+  std::optional<std::string> destination_node;  // set when spec.destination is
+};
+
+// What was read, for the Need given.
+struct Observed {
+  std::optional<Result<Placement>> placement;  // kPlacement
+  // kPreflight: nullopt = it can restore; otherwise the refusal in words.
+  std::optional<std::optional<std::string>> preflight_refusal;
+  // kOperation: the operation as its agent reports it; nullopt = unknown to
+  // the agent (never started, or forgotten).
+  std::optional<agent::operations::Operation> operation;
+};
+
+// A line of the object's history (an Event).
+struct Note {
+  bool warning = false;
+  std::string reason;  // CamelCase
+  std::string message;
+  bool operator==(const Note&) const = default;
+};
+
+// One step of progress.
+struct Action {
+  enum class Kind {
+    kAddFinalizer,
+    kRemoveFinalizer,
+    kWriteStatus,     // then look again at once
+    kStartOperation,  // the Need's operation; then poll
+    kWait,            // an operation runs: look again after `after`
+    kNothing,         // final: nothing left to do
+  };
+  Kind kind = Kind::kNothing;
+  kube::WorkspaceCheckpointStatus status;  // kWriteStatus
+  std::optional<Note> note;                // kWriteStatus, kStartOperation
+  std::chrono::milliseconds after{0};      // kWait
+};
+
+// How often a running operation is polled.
+inline constexpr std::chrono::milliseconds kPollInterval{2000};
+
+Action decide(const CheckpointObject& object, const Need& need, const Observed& observed, kube::Time now);
+
+// Sets a condition, keeping its lastTransitionTime when its status is unchanged.
+void set_condition(kube::WorkspaceCheckpointStatus& status, std::string_view type, kube::ConditionStatus value,
+                   std::string reason, std::string message, std::int64_t generation, kube::Time now);
+
+}  // namespace wscp::controller

@@ -1,0 +1,468 @@
+// The WorkspaceCheckpoint state machine, driven pass by pass against a
+// simulated world: agents whose operations finish as each test scripts them.
+#include <doctest/doctest.h>
+
+#include <map>
+
+#include "controller/migration_machine.h"
+
+using namespace wscp;
+using namespace wscp::controller;
+using agent::operations::Kind;
+using agent::operations::Operation;
+using agent::operations::State;
+using kube::CheckpointPhase;
+using kube::CheckpointStep;
+using kube::ConditionStatus;
+using kube::MigrationDecision;
+
+namespace {
+
+const kube::Time kT0 = kube::parse_rfc3339("2030-01-01T10:00:00Z").value();
+
+CheckpointObject migration_object() {
+  CheckpointObject o;
+  o.ns = "team-a";
+  o.name = "move-dev";
+  o.uid = "0f4c7e9a-1b2c-4d5e-8f90-123456789abc";
+  o.generation = 1;
+  kube::WorkspaceRef w;
+  w.node = "node-1";
+  w.container = "dev";
+  o.spec.workspace = w;
+  o.spec.destination = kube::Destination{};
+  return o;
+}
+
+// How an operation ends when the simulated agent runs it.
+struct Script {
+  State state = State::kSucceeded;
+  std::string failure;
+  std::optional<agent::operations::Recovery> recovery;
+};
+
+Script fails(std::string why, std::optional<agent::operations::Recovery> recovery = std::nullopt) {
+  return Script{State::kFailed, std::move(why), std::move(recovery)};
+}
+
+// The world the controller reads: placements, preflight verdicts, agents.
+struct World {
+  Result<Placement> placement = Placement{"node-1", std::string("node-2")};
+  std::optional<std::string> preflight_refusal;
+  std::map<Kind, Script> scripts;
+  std::map<std::string, Operation> operations;  // by id
+  std::map<std::string, std::string> node_of;   // operation id -> node
+  std::map<std::string, int> starts;            // operation id -> times started
+  std::vector<Note> notes;
+  std::vector<std::string> log;  // "write Restoring decision=Restore", "start restore node-2", ...
+  kube::Time now = kT0;
+
+  Observed read(const Need& need) {
+    Observed o;
+    switch (need.kind) {
+      case Need::Kind::kPlacement: o.placement = placement; break;
+      case Need::Kind::kPreflight: o.preflight_refusal = preflight_refusal; break;
+      case Need::Kind::kOperation: {
+        auto it = operations.find(need.operation_id);
+        if (it != operations.end()) o.operation = it->second;
+        break;
+      }
+      case Need::Kind::kNothing: break;
+    }
+    return o;
+  }
+
+  void start(const Need& need) {
+    ++starts[need.operation_id];
+    Operation op;
+    op.id = need.operation_id;
+    op.request = need.request;
+    op.state = State::kRunning;
+    operations[need.operation_id] = op;
+    node_of[need.operation_id] = need.node;
+    log.push_back(std::string("start ") + std::string(to_string(need.request.kind)) + " " + need.node);
+  }
+
+  // Time passes: every running operation ends as scripted.
+  void advance() {
+    now += std::chrono::seconds(2);
+    for (auto& [id, op] : operations) {
+      if (op.state != State::kRunning) continue;
+      Script s = scripts.count(op.request.kind) ? scripts.at(op.request.kind) : Script{};
+      op.state = s.state;
+      if (s.state == State::kSucceeded) {
+        agent::operations::Outcome out;
+        out.workspace_id = "ws-dev";
+        out.checkpoint_id = op.request.checkpoint_id;
+        if (op.request.kind == Kind::kCheckpoint) {
+          out.archive_bytes = 512ull << 20;
+          out.criu = {agent::operations::CriuStats{"dev", 10, 200, 30, 40, 1000, 900},
+                      agent::operations::CriuStats{"db", 1, 20, 3, 4, 100, 90}};
+        }
+        op.outcome = out;
+      } else {
+        op.failure = agent::operations::Failure{"restore_failed", s.failure};
+      }
+      op.recovery = s.recovery;
+    }
+  }
+};
+
+// Runs passes until the machine has nothing left to do (or `max_passes`).
+// Each pass, like a reconcile, reads what the status says to read and acts.
+// `repeat_passes`: every pass runs twice on the same object, as after a
+// write that was lost (a crash, a conflict) before the next read.
+void run(CheckpointObject& o, World& w, int max_passes = 60, bool repeat_passes = false) {
+  for (int i = 0; i < max_passes; ++i) {
+    const int times = repeat_passes ? 2 : 1;
+    Action a;
+    Need need;
+    for (int t = 0; t < times; ++t) {
+      need = what_to_read(o);
+      a = decide(o, need, w.read(need), w.now);
+      if (a.kind == Action::Kind::kStartOperation) w.start(need);
+    }
+    switch (a.kind) {
+      case Action::Kind::kAddFinalizer: o.has_finalizer = true; break;
+      case Action::Kind::kRemoveFinalizer: o.has_finalizer = false; w.log.push_back("remove finalizer"); return;
+      case Action::Kind::kWriteStatus: {
+        o.status = a.status;
+        std::string line = "write " + std::string(to_string(o.status.phase.value_or(CheckpointPhase::kPending)));
+        if (o.status.decision) line += " decision=" + std::string(to_string(*o.status.decision));
+        w.log.push_back(line);
+        break;
+      }
+      case Action::Kind::kStartOperation: break;
+      case Action::Kind::kWait: w.advance(); break;
+      case Action::Kind::kNothing: return;
+    }
+    if (a.note) w.notes.push_back(*a.note);
+  }
+  FAIL("the machine did not settle in ", max_passes, " passes");
+}
+
+const kube::Condition& condition(const CheckpointObject& o, std::string_view type) {
+  const auto* c = o.status.condition(type);
+  REQUIRE_MESSAGE(c != nullptr, "no condition ", type);
+  return *c;
+}
+
+bool has_note(const World& w, std::string_view reason) {
+  for (const auto& n : w.notes) {
+    if (n.reason == reason) return true;
+  }
+  return false;
+}
+
+std::size_t index_of(const std::vector<std::string>& log, std::string_view line) {
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    if (log[i] == line) return i;
+  }
+  FAIL("no '", line, "' in the log");
+  return log.size();
+}
+
+}  // namespace
+
+TEST_CASE("ids come from the uid and the step, and are valid operation ids") {
+  auto o = migration_object();
+  CHECK(checkpoint_id_for(o) == "wscp-0f4c7e9a-1b2c-4d5e-8f90-123456789abc");
+  CHECK(operation_id_for(o, CheckpointStep::kCheckpoint) == "0f4c7e9a-1b2c-4d5e-8f90-123456789abc-checkpoint");
+  for (auto step : {CheckpointStep::kCheckpoint, CheckpointStep::kRestore, CheckpointStep::kRelease,
+                    CheckpointStep::kResume}) {
+    CHECK(agent::operations::validate_operation_id(operation_id_for(o, step)));
+  }
+  auto other = o;
+  other.uid = "11111111-2222-3333-4444-555555555555";
+  CHECK(operation_id_for(other, CheckpointStep::kRestore) != operation_id_for(o, CheckpointStep::kRestore));
+}
+
+TEST_CASE("a migration: finalizer, plan, checkpoint, preflight, decision, restore, release") {
+  auto o = migration_object();
+  o.spec.deadline = kT0 + std::chrono::minutes(2);
+  World w;
+  run(o, w);
+
+  CHECK(o.has_finalizer);
+  CHECK(o.status.phase == CheckpointPhase::kRestored);
+  CHECK(o.status.source_node == "node-1");
+  CHECK(o.status.destination_node == "node-2");
+  CHECK(o.status.workspace_id == "ws-dev");
+  CHECK(o.status.decision == MigrationDecision::kRestore);
+  REQUIRE(o.status.running_on);
+  CHECK(o.status.running_on->node == "node-2");
+  CHECK(o.status.finished_at == w.now);
+  CHECK(o.status.observed_generation == 1);
+  REQUIRE(o.status.checkpoint);
+  CHECK(o.status.checkpoint->id == checkpoint_id_for(o));
+  CHECK(o.status.checkpoint->bytes == (512ll << 20));
+  REQUIRE(o.status.criu);
+  REQUIRE(o.status.criu->checkpoint);
+  CHECK(o.status.criu->checkpoint->frozen_time_us == 220);  // both containers
+  CHECK(o.status.criu->checkpoint->pages_written == 990);
+  CHECK(condition(o, kube::kConditionCheckpointed).status == ConditionStatus::kTrue);
+  CHECK(condition(o, kube::kConditionRestored).status == ConditionStatus::kTrue);
+  CHECK(condition(o, kube::kConditionWorkspaceRunning).status == ConditionStatus::kTrue);
+  CHECK(condition(o, kube::kConditionWorkspaceRunning).reason == "Restored");
+  CHECK(condition(o, kube::kConditionDeadlineMet).status == ConditionStatus::kTrue);
+  REQUIRE(o.status.deadline);
+  CHECK(o.status.deadline->met);
+  CHECK(o.status.message == "moved from node-1 to node-2");
+  for (auto step : {CheckpointStep::kPlan, CheckpointStep::kCheckpoint, CheckpointStep::kPreflight,
+                    CheckpointStep::kRestore, CheckpointStep::kRelease}) {
+    bool found = false;
+    for (const auto& t : o.status.timings) {
+      if (t.step != step) continue;
+      found = true;
+      CHECK(t.finished_at.has_value());
+    }
+    CHECK_MESSAGE(found, "no timing for ", to_string(step));
+  }
+
+  // The operations, each on its node, each started once.
+  CHECK(w.starts.size() == 3);
+  for (const auto& [id, n] : w.starts) CHECK(n == 1);
+  CHECK(w.node_of.at(operation_id_for(o, CheckpointStep::kCheckpoint)) == "node-1");
+  CHECK(w.node_of.at(operation_id_for(o, CheckpointStep::kRestore)) == "node-2");
+  CHECK(w.node_of.at(operation_id_for(o, CheckpointStep::kRelease)) == "node-1");
+  const auto& checkpoint = w.operations.at(operation_id_for(o, CheckpointStep::kCheckpoint)).request;
+  CHECK(checkpoint.workspace == "dev");
+  CHECK(checkpoint.checkpoint_id == checkpoint_id_for(o));
+  const auto& restore = w.operations.at(operation_id_for(o, CheckpointStep::kRestore)).request;
+  CHECK(restore.workspace == "ws-dev");  // the id the checkpoint reported
+  CHECK(restore.checkpoint_id == checkpoint_id_for(o));
+
+  // The decision is in the status before the restore starts; the release
+  // only after the restore.
+  CHECK(index_of(w.log, "write Restoring decision=Restore") < index_of(w.log, "start restore node-2"));
+  CHECK(index_of(w.log, "start restore node-2") < index_of(w.log, "start release node-1"));
+  CHECK(index_of(w.log, "write Checkpointing") < index_of(w.log, "start checkpoint node-1"));
+  for (auto reason : {"Planned", "Started", "Checkpointed", "Restoring", "Restored", "Moved"}) {
+    CHECK_MESSAGE(has_note(w, reason), "no event ", reason);
+  }
+}
+
+TEST_CASE("a pass repeated on the same status (a lost write) starts nothing twice") {
+  auto o = migration_object();
+  World w;
+  run(o, w, 60, /*repeat_passes=*/true);
+  CHECK(o.status.phase == CheckpointPhase::kRestored);
+  CHECK(w.starts.size() == 3);
+  for (const auto& [id, n] : w.starts) CHECK_MESSAGE(n == 1, id, " started ", n, " times");
+}
+
+TEST_CASE("a failed checkpoint ends Failed with the workspace on the source, nothing restored") {
+  auto o = migration_object();
+  World w;
+  w.scripts[Kind::kCheckpoint] = fails("CRIU could not dump: unsupported socket");
+  run(o, w);
+  CHECK(o.status.phase == CheckpointPhase::kFailed);
+  CHECK(o.status.running_on->node == "node-1");
+  CHECK(condition(o, kube::kConditionCheckpointed).status == ConditionStatus::kFalse);
+  CHECK(condition(o, kube::kConditionCheckpointed).reason == "CheckpointFailed");
+  CHECK(o.status.message.find("unsupported socket") != std::string::npos);
+  CHECK(w.starts.size() == 1);
+  CHECK(has_note(w, "CheckpointFailed"));
+  CHECK(w.notes.back().warning);
+}
+
+TEST_CASE("a destination that refuses the preflight: Resume is recorded, then the source resumes") {
+  auto o = migration_object();
+  World w;
+  w.preflight_refusal = "image localhost/dev:1 exists here with another id";
+  run(o, w);
+  CHECK(o.status.phase == CheckpointPhase::kFailed);
+  CHECK(o.status.decision == MigrationDecision::kResume);
+  CHECK(o.status.running_on->node == "node-1");
+  CHECK(condition(o, kube::kConditionWorkspaceRunning).reason == "Resumed");
+  CHECK(o.status.message.find("another id") != std::string::npos);
+  CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kRestore)) == 0);
+  CHECK(w.node_of.at(operation_id_for(o, CheckpointStep::kResume)) == "node-1");
+  CHECK(index_of(w.log, "write Checkpointed decision=Resume") < index_of(w.log, "start resume node-1"));
+  CHECK(has_note(w, "PreflightRefused"));
+}
+
+TEST_CASE("a failed restore resumes the source; Restored is False") {
+  auto o = migration_object();
+  World w;
+  w.scripts[Kind::kRestore] = fails("criu restore: no space left");
+  run(o, w);
+  CHECK(o.status.phase == CheckpointPhase::kFailed);
+  CHECK(o.status.decision == MigrationDecision::kResume);
+  CHECK(o.status.running_on->node == "node-1");
+  CHECK(condition(o, kube::kConditionRestored).status == ConditionStatus::kFalse);
+  CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kRelease)) == 0);
+  CHECK(index_of(w.log, "write Restoring decision=Resume") < index_of(w.log, "start resume node-1"));
+}
+
+TEST_CASE("a restore the destination's agent kept across its restart counts as restored") {
+  auto o = migration_object();
+  World w;
+  agent::operations::Recovery kept;
+  kept.action = migration::RecoveryAction::kRestoreKept;
+  kept.outcome = "restore kept";
+  w.scripts[Kind::kRestore] = fails("interrupted", kept);
+  run(o, w);
+  CHECK(o.status.phase == CheckpointPhase::kRestored);
+  CHECK(o.status.running_on->node == "node-2");
+  CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kResume)) == 0);
+}
+
+TEST_CASE("a checkpoint sealed before its agent restarted waits for a decision: the source resumes") {
+  auto o = migration_object();
+  World w;
+  agent::operations::Recovery waiting;
+  waiting.action = migration::RecoveryAction::kAwaitingDecision;
+  waiting.pending = true;
+  w.scripts[Kind::kCheckpoint] = fails("interrupted", waiting);
+  run(o, w);
+  CHECK(o.status.decision == MigrationDecision::kResume);
+  CHECK(o.status.phase == CheckpointPhase::kFailed);
+  CHECK(o.status.running_on->node == "node-1");
+  CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kResume)) == 1);
+}
+
+TEST_CASE("a failed release still ends Restored, with a warning naming the source") {
+  auto o = migration_object();
+  World w;
+  w.scripts[Kind::kRelease] = fails("podman: connection refused");
+  run(o, w);
+  CHECK(o.status.phase == CheckpointPhase::kRestored);
+  CHECK(o.status.running_on->node == "node-2");
+  CHECK(o.status.message.find("source node-1 was not released") != std::string::npos);
+  CHECK(has_note(w, "ReleaseFailed"));
+}
+
+TEST_CASE("a failed resume: Failed, not running, the archive named") {
+  auto o = migration_object();
+  World w;
+  w.scripts[Kind::kRestore] = fails("no room");
+  w.scripts[Kind::kResume] = fails("podman: connection refused");
+  run(o, w);
+  CHECK(o.status.phase == CheckpointPhase::kFailed);
+  CHECK_FALSE(o.status.running_on);
+  CHECK(condition(o, kube::kConditionWorkspaceRunning).status == ConditionStatus::kFalse);
+  CHECK(o.status.message.find(checkpoint_id_for(o)) != std::string::npos);
+}
+
+TEST_CASE("placement: refused ends Failed before anything runs; unavailable waits") {
+  SUBCASE("refused") {
+    auto o = migration_object();
+    World w;
+    w.placement = Error(ErrorCode::kInvalidArgument, "no destination: node-2: agent not ready");
+    run(o, w);
+    CHECK(o.status.phase == CheckpointPhase::kFailed);
+    CHECK(o.status.message.find("agent not ready") != std::string::npos);
+    CHECK(condition(o, kube::kConditionCheckpointed).reason == "NotPlanned");
+    CHECK(w.starts.empty());
+    CHECK(has_note(w, "Refused"));
+  }
+  SUBCASE("unavailable") {
+    auto o = migration_object();
+    o.has_finalizer = true;
+    World w;
+    w.placement = Error(ErrorCode::kUnavailable, "agent of node node-1 last renewed its Lease 40 s ago");
+    const Need need = what_to_read(o);
+    CHECK(need.kind == Need::Kind::kPlacement);
+    Action a = decide(o, need, w.read(need), w.now);
+    CHECK(a.kind == Action::Kind::kWait);
+    CHECK(a.after >= std::chrono::seconds(1));
+  }
+}
+
+TEST_CASE("without a destination: Checkpointed is final; deleting it resumes the source first") {
+  auto o = migration_object();
+  o.spec.destination.reset();
+  World w;
+  run(o, w);
+  CHECK(o.status.phase == CheckpointPhase::kCheckpointed);
+  CHECK(o.status.finished_at.has_value());
+  CHECK_FALSE(o.status.running_on);
+  CHECK(condition(o, kube::kConditionWorkspaceRunning).reason == "StoppedForCheckpoint");
+  CHECK(w.starts.size() == 1);
+
+  o.deleting = true;
+  run(o, w);
+  CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kResume)) == 1);
+  CHECK(w.log.back() == "remove finalizer");
+  CHECK_FALSE(o.has_finalizer);
+}
+
+TEST_CASE("deleted while checkpointing: the checkpoint finishes, the source resumes, then the finalizer goes") {
+  auto o = migration_object();
+  World w;
+  // Up to the checkpoint's start.
+  for (int i = 0; i < 3; ++i) {
+    Need need = what_to_read(o);
+    Action a = decide(o, need, w.read(need), w.now);
+    if (a.kind == Action::Kind::kAddFinalizer) o.has_finalizer = true;
+    if (a.kind == Action::Kind::kWriteStatus) o.status = a.status;
+    if (a.kind == Action::Kind::kStartOperation) w.start(need);
+  }
+  REQUIRE(w.starts.count(operation_id_for(o, CheckpointStep::kCheckpoint)) == 1);
+  o.deleting = true;
+  run(o, w);
+  CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kRestore)) == 0);
+  CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kResume)) == 1);
+  CHECK(w.log.back() == "remove finalizer");
+}
+
+TEST_CASE("deleted before it was planned, or after it finished: the finalizer goes at once") {
+  auto o = migration_object();
+  o.has_finalizer = true;
+  o.deleting = true;
+  World w;
+  run(o, w);
+  CHECK(w.starts.empty());
+  CHECK(w.log.back() == "remove finalizer");
+
+  auto done = migration_object();
+  World w2;
+  run(done, w2);
+  REQUIRE(done.status.phase == CheckpointPhase::kRestored);
+  done.deleting = true;
+  const auto starts = w2.starts.size();
+  run(done, w2);
+  CHECK(w2.starts.size() == starts);
+  CHECK(w2.log.back() == "remove finalizer");
+}
+
+TEST_CASE("a deadline missed is recorded with its margin") {
+  auto o = migration_object();
+  o.spec.deadline = kT0 + std::chrono::seconds(3);
+  World w;
+  run(o, w);
+  CHECK(o.status.phase == CheckpointPhase::kRestored);
+  REQUIRE(o.status.deadline);
+  CHECK_FALSE(o.status.deadline->met);
+  CHECK(*o.status.deadline->margin_milliseconds < 0);
+  CHECK(condition(o, kube::kConditionDeadlineMet).status == ConditionStatus::kFalse);
+}
+
+TEST_CASE("a compose project is checkpointed by project, its options passed on") {
+  auto o = migration_object();
+  o.spec.workspace = kube::WorkspaceRef{std::nullopt, std::nullopt, std::nullopt, std::string("shop")};
+  o.spec.checkpoint = kube::CheckpointSettings{true, true, false, false};
+  o.spec.store = "s3-main";
+  World w;
+  run(o, w);
+  const auto& r = w.operations.at(operation_id_for(o, CheckpointStep::kCheckpoint)).request;
+  CHECK(r.project == "shop");
+  CHECK(r.workspace.empty());
+  CHECK(r.tcp_established);
+  CHECK(r.file_locks);
+  CHECK(r.store == "s3-main");
+  CHECK(o.status.checkpoint->store == "s3-main");
+}
+
+TEST_CASE("set_condition keeps lastTransitionTime while the status does not change") {
+  kube::WorkspaceCheckpointStatus s;
+  set_condition(s, "WorkspaceRunning", ConditionStatus::kTrue, "A", "a", 1, kT0);
+  set_condition(s, "WorkspaceRunning", ConditionStatus::kTrue, "B", "b", 2, kT0 + std::chrono::seconds(5));
+  REQUIRE(s.conditions.size() == 1);
+  CHECK(s.conditions[0].last_transition_time == kT0);
+  CHECK(s.conditions[0].reason == "B");
+  CHECK(s.conditions[0].observed_generation == 2);
+  set_condition(s, "WorkspaceRunning", ConditionStatus::kFalse, "C", "c", 2, kT0 + std::chrono::seconds(9));
+  CHECK(s.conditions[0].last_transition_time == kT0 + std::chrono::seconds(9));
+}
