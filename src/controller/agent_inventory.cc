@@ -81,6 +81,25 @@ std::optional<agent::inventory::Workspace> read_workspace(const json& j, std::st
     w.memory_bytes = read_unsigned(*m, at + "memoryBytes", problems);
     ok = ok && w.memory_bytes.has_value();
   }
+  if (const json* ls = member(j, "labels"); ls && !ls->is_null()) {
+    // The primary container's labels: tenancy reads them.
+    if (!ls->is_object() || ls->size() > kMaxLabels) {
+      problems.add(at + "labels", "must be a JSON object of at most " + std::to_string(kMaxLabels) + " labels");
+      ok = false;
+    } else {
+      for (const auto& [key, value] : ls->items()) {
+        auto v = read_string(value, kMaxLabelValueLength, at + "labels." + key.substr(0, 64), problems, true);
+        if (key.empty() || key.size() > kMaxLabelKeyLength) {
+          problems.add(at + "labels", "has a key of " + std::to_string(key.size()) + " characters");
+          ok = false;
+        } else if (v) {
+          w.labels.emplace(key, std::move(*v));
+        } else {
+          ok = false;
+        }
+      }
+    }
+  }
   if (const json* cs = member(j, "containers")) {
     if (!cs->is_array()) {
       problems.add(at + "containers", "must be an array");

@@ -31,6 +31,9 @@ struct AgentCapacity {
 inline constexpr std::size_t kMaxDiskPaths = 32;
 inline constexpr std::size_t kMaxPathLength = 1024;
 inline constexpr std::size_t kMaxWorkspaces = 10'000;
+inline constexpr std::size_t kMaxLabels = 256;             // of one workspace's primary container
+inline constexpr std::size_t kMaxLabelKeyLength = 317;     // a prefix of 253, '/', a name of 63
+inline constexpr std::size_t kMaxLabelValueLength = 4096;  // Podman allows long values
 inline constexpr std::size_t kMaxContainersPerWorkspace = 256;
 inline constexpr std::size_t kMaxNameLength = 253;
 

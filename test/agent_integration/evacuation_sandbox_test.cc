@@ -33,7 +33,7 @@ struct Scene {
     std::filesystem::create_directories(store);
   }
   at::NodeAgentConfig agent(const std::string& node, const std::string& socket, const std::string& notices) const {
-    return {node, socket, dir.path() / node, pki, at::directory_store("main", store), notices};
+    return {node, socket, dir.path() / node, pki, at::directory_store("main", store), notices, ""};
   }
 };
 

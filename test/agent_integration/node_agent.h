@@ -55,6 +55,8 @@ struct NodeAgentConfig {
   std::string stores;
   // YAML of the `notices:` mapping's entries (indented), or empty for none.
   std::string notices;
+  // Top-level YAML sections added as they are (e.g. `kubernetes:`).
+  std::string extra;
 };
 
 class NodeAgent {
@@ -82,6 +84,7 @@ class NodeAgent {
         << config_.stores << "metrics: {enabled: false}\n"
         << "logging: {format: json, level: info}\n";
     if (!config_.notices.empty()) out << "notices:\n" << config_.notices;
+    out << config_.extra;
     out.close();
     start();
   }

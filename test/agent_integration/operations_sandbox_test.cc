@@ -37,6 +37,7 @@ struct Scene {
             dir.path() / node,
             pki,
             at::directory_store("fast", store + "/fast", 0) + at::directory_store("slow", store + "/slow", 19),
+            "",
             ""};
   }
 };

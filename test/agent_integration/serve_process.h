@@ -10,6 +10,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "agent/tls/certificate.h"
 #include "http/client.h"
@@ -36,7 +37,11 @@ inline std::unique_ptr<http::Client> agent_api_client(const std::string& pki, co
 class ServeProcess {
  public:
   ServeProcess(const std::string& config, const std::string& log, std::string binary = WSCP_AGENT_BINARY)
-      : log_(log), binary_(std::move(binary)) {
+      : ServeProcess(std::vector<std::string>{std::move(binary), "serve", "--config", config}, log) {}
+
+  // Any program: argv[0] is its path.
+  ServeProcess(const std::vector<std::string>& argv, const std::string& log) : log_(log) {
+    REQUIRE(!argv.empty());
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
@@ -46,7 +51,10 @@ class ServeProcess {
         ::dup2(fd, 2);
         ::close(fd);
       }
-      ::execl(binary_.c_str(), binary_.c_str(), "serve", "--config", config.c_str(), static_cast<char*>(nullptr));
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
       ::_exit(127);
     }
   }
@@ -76,7 +84,6 @@ class ServeProcess {
 
  private:
   std::string log_;
-  std::string binary_;
   pid_t pid_ = -1;
   bool exited_ = false;
   int status_ = 0;

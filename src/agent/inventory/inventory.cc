@@ -20,6 +20,7 @@ json to_json(const Workspace& w) {
   json j{{"id", w.id}, {"primary", w.primary}, {"containers", containers}, {"running", w.running}};
   if (!w.project.empty()) j["project"] = w.project;
   if (w.memory_bytes) j["memoryBytes"] = *w.memory_bytes;
+  if (!w.labels.empty()) j["labels"] = w.labels;
   return j;
 }
 

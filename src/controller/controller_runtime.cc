@@ -1,0 +1,130 @@
+#include "controller/controller_runtime.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <iostream>
+#include <thread>
+
+#include "controller/agent_client_factory.h"
+#include "controller/agent_directory.h"
+#include "controller/checkpoint_reconciler.h"
+#include "kube/config.h"
+#include "kube/event_recorder.h"
+#include "kube/informer.h"
+#include "kube/kube_client_impl.h"
+#include "kube/leader_election.h"
+#include "kube/resource.h"
+#include "kube/work_queue.h"
+#include "kube/worker_pool.h"
+
+namespace wscp::controller {
+
+namespace {
+
+std::string default_identity() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host[0] ? host : "wscp-controller") + "-" + std::to_string(getpid());
+}
+
+std::string key_of(const nlohmann::json& object) {
+  const auto& meta = object.at("metadata");
+  return meta.value("namespace", "") + "/" + meta.value("name", "");
+}
+
+}  // namespace
+
+Status validate(const ControllerOptions& options) {
+  if (options.client_cert.empty() || options.client_key.empty()) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "--client-cert and --client-key are required: the agents accept only mutual TLS, with a "
+                 "certificate from the CA in their api.tls.client_ca");
+  }
+  if (options.workers == 0 || options.workers > 64)
+    return Error(ErrorCode::kInvalidArgument, "--workers must be from 1 to 64");
+  if (options.agents_namespace.empty()) return Error(ErrorCode::kInvalidArgument, "--namespace must not be empty");
+  return Ok{};
+}
+
+Status run_controller(const ControllerOptions& options, const CancelToken& stop) {
+  if (auto st = validate(options); !st) return st;
+  auto clock = system_clock();
+  auto logger = log::make_stream_logger(std::cerr, options.log_format, options.log_level, clock);
+  const std::string identity = options.identity.empty() ? default_identity() : options.identity;
+
+  auto config = kube::load_config(kube::ConfigSources::from_environment(options.kubeconfig));
+  if (!config) return config.error().wrap("cannot reach the Kubernetes API");
+  std::shared_ptr<kube::KubeClient> kube = kube::make_kube_client(*config, {}, clock);
+
+  AgentDirectory directory(clock);
+  kube::Informer leases(*kube, kube::resources::kLeases, options.agents_namespace);
+  leases.add_handlers(directory.informer_handlers());
+  kube::Informer nodes(*kube, kube::resources::kNodes, "");
+  kube::Informer checkpoints(*kube, kube::resources::kWorkspaceCheckpoints, "");
+
+  AgentClientOptions agent_options;
+  agent_options.client_cert = options.client_cert;
+  agent_options.client_key = options.client_key;
+  if (auto st = validate(agent_options); !st) return st;
+  DirectoryAgentClientFactory agents(directory, agent_options);
+  ClusterPlacementReader placement([&nodes] { return nodes.list(); }, directory, agents,
+                                   ClusterPlacementOptions{PlacementPolicy{}, options.tenancy});
+  kube::EventRecorderConfig events_config;
+  events_config.reporting_instance = identity;
+  kube::KubeEventRecorder events(*kube, events_config, clock);
+  CheckpointReconciler reconciler(ReconcilerDeps{*kube, placement, agents, events, logger, clock});
+
+  kube::WorkQueue queue;
+  checkpoints.add_handlers(kube::InformerHandlers{
+      [&](const nlohmann::json& o) { queue.add(key_of(o)); },
+      [&](const nlohmann::json&, const nlohmann::json& o) { queue.add(key_of(o)); },
+      [&](const nlohmann::json& o) { queue.add(key_of(o)); },
+  });
+  leases.start();
+  nodes.start();
+  checkpoints.start();
+  logger->info("starting", {{"identity", identity}, {"agents_namespace", options.agents_namespace}});
+
+  std::atomic<bool> lost{false};
+  CancelToken elector_stop;
+  std::unique_ptr<kube::WorkerPool> workers;
+  kube::LeaderElectionConfig election;
+  election.lease_namespace =
+      options.leader_election_namespace.empty() ? options.agents_namespace : options.leader_election_namespace;
+  election.lease_name = options.leader_election_lease;
+  election.identity = identity;
+  kube::LeaderCallbacks callbacks;
+  callbacks.on_started_leading = [&](std::shared_ptr<CancelToken>) {
+    logger->info("leading", {{"identity", identity}});
+    for (const auto& o : checkpoints.list()) queue.add(key_of(o));
+    workers = kube::run_workers(queue, options.workers,
+                                [&](const std::string& key) { return reconciler.reconcile(key); },
+                                [&](const std::string& key, const Error& e, bool will_retry) {
+                                  logger->warning("reconcile failed", {{"object", key},
+                                                                       {"error", e.describe()},
+                                                                       {"will_retry", will_retry}});
+                                });
+  };
+  callbacks.on_stopped_leading = [&] {
+    if (!stop.cancelled()) lost = true;
+    elector_stop.cancel();
+  };
+  kube::LeaderElector elector(*kube, election, callbacks, clock);
+  std::thread stopper([&] {
+    while (!stop.cancelled() && !elector_stop.cancelled()) clock->sleep_for(std::chrono::milliseconds(200));
+    elector_stop.cancel();
+  });
+  Status ran = elector.run(elector_stop);
+  stopper.join();
+  if (workers) workers->stop();
+  checkpoints.stop();
+  nodes.stop();
+  leases.stop();
+  if (lost) return Error(ErrorCode::kUnavailable, "lost the leadership (lease " + election.lease_namespace + "/" +
+                                                      election.lease_name + "): exiting so that one replica acts");
+  logger->info("stopped", {});
+  return ran;
+}
+
+}  // namespace wscp::controller

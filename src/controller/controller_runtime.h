@@ -1,0 +1,38 @@
+#pragma once
+
+// wscp-controller's process: informers on WorkspaceCheckpoints, Nodes and
+// the agents' Leases, leader election, and the reconcile workers of the
+// leader.
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "common/operation.h"
+#include "common/result.h"
+#include "controller/placement_reader.h"
+#include "log/stream_logger.h"
+
+namespace wscp::controller {
+
+struct ControllerOptions {
+  std::string kubeconfig;                       // "": in the cluster, $KUBECONFIG or ~/.kube/config
+  std::string agents_namespace = "wscp-system";  // where the agents' Leases are
+  std::string leader_election_namespace;         // "": agents_namespace
+  std::string leader_election_lease = "wscp-controller";
+  std::string identity;                          // unique per replica ("": host name and pid)
+  std::string client_cert;                       // mTLS to the agents
+  std::string client_key;
+  std::size_t workers = 4;
+  TenancyPolicy tenancy;
+  log::Format log_format = log::Format::kText;
+  log::Level log_level = log::Level::kInfo;
+};
+
+Status validate(const ControllerOptions& options);
+
+// Runs until `stop` is cancelled (Ok) or the leadership is lost (an error:
+// the process exits and is restarted, so no two replicas ever act at once).
+Status run_controller(const ControllerOptions& options, const CancelToken& stop);
+
+}  // namespace wscp::controller

@@ -1,0 +1,148 @@
+#include "controller/placement_reader.h"
+
+#include <algorithm>
+
+namespace wscp::controller {
+
+namespace {
+
+using agent::inventory::Workspace;
+
+bool matches(const Workspace& w, const kube::WorkspaceRef& ref) {
+  if (ref.compose_project) return w.project == *ref.compose_project;
+  if (ref.workspace_id) return w.id == *ref.workspace_id;
+  if (!ref.container) return false;
+  if (w.primary == *ref.container) return true;
+  return std::any_of(w.containers.begin(), w.containers.end(),
+                     [&](const auto& c) { return c.name == *ref.container || c.id == *ref.container; });
+}
+
+std::string describe(const kube::WorkspaceRef& ref) {
+  if (ref.compose_project) return "compose project " + *ref.compose_project;
+  if (ref.workspace_id) return "workspace " + *ref.workspace_id;
+  return "container " + ref.container.value_or("?");
+}
+
+// Refusals that go away by themselves: a node or an agent not up yet.
+bool transient(Ineligibility why) {
+  return why == Ineligibility::kNodeNotReady || why == Ineligibility::kNoAgent ||
+         why == Ineligibility::kAgentNotLive || why == Ineligibility::kAgentNotReady;
+}
+
+}  // namespace
+
+Result<std::string> workspace_namespace(const Workspace& workspace, const TenancyPolicy& policy) {
+  if (auto it = workspace.labels.find(policy.namespace_label); it != workspace.labels.end()) {
+    if (it->second.empty()) return Error(ErrorCode::kPermissionDenied, "its label " + policy.namespace_label + " is empty");
+    return it->second;
+  }
+  for (const std::string& key : {workspace.id, workspace.project}) {
+    if (key.empty()) continue;
+    if (auto it = policy.mapping.find(key); it != policy.mapping.end()) return it->second;
+  }
+  return Error(ErrorCode::kPermissionDenied,
+               "it belongs to no namespace: label its container " + policy.namespace_label +
+                   "=<namespace>, or map it to a namespace in the controller's tenancy settings");
+}
+
+ClusterPlacementReader::ClusterPlacementReader(NodeLister nodes, AgentDirectory& agents, AgentClientFactory& clients,
+                                               ClusterPlacementOptions options)
+    : nodes_(std::move(nodes)), agents_(agents), clients_(clients), options_(std::move(options)) {}
+
+Result<Workspace> ClusterPlacementReader::find_on(const std::string& node, const kube::WorkspaceRef& ref) {
+  auto client = clients_.client_for(node);
+  if (!client) return client.error();
+  auto listed = (*client)->list_workspaces();
+  if (!listed) return listed.error();
+  for (const auto& w : listed->workspaces) {
+    if (matches(w, ref)) return w;
+  }
+  return Error(ErrorCode::kNotFound, "the agent of node " + node + " lists no " + describe(ref) +
+                                         ": check the name, and that it runs with the workspace label");
+}
+
+Result<std::pair<std::string, Workspace>> ClusterPlacementReader::find_anywhere(const kube::WorkspaceRef& ref) {
+  std::vector<std::pair<std::string, Workspace>> found;
+  std::string unreachable;
+  for (const auto& agent : agents_.live_agents()) {
+    auto w = find_on(agent.node, ref);
+    if (w) found.emplace_back(agent.node, *w);
+    else if (w.error().code() != ErrorCode::kNotFound) unreachable += (unreachable.empty() ? "" : ", ") + agent.node;
+  }
+  if (found.size() > 1) {
+    return Error(ErrorCode::kConflict, describe(ref) + " runs on " + found[0].first + " and " + found[1].first +
+                                           ": name the node in spec.workspace.node");
+  }
+  if (found.size() == 1) return found.front();
+  if (!unreachable.empty()) {
+    return Error(ErrorCode::kUnavailable,
+                 "no agent reports " + describe(ref) + " running, and the agents of " + unreachable + " did not answer");
+  }
+  return Error(ErrorCode::kNotFound, "no agent reports " + describe(ref) + " running");
+}
+
+Result<Placement> ClusterPlacementReader::place(const CheckpointObject& object) {
+  if (!object.spec.workspace) {
+    return Error(ErrorCode::kUnsupported,
+                 "spec.restoreFrom is not handled by this controller version: restore with a WorkspaceCheckpoint "
+                 "that names the workspace and a destination");
+  }
+  const auto& ref = *object.spec.workspace;
+  std::string source;
+  Workspace workspace;
+  if (ref.node) {
+    auto w = find_on(*ref.node, ref);
+    if (!w) return w.error();
+    source = *ref.node;
+    workspace = std::move(*w);
+  } else {
+    auto found = find_anywhere(ref);
+    if (!found) return found.error();
+    source = found->first;
+    workspace = std::move(found->second);
+  }
+  if (!workspace.running) {
+    return Error(ErrorCode::kInvalidArgument, describe(ref) + " on " + source + " is not running: start it first");
+  }
+  auto owner = workspace_namespace(workspace, options_.tenancy);
+  if (!owner) {
+    return Error(ErrorCode::kPermissionDenied,
+                 describe(ref) + " on " + source + " may not be moved from namespace " + object.ns + ": " +
+                     owner.error().message());
+  }
+  if (*owner != object.ns) {
+    return Error(ErrorCode::kPermissionDenied, describe(ref) + " on " + source + " belongs to namespace " + *owner +
+                                                   ": a WorkspaceCheckpoint in " + object.ns + " may not move it");
+  }
+
+  Placement placement;
+  placement.source_node = source;
+  if (!object.spec.destination) return placement;
+
+  PlacementRequest request;
+  for (const auto& json : nodes_()) {
+    if (auto node = parse_node(json)) request.nodes.push_back(std::move(*node));
+  }
+  for (const auto& agent : agents_.live_agents()) {
+    AgentState state;
+    state.live = true;
+    state.ready = !agent.not_ready || agent.not_ready->empty();
+    state.capacity = agent.capacity;
+    state.termination_notice = agent.termination_notice.has_value() && agent.termination_notice->kind != "rebalance";
+    request.agents.emplace(agent.node, state);
+  }
+  request.needs.memory_bytes = workspace.memory_bytes;
+  request.destination = *object.spec.destination;
+  request.source_node = source;
+  auto decision = choose_destination(request, options_.policy);
+  if (decision.chosen()) {
+    placement.destination_node = decision.node;
+    return placement;
+  }
+  const bool wait = !decision.refusals.empty() &&
+                    std::all_of(decision.refusals.begin(), decision.refusals.end(),
+                                [](const NodeRefusal& r) { return transient(r.why); });
+  return Error(wait ? ErrorCode::kUnavailable : ErrorCode::kInvalidArgument, decision.message());
+}
+
+}  // namespace wscp::controller

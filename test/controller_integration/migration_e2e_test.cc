@@ -1,0 +1,212 @@
+// The controller end to end: a real kube-apiserver + etcd (fixture "kube"),
+// `wscp-agent serve` on both sandbox nodes (real Podman + CRIU) registered
+// through their Leases, a directory store they share, and `wscp-controller`
+// as a process. `kubectl apply` of a WorkspaceCheckpoint moves a counting
+// workspace from node-1 to node-2; the status, the conditions and the
+// Events tell the story, and the count continues.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "kube_env.h"
+#include "node_agent.h"
+#include "sandbox_node.h"
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+namespace at = wscp::agent::testing;
+namespace kt = wscp::kube::testing;
+namespace wt = wscp::testing;
+
+namespace {
+
+void must(const kt::CommandResult& r, const std::string& what) { REQUIRE_MESSAGE(r.ok(), what, ": ", r.output()); }
+
+// The Nodes a kubelet would register, Ready (no kubelet runs here).
+void register_node(const kt::KubeEnv& kube, const std::string& name) {
+  must(kube.kubectl({"apply", "-f", "-"},
+                    json{{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", name}}}}.dump()),
+       "node " + name);
+  const json ready = {{"status",
+                       {{"conditions",
+                         {{{"type", "Ready"}, {"status", "True"}, {"reason", "KubeletReady"}, {"message", "test"}}}}}}};
+  must(kube.kubectl({"patch", "node", name, "--subresource=status", "--type=merge", "-p", ready.dump()}),
+       "node " + name + " Ready");
+  // The API server taints a new Node not-ready; the node lifecycle
+  // controller, which would lift it, does not run here.
+  must(kube.kubectl({"patch", "node", name, "--type=merge", "-p", R"({"spec":{"taints":null}})"}),
+       "node " + name + " untainted");
+}
+
+json get_object(const kt::KubeEnv& kube, const std::string& ns, const std::string& name) {
+  auto r = kube.kubectl({"get", "wscp", name, "-n", ns, "-o", "json"});
+  if (!r.ok()) return nullptr;
+  return json::parse(r.out, nullptr, false);
+}
+
+std::string phase_of(const json& o) {
+  if (!o.is_object() || !o.contains("status")) return "";
+  return o["status"].value("phase", "");
+}
+
+struct Controller {
+  std::filesystem::path dir;
+  std::unique_ptr<at::ServeProcess> process;
+  Controller(const kt::KubeEnv& kube, const std::filesystem::path& d, const std::string& pki,
+             const std::string& agents_namespace, const std::string& identity)
+      : dir(d) {
+    std::filesystem::create_directories(dir);
+    process = std::make_unique<at::ServeProcess>(
+        std::vector<std::string>{WSCP_CONTROLLER_BINARY, "--kubeconfig", kube.admin_kubeconfig(), "--namespace",
+                                 agents_namespace, "--client-cert", pki + "/client.crt", "--client-key",
+                                 pki + "/client.key", "--identity", identity, "--log-format", "json"},
+        (dir / (identity + ".log")).string());
+  }
+  std::string log() const { return process->log(); }
+};
+
+// What both tests stand on: the CRD, a namespace for the agents' Leases
+// and the controller's (its own, so that no earlier test's Lease is live),
+// a tenant namespace, the Nodes, the PKI and a store directory.
+struct Cluster {
+  kt::KubeEnv kube;
+  std::string agents_namespace = wt::unique_name("wscp-system");
+  std::string team = wt::unique_name("team");
+  wt::TempDir dir;
+  std::string pki = (dir.path() / "pki").string();
+  std::string store = (dir.path() / "store").string();
+
+  Cluster() {
+    kube.apply_crd(std::string(WSCP_SOURCE_DIR) + "/crds/wscp.dev_workspacecheckpoints.yaml",
+                   "workspacecheckpoints.wscp.dev");
+    must(kube.kubectl({"create", "namespace", agents_namespace}), "namespace " + agents_namespace);
+    must(kube.kubectl({"create", "namespace", team}), "namespace " + team);
+    register_node(kube, "node-1");
+    register_node(kube, "node-2");
+    at::make_test_pki(pki);
+    std::filesystem::create_directories(store);
+  }
+  ~Cluster() {
+    (void)kube.kubectl({"delete", "namespace", team, agents_namespace, "--wait=false"});
+  }
+
+  at::NodeAgentConfig agent(const std::string& node, const std::string& socket) const {
+    const std::string registration = "kubernetes:\n  kubeconfig: " + kube.admin_kubeconfig() +
+                                     "\n  namespace: " + agents_namespace +
+                                     "\n  lease_renew_interval: 1s\n  lease_duration: 10s\n";
+    return at::NodeAgentConfig{node, socket, dir.path() / node, pki, at::directory_store("main", store), "",
+                               registration};
+  }
+  std::unique_ptr<Controller> controller(const std::string& identity) const {
+    return std::make_unique<Controller>(kube, dir.path() / "controller", pki, agents_namespace, identity);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("controller e2e: kubectl apply moves a workspace from node-1 to node-2; the count continues") {
+  Cluster cluster;
+  const auto& kube = cluster.kube;
+  const std::string& team = cluster.team;
+  wt::SandboxNode n1("node-1"), n2("node-2");
+  n1.ensure_testbox();
+  n2.ensure_testbox();
+  at::NodeAgent agent1(cluster.agent("node-1", n1.socket()));
+  at::NodeAgent agent2(cluster.agent("node-2", n2.socket()));
+
+  const std::string name = wt::unique_name("e2e-counter");
+  n1.run(name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"},
+         {{"labels", {{"dev.containers.id", name}, {"wscp.dev/namespace", team}}}});
+  REQUIRE(wt::eventually(30s, [&] { return n1.count(name) >= 10; }));
+
+  auto controller = cluster.controller("e2e-1");
+
+  const json resource = {{"apiVersion", "wscp.dev/v1alpha1"},
+                         {"kind", "WorkspaceCheckpoint"},
+                         {"metadata", {{"name", "move-" + name}, {"namespace", team}}},
+                         {"spec",
+                          {{"workspace", {{"node", "node-1"}, {"container", name}}},
+                           {"destination", {{"node", "node-2"}}},
+                           {"store", "main"},
+                           {"deadline", at::rfc3339_in(300s)}}}};
+  must(kube.kubectl({"apply", "-f", "-"}, resource.dump()), "kubectl apply");
+
+  json object;
+  REQUIRE_MESSAGE(wt::eventually(240s,
+                                 [&] {
+                                   object = get_object(kube, team, "move-" + name);
+                                   const std::string phase = phase_of(object);
+                                   return phase == "Restored" || phase == "Failed";
+                                 }),
+                  object.dump(2), "\ncontroller:\n", controller->log(), "\nagent-1:\n", agent1.log(), "\nagent-2:\n",
+                  agent2.log());
+  INFO(object.dump(2));
+  INFO(controller->log());
+  const json& status = object.at("status");
+  REQUIRE(status.at("phase") == "Restored");
+  CHECK(status.at("runningOn").at("node") == "node-2");
+  CHECK(status.at("sourceNode") == "node-1");
+  CHECK(status.at("destinationNode") == "node-2");
+  CHECK(status.at("decision") == "Restore");
+  CHECK(status.at("workspaceId") == name);
+  CHECK(status.at("checkpoint").at("bytes").get<std::int64_t>() > 0);
+  CHECK(status.at("deadline").at("met") == true);
+  CHECK(object.at("metadata").at("finalizers").dump().find("wscp.dev/migration") != std::string::npos);
+
+  // The workspace runs on node-2 only, counting on from where it was frozen.
+  CHECK_FALSE(*n1.client().container_exists(name));
+  REQUIRE(n2.client().inspect_container(name)->running());
+  const long long on_node2 = n2.count(name);
+  CHECK(on_node2 >= 10);
+  CHECK(wt::eventually(30s, [&] { return n2.count(name) > on_node2; }));
+
+  // kubectl get wscp shows it; the Events tell the story.
+  auto listed = kube.kubectl({"get", "wscp", "-n", team});
+  CHECK(listed.out.find("Restored") != std::string::npos);
+  auto events = kube.kubectl({"get", "events.events.k8s.io", "-n", team, "-o", "json"});
+  REQUIRE(events.ok());
+  std::string reasons;
+  const json event_list = json::parse(events.out);
+  for (const auto& e : event_list.at("items")) reasons += e.value("reason", "") + " ";
+  for (const std::string reason : {"Planned", "Checkpointed", "Restoring", "Restored", "Moved"}) {
+    CHECK_MESSAGE(reasons.find(reason) != std::string::npos, "no Event ", reason, " in: ", reasons);
+  }
+
+  // Deleting it now leaves the workspace where it is: the finalizer goes.
+  must(kube.kubectl({"delete", "wscp", "move-" + name, "-n", team, "--wait=false"}), "kubectl delete");
+  CHECK(wt::eventually(30s, [&] { return get_object(kube, team, "move-" + name).is_null(); }));
+  CHECK(n2.client().inspect_container(name)->running());
+  n2.remove(name);
+}
+
+TEST_CASE("controller e2e: a workspace of another namespace is refused, and keeps running") {
+  Cluster cluster;
+  const auto& kube = cluster.kube;
+  const std::string& team = cluster.team;
+  wt::SandboxNode n1("node-1");
+  n1.ensure_testbox();
+  at::NodeAgent agent1(cluster.agent("node-1", n1.socket()));
+  const std::string name = wt::unique_name("e2e-other");
+  n1.run(name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"},
+         {{"labels", {{"dev.containers.id", name}, {"wscp.dev/namespace", "someone-else"}}}});
+  auto controller = cluster.controller("e2e-2");
+
+  const json resource = {{"apiVersion", "wscp.dev/v1alpha1"},
+                         {"kind", "WorkspaceCheckpoint"},
+                         {"metadata", {{"name", "steal"}, {"namespace", team}}},
+                         {"spec", {{"workspace", {{"node", "node-1"}, {"container", name}}}, {"destination", json::object()}}}};
+  must(kube.kubectl({"apply", "-f", "-"}, resource.dump()), "kubectl apply");
+  json object;
+  REQUIRE_MESSAGE(wt::eventually(120s,
+                                 [&] {
+                                   object = get_object(kube, team, "steal");
+                                   return phase_of(object) == "Failed";
+                                 }),
+                  object.dump(2), "\n", controller->log());
+  const std::string message = object.at("status").value("message", "");
+  CHECK(message.find("belongs to namespace someone-else") != std::string::npos);
+  CHECK(n1.client().inspect_container(name)->running());
+  const long long count = n1.count(name);
+  CHECK(wt::eventually(30s, [&] { return n1.count(name) > count; }));
+  n1.remove(name);
+}
