@@ -6,7 +6,10 @@
 // Events tell the story, and the count continues.
 #include <doctest/doctest.h>
 
+#include <signal.h>
+
 #include <filesystem>
+#include <sstream>
 
 #include "kube_env.h"
 #include "node_agent.h"
@@ -102,6 +105,25 @@ struct Cluster {
   }
 };
 
+// A WorkspaceCheckpoint moving container `name` from node-1 to node-2.
+json move_resource(const std::string& ns, const std::string& name) {
+  return {{"apiVersion", "wscp.dev/v1alpha1"},
+          {"kind", "WorkspaceCheckpoint"},
+          {"metadata", {{"name", "move-" + name}, {"namespace", ns}}},
+          {"spec",
+           {{"workspace", {{"node", "node-1"}, {"container", name}}},
+            {"destination", {{"node", "node-2"}}},
+            {"store", "main"},
+            {"deadline", at::rfc3339_in(std::chrono::seconds(300))}}}};
+}
+
+// A counter on node-1 labelled as a workspace of namespace `ns`.
+void start_counter(wt::SandboxNode& node, const std::string& name, const std::string& ns) {
+  node.run(name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"},
+           {{"labels", {{"dev.containers.id", name}, {"wscp.dev/namespace", ns}}}});
+  REQUIRE(wt::eventually(30s, [&] { return node.count(name) >= 10; }));
+}
+
 }  // namespace
 
 TEST_CASE("controller e2e: kubectl apply moves a workspace from node-1 to node-2; the count continues") {
@@ -115,20 +137,9 @@ TEST_CASE("controller e2e: kubectl apply moves a workspace from node-1 to node-2
   at::NodeAgent agent2(cluster.agent("node-2", n2.socket()));
 
   const std::string name = wt::unique_name("e2e-counter");
-  n1.run(name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"},
-         {{"labels", {{"dev.containers.id", name}, {"wscp.dev/namespace", team}}}});
-  REQUIRE(wt::eventually(30s, [&] { return n1.count(name) >= 10; }));
-
+  start_counter(n1, name, team);
   auto controller = cluster.controller("e2e-1");
-
-  const json resource = {{"apiVersion", "wscp.dev/v1alpha1"},
-                         {"kind", "WorkspaceCheckpoint"},
-                         {"metadata", {{"name", "move-" + name}, {"namespace", team}}},
-                         {"spec",
-                          {{"workspace", {{"node", "node-1"}, {"container", name}}},
-                           {"destination", {{"node", "node-2"}}},
-                           {"store", "main"},
-                           {"deadline", at::rfc3339_in(300s)}}}};
+  const json resource = move_resource(team, name);
   must(kube.kubectl({"apply", "-f", "-"}, resource.dump()), "kubectl apply");
 
   json object;
@@ -209,4 +220,69 @@ TEST_CASE("controller e2e: a workspace of another namespace is refused, and keep
   const long long count = n1.count(name);
   CHECK(wt::eventually(30s, [&] { return n1.count(name) > count; }));
   n1.remove(name);
+}
+
+TEST_CASE("controller e2e: the leader killed mid-migration, the standby finishes it without repeating a step") {
+  Cluster cluster;
+  const auto& kube = cluster.kube;
+  const std::string& team = cluster.team;
+  wt::SandboxNode n1("node-1"), n2("node-2");
+  n1.ensure_testbox();
+  n2.ensure_testbox();
+  at::NodeAgent agent1(cluster.agent("node-1", n1.socket()));
+  at::NodeAgent agent2(cluster.agent("node-2", n2.socket()));
+  const std::string name = wt::unique_name("e2e-failover");
+  start_counter(n1, name, team);
+
+  auto first = cluster.controller("e2e-first");
+  std::string holder;
+  REQUIRE_MESSAGE(wt::eventually(30s,
+                                 [&] {
+                                   auto r = kube.kubectl({"get", "lease", "wscp-controller", "-n",
+                                                          cluster.agents_namespace, "-o",
+                                                          "jsonpath={.spec.holderIdentity}"});
+                                   holder = r.out;
+                                   return holder == "e2e-first";
+                                 }),
+                  holder, "\n", first->log());
+  auto standby = cluster.controller("e2e-standby");
+
+  must(kube.kubectl({"apply", "-f", "-"}, move_resource(team, name).dump()), "kubectl apply");
+  // Once the checkpoint was asked of node-1's agent, the leader dies.
+  std::string uid;
+  REQUIRE(wt::eventually(60s, [&] {
+    const json o = get_object(kube, team, "move-" + name);
+    if (!o.is_object()) return false;
+    uid = o.at("metadata").value("uid", "");
+    return agent1.operation(uid + "-checkpoint").contains("state");
+  }));
+  first->process->signal(SIGKILL);
+
+  json object;
+  REQUIRE_MESSAGE(wt::eventually(240s,
+                                 [&] {
+                                   object = get_object(kube, team, "move-" + name);
+                                   const std::string phase = phase_of(object);
+                                   return phase == "Restored" || phase == "Failed";
+                                 }),
+                  object.dump(2), "\nfirst:\n", first->log(), "\nstandby:\n", standby->log());
+  INFO(object.dump(2));
+  INFO(standby->log());
+  CHECK(object.at("status").at("phase") == "Restored");
+  CHECK(object.at("status").at("runningOn").at("node") == "node-2");
+  // The standby led, and found the checkpoint the first one had started
+  // rather than starting another.
+  CHECK(standby->log().find("\"msg\":\"leading\"") != std::string::npos);
+  CHECK(standby->log().find("\"phase\":\"Restored\"") != std::string::npos);  // it finished the move
+  for (std::istringstream lines(standby->log()); !lines.eof();) {
+    std::string line;
+    std::getline(lines, line);
+    if (line.find("operation started") != std::string::npos && line.find(uid + "-checkpoint") != std::string::npos)
+      CHECK_MESSAGE(line.find("\"created\":false") != std::string::npos, line);
+  }
+  CHECK_FALSE(*n1.client().container_exists(name));
+  REQUIRE(n2.client().inspect_container(name)->running());
+  const long long on_node2 = n2.count(name);
+  CHECK(wt::eventually(30s, [&] { return n2.count(name) > on_node2; }));
+  n2.remove(name);
 }
