@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "common/version.h"
@@ -12,20 +13,21 @@
 namespace {
 
 int run(const wscp::controller::ControllerOptions& options) {
-  // Signals are taken by sigwait: block them before any thread starts.
+  // Signals are taken by sigwait: block them before any thread starts. The
+  // waiter outlives run(), so what it uses is shared with it.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  wscp::CancelToken stop;
-  std::thread waiter([&] {
+  auto stop = std::make_shared<wscp::CancelToken>();
+  std::thread waiter([stop, signals] {
     int sig = 0;
     sigwait(&signals, &sig);
-    stop.cancel();
+    stop->cancel();
   });
   waiter.detach();
-  auto st = wscp::controller::run_controller(options, stop);
+  auto st = wscp::controller::run_controller(options, *stop);
   if (!st) {
     std::cerr << "wscp-controller: " << st.error().describe() << "\n";
     return st.error().code() == wscp::ErrorCode::kInvalidArgument ? 2 : 1;
@@ -57,11 +59,30 @@ int main(int argc, char** argv) {
   app.add_option("--tenancy-label", options.tenancy.namespace_label,
                  "the workspace label naming the namespace allowed to move it")
       ->capture_default_str();
+  std::vector<std::string> tenancy_map;
+  app.add_option("--tenancy-map", tenancy_map,
+                 "WORKSPACE=NAMESPACE: a workspace (id or compose project) without the tenancy label belongs to "
+                 "NAMESPACE (repeat)");
+  app.add_option("--termination-taint-key", options.termination_taint_keys,
+                 "a taint that announces a node's end (repeat; default: the common handlers' keys)")
+      ->capture_default_str();
+  app.add_flag("--drain-cordoned", options.drain_cordoned,
+               "move the workspaces of cordoned nodes too (reason Drain)");
+  app.add_option("--evacuation-store", options.evacuation_store,
+                 "the agents' store evacuations use (default: their only store)");
   app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  for (const auto& entry : tenancy_map) {
+    const auto eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size()) {
+      std::cerr << "wscp-controller: --tenancy-map " << entry << ": give WORKSPACE=NAMESPACE\n";
+      return 2;
+    }
+    options.tenancy.mapping[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
   options.log_format = log_format == "json" ? wscp::log::Format::kJsonLines : wscp::log::Format::kText;
   try {

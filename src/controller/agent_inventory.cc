@@ -81,23 +81,15 @@ std::optional<agent::inventory::Workspace> read_workspace(const json& j, std::st
     w.memory_bytes = read_unsigned(*m, at + "memoryBytes", problems);
     ok = ok && w.memory_bytes.has_value();
   }
-  if (const json* ls = member(j, "labels"); ls && !ls->is_null()) {
-    // The primary container's labels: tenancy reads them.
-    if (!ls->is_object() || ls->size() > kMaxLabels) {
-      problems.add(at + "labels", "must be a JSON object of at most " + std::to_string(kMaxLabels) + " labels");
-      ok = false;
-    } else {
-      for (const auto& [key, value] : ls->items()) {
-        auto v = read_string(value, kMaxLabelValueLength, at + "labels." + key.substr(0, 64), problems, true);
-        if (key.empty() || key.size() > kMaxLabelKeyLength) {
-          problems.add(at + "labels", "has a key of " + std::to_string(key.size()) + " characters");
-          ok = false;
-        } else if (v) {
-          w.labels.emplace(key, std::move(*v));
-        } else {
-          ok = false;
-        }
-      }
+  if (const json* ls = member(j, "labels"); ls && ls->is_object()) {
+    // The primary container's labels, for tenancy. Read leniently: a label
+    // too long or of the wrong type is left out (tenancy then refuses the
+    // workspace if it was the one that mattered), never the whole answer.
+    for (const auto& [key, value] : ls->items()) {
+      if (w.labels.size() >= kMaxLabels) break;
+      if (key.empty() || key.size() > kMaxLabelKeyLength || !value.is_string()) continue;
+      const auto& label_value = value.get_ref<const std::string&>();
+      if (label_value.size() <= kMaxLabelValueLength) w.labels.emplace(key, label_value);
     }
   }
   if (const json* cs = member(j, "containers")) {

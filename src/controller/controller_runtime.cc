@@ -9,6 +9,7 @@
 #include "controller/agent_client_factory.h"
 #include "controller/agent_directory.h"
 #include "controller/checkpoint_reconciler.h"
+#include "controller/node_evacuator.h"
 #include "kube/config.h"
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
@@ -28,9 +29,17 @@ std::string default_identity() {
   return std::string(host[0] ? host : "wscp-controller") + "-" + std::to_string(getpid());
 }
 
+// Queue keys: "<namespace>/<name>" for a WorkspaceCheckpoint, "node:<name>"
+// for a Node (node names hold no '/').
+constexpr std::string_view kNodeKeyPrefix = "node:";
+
 std::string key_of(const nlohmann::json& object) {
   const auto& meta = object.at("metadata");
   return meta.value("namespace", "") + "/" + meta.value("name", "");
+}
+
+std::string node_key_of(const nlohmann::json& node) {
+  return std::string(kNodeKeyPrefix) + node.at("metadata").value("name", "");
 }
 
 }  // namespace
@@ -57,6 +66,8 @@ Status run_controller(const ControllerOptions& options, const CancelToken& stop)
   if (!config) return config.error().wrap("cannot reach the Kubernetes API");
   std::shared_ptr<kube::KubeClient> kube = kube::make_kube_client(*config, {}, clock);
 
+  // Declared before the informers whose handlers fill it, so it outlives them.
+  kube::WorkQueue queue;
   AgentDirectory directory(clock);
   kube::Informer leases(*kube, kube::resources::kLeases, options.agents_namespace);
   leases.add_handlers(directory.informer_handlers());
@@ -74,17 +85,43 @@ Status run_controller(const ControllerOptions& options, const CancelToken& stop)
   events_config.reporting_instance = identity;
   kube::KubeEventRecorder events(*kube, events_config, clock);
   CheckpointReconciler reconciler(ReconcilerDeps{*kube, placement, agents, events, logger, clock});
+  EvacuatorOptions evacuator_options;
+  evacuator_options.termination_taint_keys = options.termination_taint_keys;
+  evacuator_options.drain_cordoned = options.drain_cordoned;
+  evacuator_options.tenancy = options.tenancy;
+  evacuator_options.store = options.evacuation_store;
+  NodeEvacuator evacuator(*kube, directory, agents, events, logger, evacuator_options);
+  auto reconcile = [&](const std::string& key) {
+    if (key.starts_with(kNodeKeyPrefix)) return evacuator.reconcile(key.substr(kNodeKeyPrefix.size()));
+    return reconciler.reconcile(key);
+  };
 
-  kube::WorkQueue queue;
   checkpoints.add_handlers(kube::InformerHandlers{
       [&](const nlohmann::json& o) { queue.add(key_of(o)); },
       [&](const nlohmann::json&, const nlohmann::json& o) { queue.add(key_of(o)); },
       [&](const nlohmann::json& o) { queue.add(key_of(o)); },
   });
+  nodes.add_handlers(kube::InformerHandlers{
+      [&](const nlohmann::json& n) { queue.add(node_key_of(n)); },
+      [&](const nlohmann::json&, const nlohmann::json& n) { queue.add(node_key_of(n)); },
+      nullptr,
+  });
   leases.start();
   nodes.start();
   checkpoints.start();
   logger->info("starting", {{"identity", identity}, {"agents_namespace", options.agents_namespace}});
+  // Decisions need the whole picture: an agent or a node missing from a
+  // cache still filling would refuse a migration that could go ahead.
+  for (;;) {
+    if (stop.cancelled()) return Ok{};
+    if (leases.wait_for_sync(std::chrono::seconds(1)) && nodes.wait_for_sync(std::chrono::seconds(1)) &&
+        checkpoints.wait_for_sync(std::chrono::seconds(1)))
+      break;
+    for (const auto* informer : {&leases, &nodes, &checkpoints}) {
+      if (auto e = informer->last_error())
+        logger->warning("waiting for the informers to sync", {{"error", e->describe()}});
+    }
+  }
 
   std::atomic<bool> lost{false};
   CancelToken elector_stop;
@@ -98,8 +135,8 @@ Status run_controller(const ControllerOptions& options, const CancelToken& stop)
   callbacks.on_started_leading = [&](std::shared_ptr<CancelToken>) {
     logger->info("leading", {{"identity", identity}});
     for (const auto& o : checkpoints.list()) queue.add(key_of(o));
-    workers = kube::run_workers(queue, options.workers,
-                                [&](const std::string& key) { return reconciler.reconcile(key); },
+    for (const auto& n : nodes.list()) queue.add(node_key_of(n));
+    workers = kube::run_workers(queue, options.workers, reconcile,
                                 [&](const std::string& key, const Error& e, bool will_retry) {
                                   logger->warning("reconcile failed", {{"object", key},
                                                                        {"error", e.describe()},
@@ -108,6 +145,8 @@ Status run_controller(const ControllerOptions& options, const CancelToken& stop)
   };
   callbacks.on_stopped_leading = [&] {
     if (!stop.cancelled()) lost = true;
+    // No pass of this replica may run once another can lead.
+    if (workers) workers->stop();
     elector_stop.cancel();
   };
   kube::LeaderElector elector(*kube, election, callbacks, clock);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "common/operation.h"
 #include "common/result.h"
@@ -25,6 +26,11 @@ struct ControllerOptions {
   std::string client_key;
   std::size_t workers = 4;
   TenancyPolicy tenancy;
+  // Termination: which taints announce a node's end, whether cordoned
+  // nodes are drained too, and the store evacuations use.
+  std::vector<std::string> termination_taint_keys = default_termination_taint_keys();
+  bool drain_cordoned = false;
+  std::string evacuation_store;
   log::Format log_format = log::Format::kText;
   log::Level log_level = log::Level::kInfo;
 };

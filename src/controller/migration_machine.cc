@@ -133,10 +133,34 @@ Action simple(Action::Kind kind, std::chrono::milliseconds after = {}) {
   return a;
 }
 
-std::string bounded(std::string text) {
-  constexpr std::size_t kMax = 4000;  // status.message holds 4096
-  if (text.size() > kMax) text = text.substr(0, kMax) + "...";
-  return text;
+// Length of the valid UTF-8 sequence at text[i], or 0.
+std::size_t utf8_sequence(std::string_view text, std::size_t i) {
+  const auto b = static_cast<unsigned char>(text[i]);
+  const std::size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xe ? 3 : (b >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || i + n > text.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return 0;
+  return n;
+}
+
+// Text for status: at most 4000 bytes (status.message holds 4096), cut
+// between characters, bytes that are not UTF-8 (an agent's message may
+// carry any) replaced, so that the status can always be written as JSON.
+std::string bounded(std::string_view text) {
+  constexpr std::size_t kMax = 4000;
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t n = utf8_sequence(text, i);
+    if (out.size() + std::max<std::size_t>(n, 1) > kMax) return out + "...";
+    if (n == 0) {
+      out += '?';
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
 }
 
 std::string failure_words(const Operation& op) {
@@ -179,7 +203,13 @@ Action on_placement(const CheckpointObject& o, const Result<Placement>& placemen
   if (!placement) {
     if (placement.error().code() == ErrorCode::kUnavailable) {
       // An agent not live for now, a node not ready: the world may change.
-      return simple(Action::Kind::kWait, kPlacementRetry);
+      // Say what it waits for (once: the same message is not written again).
+      const std::string waiting = bounded("waiting: " + placement.error().message());
+      if (o.status.message == waiting) return simple(Action::Kind::kWait, kPlacementRetry);
+      auto s = next_status(o);
+      s.phase = CheckpointPhase::kPending;
+      s.message = waiting;
+      return record(std::move(s), false, "Waiting");
     }
     auto s = next_status(o);
     s.message = bounded("cannot move " + workspace_words(o) + ": " + placement.error().message());
@@ -249,8 +279,8 @@ Action on_checkpoint(const CheckpointObject& o, const Operation& op, Time now) {
     s.message = "checkpointed on " + source + "; asking " + o.status.destination_node.value_or("?") +
                 " whether it can restore it";
   } else {
-    s.message = "checkpointed on " + source + " as " + checkpoint_id_for(o) +
-                "; restore it with spec.restoreFrom, or delete this resource to resume it on " + source;
+    s.message = "checkpointed on " + source + " as " + checkpoint_id_for(o) + "; it stays stopped there: delete this "
+                "resource to resume it on " + source;
     finish(s, o, CheckpointPhase::kCheckpointed, now);
   }
   return record(std::move(s), false, "Checkpointed");
@@ -300,6 +330,12 @@ Action on_release(const CheckpointObject& o, const Operation& op, Time now) {
   finish_step(s, CheckpointStep::kRelease, now);
   const std::string source = o.status.source_node.value_or("?");
   const std::string destination = o.status.destination_node.value_or("?");
+  if (op.state != State::kSucceeded && op.failure && op.failure->code == "conflict") {
+    s.message = bounded("restored on " + destination + ", and the source " + source + " refused its release: " +
+                        failure_words(op) + "; check both nodes, the workspace may run on each");
+    finish(s, o, CheckpointPhase::kRestored, now);
+    return record(std::move(s), true, "ReleaseRefused");
+  }
   if (op.state != State::kSucceeded) {
     s.message = bounded("restored on " + destination + ", but the source " + source +
                         " was not released: " + failure_words(op) +
@@ -320,8 +356,8 @@ Action on_resume(const CheckpointObject& o, const Operation& op, Time now) {
   if (op.state != State::kSucceeded) {
     s.running_on.reset();
     s.message = bounded("resume on " + source + " failed: " + failure_words(op) + "; the archive " +
-                        checkpoint_id_for(o) + " is kept in the store, and the agent of " + source +
-                        " resumes it when it restarts");
+                        checkpoint_id_for(o) + " is kept in the store: the agent of " + source +
+                        " retries when it restarts, or run `wscp-agent resume --pending` on " + source);
     set_condition(s, kube::kConditionWorkspaceRunning, ConditionStatus::kFalse, "ResumeFailed", s.message,
                   o.generation, now);
     finish(s, o, CheckpointPhase::kFailed, now);
@@ -335,6 +371,10 @@ Action on_resume(const CheckpointObject& o, const Operation& op, Time now) {
 }
 
 Action on_operation(const CheckpointObject& o, const Need& need, const std::optional<Operation>& op, Time now) {
+  if (!op && o.deleting && need.request.kind == Kind::kCheckpoint) {
+    // Deleted before the checkpoint was asked for: nothing was touched.
+    return simple(Action::Kind::kRemoveFinalizer);
+  }
   if (!op) {
     Action a = simple(Action::Kind::kStartOperation);
     a.note = Note{false, "Started", std::string(kind_word(need.request.kind)) + " on " + need.node +

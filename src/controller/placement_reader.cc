@@ -51,7 +51,12 @@ ClusterPlacementReader::ClusterPlacementReader(NodeLister nodes, AgentDirectory&
 
 Result<Workspace> ClusterPlacementReader::find_on(const std::string& node, const kube::WorkspaceRef& ref) {
   auto client = clients_.client_for(node);
-  if (!client) return client.error();
+  if (!client) {
+    // No agent registered (yet) or not live: it may come.
+    if (client.error().code() == ErrorCode::kNotFound)
+      return Error(ErrorCode::kUnavailable, client.error().message() + ": waiting for it to register");
+    return client.error();
+  }
   auto listed = (*client)->list_workspaces();
   if (!listed) return listed.error();
   for (const auto& w : listed->workspaces) {
@@ -84,8 +89,8 @@ Result<std::pair<std::string, Workspace>> ClusterPlacementReader::find_anywhere(
 Result<Placement> ClusterPlacementReader::place(const CheckpointObject& object) {
   if (!object.spec.workspace) {
     return Error(ErrorCode::kUnsupported,
-                 "spec.restoreFrom is not handled by this controller version: restore with a WorkspaceCheckpoint "
-                 "that names the workspace and a destination");
+                 "spec.restoreFrom is not handled by this controller version: delete this resource, and move the "
+                 "workspace with one that names it (spec.workspace) and a destination");
   }
   const auto& ref = *object.spec.workspace;
   std::string source;
@@ -139,9 +144,12 @@ Result<Placement> ClusterPlacementReader::place(const CheckpointObject& object) 
     placement.destination_node = decision.node;
     return placement;
   }
-  const bool wait = !decision.refusals.empty() &&
-                    std::all_of(decision.refusals.begin(), decision.refusals.end(),
-                                [](const NodeRefusal& r) { return transient(r.why); });
+  // Wait when every node that could take it is held back by something that
+  // passes (not ready yet, no agent yet), or when there is none besides the
+  // source and those the selector leaves out (a node may join).
+  const bool wait = std::all_of(decision.refusals.begin(), decision.refusals.end(), [](const NodeRefusal& r) {
+    return r.why == Ineligibility::kSourceNode || r.why == Ineligibility::kSelectorMismatch || transient(r.why);
+  });
   return Error(wait ? ErrorCode::kUnavailable : ErrorCode::kInvalidArgument, decision.message());
 }
 

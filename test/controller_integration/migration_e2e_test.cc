@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "kube_env.h"
@@ -285,4 +286,81 @@ TEST_CASE("controller e2e: the leader killed mid-migration, the standby finishes
   const long long on_node2 = n2.count(name);
   CHECK(wt::eventually(30s, [&] { return n2.count(name) > on_node2; }));
   n2.remove(name);
+}
+
+TEST_CASE("controller e2e: a termination taint on node-1 moves each of its workspaces to node-2 exactly once") {
+  Cluster cluster;
+  const auto& kube = cluster.kube;
+  const std::string& team = cluster.team;
+  wt::SandboxNode n1("node-1"), n2("node-2");
+  n1.ensure_testbox();
+  n2.ensure_testbox();
+  at::NodeAgent agent1(cluster.agent("node-1", n1.socket()));
+  at::NodeAgent agent2(cluster.agent("node-2", n2.socket()));
+
+  // A container and a two-service compose project of the team, and a
+  // container that belongs to no namespace (it stays).
+  const std::string single = wt::unique_name("taint-a");
+  const std::string project = wt::unique_name("taintproj");
+  const std::string stray = wt::unique_name("taint-stray");
+  start_counter(n1, single, team);
+  for (const std::string service : {"dev", "db"}) {
+    json labels{{"com.docker.compose.project", project}, {"com.docker.compose.service", service}};
+    if (service == "dev") {
+      labels["dev.containers.id"] = project;
+      labels["wscp.dev/namespace"] = team;
+    }
+    n1.run(project + "-" + service, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"}, {{"labels", labels}});
+  }
+  n1.run(stray, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"}, {{"labels", {{"dev.containers.id", stray}}}});
+  REQUIRE(wt::eventually(30s, [&] { return n1.count(project + "-db") >= 10 && n1.count(stray) >= 10; }));
+
+  auto controller = cluster.controller("e2e-taint");
+  must(kube.kubectl({"taint", "node", "node-1", "karpenter.sh/disrupted:NoSchedule"}), "kubectl taint");
+
+  json list;
+  auto phases = [&] {
+    auto r = kube.kubectl({"get", "wscp", "-n", team, "-l", "wscp.dev/evacuated-node=node-1", "-o", "json"});
+    list = r.ok() ? json::parse(r.out, nullptr, false) : json();
+    std::map<std::string, std::string> out;
+    if (!list.is_object()) return out;
+    for (const auto& o : list.at("items")) out[o.at("metadata").at("name")] = phase_of(o);
+    return out;
+  };
+  REQUIRE_MESSAGE(wt::eventually(300s,
+                                 [&] {
+                                   auto p = phases();
+                                   if (p.size() != 2) return false;
+                                   for (const auto& [name, phase] : p)
+                                     if (phase != "Restored" && phase != "Failed") return false;
+                                   return true;
+                                 }),
+                  list.dump(2), "\ncontroller:\n", controller->log());
+  INFO(list.dump(2));
+  INFO(controller->log());
+  for (const auto& o : list.at("items")) {
+    CHECK(o.at("spec").at("reason") == "SpotInterruption");
+    CHECK(o.at("status").at("phase") == "Restored");
+    CHECK(o.at("status").at("runningOn").at("node") == "node-2");
+  }
+  // Each moved once: gone from node-1, counting on node-2.
+  for (const std::string& c : {single, project + "-dev", project + "-db"}) {
+    CHECK_FALSE(*n1.client().container_exists(c));
+    REQUIRE(n2.client().inspect_container(c)->running());
+    const long long count = n2.count(c);
+    CHECK(count >= 10);
+    CHECK(wt::eventually(30s, [&] { return n2.count(c) > count; }));
+  }
+  // The stray stays, with a warning on the Node.
+  CHECK(n1.client().inspect_container(stray)->running());
+  auto events = kube.kubectl({"get", "events.events.k8s.io", "-n", "default", "-o", "json"});
+  REQUIRE(events.ok());
+  CHECK(events.out.find("EvacuationSkipped") != std::string::npos);
+  CHECK(events.out.find("workspace " + stray) != std::string::npos);
+  // Another pass creates nothing new.
+  CHECK(phases().size() == 2);
+
+  must(kube.kubectl({"taint", "node", "node-1", "karpenter.sh/disrupted:NoSchedule-"}), "kubectl taint -");
+  n1.remove(stray);
+  for (const std::string& c : {single, project + "-dev", project + "-db"}) n2.remove(c);
 }

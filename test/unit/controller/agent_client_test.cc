@@ -328,6 +328,17 @@ TEST_CASE("agent client: the workspace list is read field by field") {
   CHECK_FALSE(listed->workspaces[1].memory_bytes);
   CHECK(listed->capacity.disk_free_bytes.at("/var/tmp") == 7);
 
+  // Labels (for tenancy): read leniently, one bad label never the answer.
+  body = R"({"workspaces":[{"id":"ws-1","primary":"a","containers":[],"running":true,
+      "labels":{"wscp.dev/namespace":"team-a","huge":")" + std::string(5000, 'x') + R"(","num":7}}],
+    "capacity":{}})";
+  auto labelled = h.client.list_workspaces();
+  REQUIRE_MESSAGE(labelled.ok(), (labelled.ok() ? "" : labelled.error().describe()));
+  const auto& labels = labelled->workspaces.at(0).labels;
+  CHECK(labels.at("wscp.dev/namespace") == "team-a");
+  CHECK(labels.count("huge") == 0);
+  CHECK(labels.count("num") == 0);
+
   body = R"({"workspaces":[{"id":5}],"capacity":{"workspacesRunning":"many"}})";
   auto bad = h.client.list_workspaces();
   REQUIRE_FALSE(bad.ok());

@@ -39,10 +39,12 @@ struct Script {
   State state = State::kSucceeded;
   std::string failure;
   std::optional<agent::operations::Recovery> recovery;
+  std::string code = "restore_failed";  // the failure's code
 };
 
-Script fails(std::string why, std::optional<agent::operations::Recovery> recovery = std::nullopt) {
-  return Script{State::kFailed, std::move(why), std::move(recovery)};
+Script fails(std::string why, std::optional<agent::operations::Recovery> recovery = std::nullopt,
+             std::string code = "restore_failed") {
+  return Script{State::kFailed, std::move(why), std::move(recovery), std::move(code)};
 }
 
 // The world the controller reads: placements, preflight verdicts, agents.
@@ -101,7 +103,7 @@ struct World {
         }
         op.outcome = out;
       } else {
-        op.failure = agent::operations::Failure{"restore_failed", s.failure};
+        op.failure = agent::operations::Failure{s.code, s.failure};
       }
       op.recovery = s.recovery;
     }
@@ -357,7 +359,7 @@ TEST_CASE("placement: refused ends Failed before anything runs; unavailable wait
     CHECK(w.starts.empty());
     CHECK(has_note(w, "Refused"));
   }
-  SUBCASE("unavailable") {
+  SUBCASE("unavailable: says what it waits for once, then waits") {
     auto o = migration_object();
     o.has_finalizer = true;
     World w;
@@ -365,8 +367,14 @@ TEST_CASE("placement: refused ends Failed before anything runs; unavailable wait
     const Need need = what_to_read(o);
     CHECK(need.kind == Need::Kind::kPlacement);
     Action a = decide(o, need, w.read(need), w.now);
-    CHECK(a.kind == Action::Kind::kWait);
-    CHECK(a.after >= std::chrono::seconds(1));
+    REQUIRE(a.kind == Action::Kind::kWriteStatus);
+    CHECK(a.status.phase == CheckpointPhase::kPending);
+    CHECK(a.status.message.find("waiting: agent of node node-1") == 0);
+    o.status = a.status;
+    Action again = decide(o, what_to_read(o), w.read(what_to_read(o)), w.now);
+    CHECK(again.kind == Action::Kind::kWait);
+    CHECK(again.after >= std::chrono::seconds(1));
+    CHECK(w.starts.empty());
   }
 }
 
@@ -465,4 +473,42 @@ TEST_CASE("set_condition keeps lastTransitionTime while the status does not chan
   CHECK(s.conditions[0].observed_generation == 2);
   set_condition(s, "WorkspaceRunning", ConditionStatus::kFalse, "C", "c", 2, kT0 + std::chrono::seconds(9));
   CHECK(s.conditions[0].last_transition_time == kT0 + std::chrono::seconds(9));
+}
+
+TEST_CASE("deleted after the plan but before the checkpoint was asked for: nothing starts") {
+  auto o = migration_object();
+  o.has_finalizer = true;
+  World w;
+  Need need = what_to_read(o);
+  Action a = decide(o, need, w.read(need), w.now);
+  REQUIRE(a.kind == Action::Kind::kWriteStatus);
+  o.status = a.status;
+  REQUIRE(o.status.phase == CheckpointPhase::kCheckpointing);
+  o.deleting = true;
+  run(o, w);
+  CHECK(w.starts.empty());
+  CHECK(w.log.back() == "remove finalizer");
+}
+
+TEST_CASE("a release the source refuses as a conflict is a warning naming both nodes") {
+  auto o = migration_object();
+  World w;
+  w.scripts[Kind::kRelease] = fails("two copies of the workspace are running", std::nullopt, "conflict");
+  run(o, w);
+  REQUIRE(o.status.phase == CheckpointPhase::kRestored);
+  CHECK(has_note(w, "ReleaseRefused"));
+  CHECK(o.status.message.find("node-1") != std::string::npos);
+  CHECK(o.status.message.find("node-2") != std::string::npos);
+}
+
+TEST_CASE("an agent's message that is not UTF-8, or very long, still makes a writable status") {
+  auto o = migration_object();
+  World w;
+  std::string odd = "bad bytes \xff\xfe then \xe2\x82 cut";
+  w.scripts[Kind::kCheckpoint] = fails(odd + std::string(6000, 'x') + "\xc3\xa9");
+  run(o, w);
+  REQUIRE(o.status.phase == CheckpointPhase::kFailed);
+  CHECK(o.status.message.size() <= 4096);
+  CHECK_NOTHROW((void)o.status.to_json().dump());
+  CHECK(o.status.message.find("bad bytes ?? then ?? cut") != std::string::npos);
 }

@@ -96,10 +96,12 @@ Workspace workspace(const std::string& id, const std::string& ns = "team-a", boo
   return w;
 }
 
-json node_json(const std::string& name, bool ready = true, bool unschedulable = false) {
+json node_json(const std::string& name, bool ready = true, bool unschedulable = false, const std::string& zone = "zone-a") {
   json node = {{"apiVersion", "v1"},
                {"kind", "Node"},
-               {"metadata", {{"name", name}, {"labels", {{"kubernetes.io/hostname", name}}}}},
+               {"metadata",
+                {{"name", name},
+                 {"labels", {{"kubernetes.io/hostname", name}, {"topology.kubernetes.io/zone", zone}}}}},
                {"spec", json::object()},
                {"status",
                 {{"conditions",
@@ -313,6 +315,16 @@ TEST_CASE("placement reader: the named node's agent failing is passed on") {
   CHECK(has(placed.error().message(), "connection refused"));
 }
 
+TEST_CASE("placement reader: a named source node with no agent registered is kUnavailable") {
+  World world;
+  world.agent("node-b", {workspace("ws1")});
+  auto placed = world.place(object_for(by_container("ws1-app", "node-a")));
+  REQUIRE_FALSE(placed.ok());
+  CHECK_MESSAGE(placed.error().code() == ErrorCode::kUnavailable, describe(placed));
+  CHECK(has(placed.error().message(), "node-a"));
+  CHECK(world.lists_of("node-b") == 0);
+}
+
 TEST_CASE("placement reader: a workspace that is not running is kInvalidArgument") {
   World world;
   world.agent("node-a", {workspace("ws1", "team-a", /*running=*/false)});
@@ -477,6 +489,40 @@ TEST_CASE("placement reader: the only other node's agent having no Lease is kUna
   REQUIRE_FALSE(placed.ok());
   CHECK_MESSAGE(placed.error().code() == ErrorCode::kUnavailable, describe(placed));
   CHECK(has(placed.error().message(), "node-b"));
+}
+
+TEST_CASE("placement reader: no agent on the only candidate, the source Node not listed, is kUnavailable") {
+  // As the case above, without the source node's refusal among the refusals.
+  World world;
+  world.nodes = {node_json("node-b")};
+  world.agent("node-a", {workspace("ws1")});
+  auto placed = world.place(object_for(by_container("ws1-app", "node-a"), automatic()));
+  REQUIRE_FALSE(placed.ok());
+  CHECK_MESSAGE(placed.error().code() == ErrorCode::kUnavailable, describe(placed));
+  CHECK(has(placed.error().message(), "node-b"));
+}
+
+TEST_CASE("placement reader: no agent on the only node matching the selector is kUnavailable (transient)") {
+  // node-c does not match the selector; node-b does and has no agent yet.
+  World world;
+  world.nodes = {node_json("node-b", true, false, "zone-b"), node_json("node-c", true, false, "zone-a")};
+  world.agent("node-a", {workspace("ws1")});
+  world.agent("node-c", {});
+  kube::Destination selector;
+  selector.node_selector = {{"topology.kubernetes.io/zone", "zone-b"}};
+  auto placed = world.place(object_for(by_container("ws1-app", "node-a"), selector));
+  REQUIRE_FALSE(placed.ok());
+  CHECK_MESSAGE(placed.error().code() == ErrorCode::kUnavailable, describe(placed));
+  CHECK(has(placed.error().message(), "node-b"));
+}
+
+TEST_CASE("placement reader: no node besides the source is kUnavailable (a node may join)") {
+  World world;
+  world.nodes = {node_json("node-a")};
+  world.agent("node-a", {workspace("ws1")});
+  auto placed = world.place(object_for(by_container("ws1-app", "node-a"), automatic()));
+  REQUIRE_FALSE(placed.ok());
+  CHECK_MESSAGE(placed.error().code() == ErrorCode::kUnavailable, describe(placed));
 }
 
 TEST_CASE("placement reader: the only candidate being cordoned is kInvalidArgument") {
