@@ -98,9 +98,17 @@ Result<Observed> CheckpointReconciler::observe(const CheckpointObject& object, c
     case Need::Kind::kOperation: {
       auto client = deps_.agents.client_for(need.node);
       if (!client) return client.error();
-      auto op = (*client)->get(need.operation_id);
-      if (op) observed.operation = std::move(*op);
-      else if (op.error().code() != ErrorCode::kNotFound) return op.error();
+      // Attempts are started in order: the first id the agent does not
+      // know ends the search.
+      for (std::size_t attempt = 0; attempt < need.operation_ids.size(); ++attempt) {
+        auto op = (*client)->get(need.operation_ids[attempt]);
+        if (!op) {
+          if (op.error().code() == ErrorCode::kNotFound) break;
+          return op.error();
+        }
+        observed.operation = std::move(*op);
+        observed.attempt = static_cast<int>(attempt);
+      }
       break;
     }
   }
@@ -136,12 +144,12 @@ kube::WorkResult CheckpointReconciler::act(const json& raw, const CheckpointObje
     case Kind::kStartOperation: {
       auto client = deps_.agents.client_for(need.node);
       if (!client) return retry(client.error());
-      auto started = (*client)->start(need.operation_id, need.request);
+      auto started = (*client)->start(action.operation_id, action.request);
       if (!started) return retry(started.error());
       if (started->created && action.note) tell(raw, *action.note, "Start");
       deps_.logger->info("operation started", {{"object", object.ns + "/" + object.name},
                                                {"node", need.node},
-                                               {"op", need.operation_id},
+                                               {"op", action.operation_id},
                                                {"created", started->created}});
       return kube::WorkResult::requeue_after(kPollInterval);
     }

@@ -105,9 +105,25 @@ Need operation_need(const CheckpointObject& o, Kind kind, const std::string& nod
   Need n;
   n.kind = Need::Kind::kOperation;
   n.node = node;
-  n.operation_id = operation_id_for(o, step);
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) n.operation_ids.push_back(operation_id_for(o, step, attempt));
   n.request = request_for(o, kind);
   return n;
+}
+
+bool recovered_as(const Operation& op, migration::RecoveryAction action) {
+  return op.recovery && op.recovery->action == action;
+}
+
+// Whether the attempt that ended so is taken again under the next id.
+bool worth_another_attempt(Kind kind, const Operation& op) {
+  if (op.state == State::kSucceeded) return false;
+  // Cancelled before it began (queued when its agent restarted): nothing ran.
+  if (op.state == State::kCancelled && (!op.recovery || recovered_as(op, migration::RecoveryAction::kLockFreed)))
+    return kind != Kind::kCheckpoint || !op.recovery;
+  // A resume brings a stopped workspace back: try it again, unless there
+  // is nothing to resume (no plan: the checkpoint never began).
+  const bool nothing_there = op.failure && op.failure->code == to_string(ErrorCode::kNotFound);
+  return kind == Kind::kResume && !nothing_there && !recovered_as(op, migration::RecoveryAction::kResumedOnSource);
 }
 
 // The status every step writes from: the current one, with the generation seen.
@@ -222,6 +238,7 @@ Action on_placement(const CheckpointObject& o, const Result<Placement>& placemen
   s.phase = CheckpointPhase::kCheckpointing;
   s.source_node = placement->source_node;
   s.destination_node = placement->destination_node;
+  if (!placement->workspace_id.empty()) s.workspace_id = placement->workspace_id;
   finish_step(s, CheckpointStep::kPlan, now);
   start_step(s, CheckpointStep::kCheckpoint, now);
   set_running(s, o, placement->source_node, "NotMovedYet", now);
@@ -233,22 +250,20 @@ Action on_placement(const CheckpointObject& o, const Result<Placement>& placemen
 Action on_checkpoint(const CheckpointObject& o, const Operation& op, Time now) {
   const std::string& source = o.status.source_node.value();
   if (op.state != State::kSucceeded) {
-    if (op.recovery && op.recovery->pending) {
-      // Sealed before the agent restarted; it waits for this decision.
-      auto with_phase = o;
-      with_phase.status.phase = CheckpointPhase::kCheckpointed;
-      finish_step(with_phase.status, CheckpointStep::kCheckpoint, now);
-      return decide_resume(with_phase, now, "the checkpoint was interrupted by a restart of the agent", "Resuming");
+    // Whatever the agent did on the failure (its own resume, a recovery at
+    // its restart), the controller resumes the source too and reports what
+    // that finds: a resume is idempotent, and the only proof that the
+    // workspace runs.
+    auto with_failure = o;
+    finish_step(with_failure.status, CheckpointStep::kCheckpoint, now);
+    set_condition(with_failure.status, kube::kConditionCheckpointed, ConditionStatus::kFalse, "CheckpointFailed",
+                  bounded(failure_words(op)), o.generation, now);
+    if (recovered_as(op, migration::RecoveryAction::kAwaitingDecision)) {
+      with_failure.status.phase = CheckpointPhase::kCheckpointed;
+      return decide_resume(with_failure, now, "the checkpoint was interrupted by a restart of the agent", "Resuming");
     }
-    auto s = next_status(o);
-    finish_step(s, CheckpointStep::kCheckpoint, now);
-    s.message = bounded("checkpoint on " + source + " failed: " + failure_words(op) + "; " + workspace_words(o) +
-                        " runs on " + source + " as before");
-    set_condition(s, kube::kConditionCheckpointed, ConditionStatus::kFalse, "CheckpointFailed", s.message,
-                  o.generation, now);
-    set_running(s, o, source, "CheckpointFailed", now);
-    finish(s, o, CheckpointPhase::kFailed, now);
-    return record(std::move(s), true, "CheckpointFailed");
+    return decide_resume(with_failure, now, "checkpoint on " + source + " failed: " + failure_words(op),
+                         "CheckpointFailed");
   }
   auto s = next_status(o);
   const auto& out = op.outcome.value_or(agent::operations::Outcome{});
@@ -330,13 +345,14 @@ Action on_release(const CheckpointObject& o, const Operation& op, Time now) {
   finish_step(s, CheckpointStep::kRelease, now);
   const std::string source = o.status.source_node.value_or("?");
   const std::string destination = o.status.destination_node.value_or("?");
-  if (op.state != State::kSucceeded && op.failure && op.failure->code == "conflict") {
+  const bool released = op.state == State::kSucceeded || recovered_as(op, migration::RecoveryAction::kReleased);
+  if (!released && op.failure && op.failure->code == to_string(ErrorCode::kConflict)) {
     s.message = bounded("restored on " + destination + ", and the source " + source + " refused its release: " +
                         failure_words(op) + "; check both nodes, the workspace may run on each");
     finish(s, o, CheckpointPhase::kRestored, now);
     return record(std::move(s), true, "ReleaseRefused");
   }
-  if (op.state != State::kSucceeded) {
+  if (!released) {
     s.message = bounded("restored on " + destination + ", but the source " + source +
                         " was not released: " + failure_words(op) +
                         "; its stopped containers remain there (the workspace runs only on " + destination + ")");
@@ -350,38 +366,52 @@ Action on_release(const CheckpointObject& o, const Operation& op, Time now) {
 
 Action on_resume(const CheckpointObject& o, const Operation& op, Time now) {
   const std::string source = o.status.source_node.value_or("?");
-  if (op.state == State::kSucceeded && o.deleting) return simple(Action::Kind::kRemoveFinalizer);
+  const bool resumed = op.state == State::kSucceeded || recovered_as(op, migration::RecoveryAction::kResumedOnSource);
+  // A checkpoint refused before its plan (nothing frozen) leaves nothing
+  // to resume: the workspace was never touched.
+  const bool untouched = !resumed && !o.status.checkpoint && op.failure && op.failure->code == to_string(ErrorCode::kNotFound);
+  if ((resumed || untouched) && o.deleting) return simple(Action::Kind::kRemoveFinalizer);
   auto s = next_status(o);
   finish_step(s, CheckpointStep::kResume, now);
-  if (op.state != State::kSucceeded) {
+  if (!resumed && !untouched) {
     s.running_on.reset();
-    s.message = bounded("resume on " + source + " failed: " + failure_words(op) + "; the archive " +
-                        checkpoint_id_for(o) + " is kept in the store: the agent of " + source +
+    s.message = bounded("resume on " + source + " failed " + std::to_string(kMaxAttempts) +
+                        " times, last: " + failure_words(op) + "; the archive " + checkpoint_id_for(o) +
+                        " is kept in the store: the agent of " + source +
                         " retries when it restarts, or run `wscp-agent resume --pending` on " + source);
     set_condition(s, kube::kConditionWorkspaceRunning, ConditionStatus::kFalse, "ResumeFailed", s.message,
                   o.generation, now);
     finish(s, o, CheckpointPhase::kFailed, now);
     return record(std::move(s), true, "ResumeFailed");
   }
-  set_running(s, o, source, "Resumed", now);
+  set_running(s, o, source, untouched ? "NotMoved" : "Resumed", now);
   // Why it was resumed was written with the decision.
   s.message = bounded(o.status.message.empty() ? "resumed on " + source : o.status.message + ": done");
   finish(s, o, CheckpointPhase::kFailed, now);
   return record(std::move(s), false, "Resumed");
 }
 
-Action on_operation(const CheckpointObject& o, const Need& need, const std::optional<Operation>& op, Time now) {
+Action start_attempt(const Need& need, int attempt, std::string why) {
+  Action a = simple(Action::Kind::kStartOperation);
+  a.operation_id = need.operation_ids.at(static_cast<std::size_t>(attempt));
+  a.request = need.request;
+  a.note = Note{attempt > 0, attempt > 0 ? "Retrying" : "Started",
+                std::string(kind_word(need.request.kind)) + " on " + need.node + " (operation " + a.operation_id +
+                    ")" + why};
+  return a;
+}
+
+Action on_operation(const CheckpointObject& o, const Need& need, const Observed& observed, Time now) {
+  const auto& op = observed.operation;
   if (!op && o.deleting && need.request.kind == Kind::kCheckpoint) {
     // Deleted before the checkpoint was asked for: nothing was touched.
     return simple(Action::Kind::kRemoveFinalizer);
   }
-  if (!op) {
-    Action a = simple(Action::Kind::kStartOperation);
-    a.note = Note{false, "Started", std::string(kind_word(need.request.kind)) + " on " + need.node +
-                                        " (operation " + need.operation_id + ")"};
-    return a;
-  }
+  if (!op) return start_attempt(need, 0, "");
   if (!agent::operations::finished(op->state)) return simple(Action::Kind::kWait, kPollInterval);
+  if (observed.attempt + 1 < kMaxAttempts && worth_another_attempt(need.request.kind, *op)) {
+    return start_attempt(need, observed.attempt + 1, ", again: the last attempt " + failure_words(*op));
+  }
   switch (need.request.kind) {
     case Kind::kCheckpoint: return on_checkpoint(o, *op, now);
     case Kind::kRestore: return on_restore(o, *op, now);
@@ -399,8 +429,8 @@ bool planned(const CheckpointObject& o) { return o.status.phase && *o.status.pha
 
 std::string checkpoint_id_for(const CheckpointObject& object) { return "wscp-" + object.uid; }
 
-std::string operation_id_for(const CheckpointObject& object, CheckpointStep step) {
-  return object.uid + "-" + lower(to_string(step));
+std::string operation_id_for(const CheckpointObject& object, CheckpointStep step, int attempt) {
+  return object.uid + "-" + lower(to_string(step)) + (attempt > 0 ? "-a" + std::to_string(attempt) : "");
 }
 
 Need what_to_read(const CheckpointObject& o) {
@@ -447,7 +477,7 @@ Action decide(const CheckpointObject& o, const Need& need, const Observed& obser
       if (!observed.preflight_refusal) return simple(Action::Kind::kNothing);
       return on_preflight(o, *observed.preflight_refusal, now);
     case Need::Kind::kOperation:
-      return on_operation(o, need, observed.operation, now);
+      return on_operation(o, need, observed, now);
     case Need::Kind::kNothing:
       break;
   }

@@ -45,9 +45,14 @@ struct CheckpointObject {
 };
 
 // Ids derived from the uid: the archive's checkpoint id, and one operation
-// id per step.
+// id per step and attempt ("<uid>-restore", then "<uid>-restore-a1", ...).
 std::string checkpoint_id_for(const CheckpointObject& object);
-std::string operation_id_for(const CheckpointObject& object, kube::CheckpointStep step);
+std::string operation_id_for(const CheckpointObject& object, kube::CheckpointStep step, int attempt = 0);
+
+// A step's operation is started again under the next attempt's id when the
+// agent cancelled it before it began (it was queued when the agent
+// restarted), and a resume also when it failed; at most this many times.
+inline constexpr int kMaxAttempts = 3;
 
 // What decide() needs read first.
 struct Need {
@@ -58,9 +63,11 @@ struct Need {
     kOperation,  // an agent's operation
   };
   Kind kind = Kind::kNothing;
-  std::string node;          // kPreflight, kOperation: whose agent
-  std::string operation_id;  // kOperation
-  agent::operations::Request request;  // kOperation: what to start when the agent does not know it
+  std::string node;  // kPreflight, kOperation: whose agent
+  // kOperation: the step's operation ids, one per attempt, in order; the
+  // reader asks for them in turn and reports the last one the agent knows.
+  std::vector<std::string> operation_ids;
+  agent::operations::Request request;  // kOperation: what each attempt asks for
 };
 Need what_to_read(const CheckpointObject& object);
 
@@ -68,6 +75,7 @@ Need what_to_read(const CheckpointObject& object);
 // (no such workspace, another namespace's workspace, no destination).
 struct Placement {
   std::string source_node;
+  std::string workspace_id;  // the workspace label's value there
   std::optional<std::string> destination_node;  // set when spec.destination is
 };
 
@@ -76,9 +84,10 @@ struct Observed {
   std::optional<Result<Placement>> placement;  // kPlacement
   // kPreflight: nullopt = it can restore; otherwise the refusal in words.
   std::optional<std::optional<std::string>> preflight_refusal;
-  // kOperation: the operation as its agent reports it; nullopt = unknown to
-  // the agent (never started, or forgotten).
+  // kOperation: the latest attempt the agent knows, and which attempt it is;
+  // nullopt = the agent knows none (never started, or forgotten).
   std::optional<agent::operations::Operation> operation;
+  int attempt = 0;
 };
 
 // A line of the object's history (an Event).
@@ -103,6 +112,8 @@ struct Action {
   kube::WorkspaceCheckpointStatus status;  // kWriteStatus
   std::optional<Note> note;                // kWriteStatus, kStartOperation
   std::chrono::milliseconds after{0};      // kWait
+  std::string operation_id;                // kStartOperation: on the Need's node
+  agent::operations::Request request;      // kStartOperation
 };
 
 // How often a running operation is polled.

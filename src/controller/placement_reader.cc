@@ -122,6 +122,7 @@ Result<Placement> ClusterPlacementReader::place(const CheckpointObject& object) 
 
   Placement placement;
   placement.source_node = source;
+  placement.workspace_id = workspace.id;
   if (!object.spec.destination) return placement;
 
   PlacementRequest request;

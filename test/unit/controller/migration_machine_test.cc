@@ -39,19 +39,20 @@ struct Script {
   State state = State::kSucceeded;
   std::string failure;
   std::optional<agent::operations::Recovery> recovery;
-  std::string code = "restore_failed";  // the failure's code
+  std::string code = "restore failed";  // the failure's code, as Failure::from writes it
 };
 
 Script fails(std::string why, std::optional<agent::operations::Recovery> recovery = std::nullopt,
-             std::string code = "restore_failed") {
+             std::string code = "restore failed") {
   return Script{State::kFailed, std::move(why), std::move(recovery), std::move(code)};
 }
 
 // The world the controller reads: placements, preflight verdicts, agents.
 struct World {
-  Result<Placement> placement = Placement{"node-1", std::string("node-2")};
+  Result<Placement> placement = Placement{"node-1", "ws-dev", std::string("node-2")};
   std::optional<std::string> preflight_refusal;
-  std::map<Kind, Script> scripts;
+  std::map<Kind, Script> scripts;  // how every attempt of a kind ends
+  std::map<Kind, std::vector<Script>> first_attempts;  // how the first ones end, in order
   std::map<std::string, Operation> operations;  // by id
   std::map<std::string, std::string> node_of;   // operation id -> node
   std::map<std::string, int> starts;            // operation id -> times started
@@ -65,8 +66,12 @@ struct World {
       case Need::Kind::kPlacement: o.placement = placement; break;
       case Need::Kind::kPreflight: o.preflight_refusal = preflight_refusal; break;
       case Need::Kind::kOperation: {
-        auto it = operations.find(need.operation_id);
-        if (it != operations.end()) o.operation = it->second;
+        for (std::size_t i = 0; i < need.operation_ids.size(); ++i) {
+          auto it = operations.find(need.operation_ids[i]);
+          if (it == operations.end()) break;
+          o.operation = it->second;
+          o.attempt = static_cast<int>(i);
+        }
         break;
       }
       case Need::Kind::kNothing: break;
@@ -74,15 +79,17 @@ struct World {
     return o;
   }
 
-  void start(const Need& need) {
-    ++starts[need.operation_id];
+  // An agent: the same id again is the same operation, never a second one.
+  void start(const Need& need, const Action& a) {
+    ++starts[a.operation_id];
+    if (operations.count(a.operation_id)) return;
     Operation op;
-    op.id = need.operation_id;
-    op.request = need.request;
+    op.id = a.operation_id;
+    op.request = a.request;
     op.state = State::kRunning;
-    operations[need.operation_id] = op;
-    node_of[need.operation_id] = need.node;
-    log.push_back(std::string("start ") + std::string(to_string(need.request.kind)) + " " + need.node);
+    operations[a.operation_id] = op;
+    node_of[a.operation_id] = need.node;
+    log.push_back(std::string("start ") + std::string(to_string(a.request.kind)) + " " + need.node);
   }
 
   // Time passes: every running operation ends as scripted.
@@ -91,6 +98,10 @@ struct World {
     for (auto& [id, op] : operations) {
       if (op.state != State::kRunning) continue;
       Script s = scripts.count(op.request.kind) ? scripts.at(op.request.kind) : Script{};
+      if (auto& firsts = first_attempts[op.request.kind]; !firsts.empty()) {
+        s = firsts.front();
+        firsts.erase(firsts.begin());
+      }
       op.state = s.state;
       if (s.state == State::kSucceeded) {
         agent::operations::Outcome out;
@@ -112,29 +123,29 @@ struct World {
 
 // Runs passes until the machine has nothing left to do (or `max_passes`).
 // Each pass, like a reconcile, reads what the status says to read and acts.
-// `repeat_passes`: every pass runs twice on the same object, as after a
-// write that was lost (a crash, a conflict) before the next read.
-void run(CheckpointObject& o, World& w, int max_passes = 60, bool repeat_passes = false) {
+// `lose_writes`: every status write is lost once (a crash or a conflict
+// after the step was decided), so the pass runs again on the old status.
+void run(CheckpointObject& o, World& w, int max_passes = 60, bool lose_writes = false) {
+  bool lost_last = false;
   for (int i = 0; i < max_passes; ++i) {
-    const int times = repeat_passes ? 2 : 1;
-    Action a;
-    Need need;
-    for (int t = 0; t < times; ++t) {
-      need = what_to_read(o);
-      a = decide(o, need, w.read(need), w.now);
-      if (a.kind == Action::Kind::kStartOperation) w.start(need);
-    }
+    const Need need = what_to_read(o);
+    const Action a = decide(o, need, w.read(need), w.now);
     switch (a.kind) {
       case Action::Kind::kAddFinalizer: o.has_finalizer = true; break;
       case Action::Kind::kRemoveFinalizer: o.has_finalizer = false; w.log.push_back("remove finalizer"); return;
       case Action::Kind::kWriteStatus: {
+        if (lose_writes && !lost_last) {
+          lost_last = true;
+          continue;
+        }
+        lost_last = false;
         o.status = a.status;
         std::string line = "write " + std::string(to_string(o.status.phase.value_or(CheckpointPhase::kPending)));
         if (o.status.decision) line += " decision=" + std::string(to_string(*o.status.decision));
         w.log.push_back(line);
         break;
       }
-      case Action::Kind::kStartOperation: break;
+      case Action::Kind::kStartOperation: w.start(need, a); break;
       case Action::Kind::kWait: w.advance(); break;
       case Action::Kind::kNothing: return;
     }
@@ -244,28 +255,105 @@ TEST_CASE("a migration: finalizer, plan, checkpoint, preflight, decision, restor
   }
 }
 
-TEST_CASE("a pass repeated on the same status (a lost write) starts nothing twice") {
+TEST_CASE("every status write lost once (a crash, a conflict): each operation is still asked for once") {
   auto o = migration_object();
   World w;
-  run(o, w, 60, /*repeat_passes=*/true);
+  run(o, w, 120, /*lose_writes=*/true);
   CHECK(o.status.phase == CheckpointPhase::kRestored);
-  CHECK(w.starts.size() == 3);
-  for (const auto& [id, n] : w.starts) CHECK_MESSAGE(n == 1, id, " started ", n, " times");
+  CHECK(w.operations.size() == 3);
+  for (const auto& [id, n] : w.starts) CHECK_MESSAGE(n == 1, id, " asked for ", n, " times");
 }
 
-TEST_CASE("a failed checkpoint ends Failed with the workspace on the source, nothing restored") {
+TEST_CASE("a failed checkpoint: the source is resumed, and the move ends Failed, running there") {
   auto o = migration_object();
   World w;
   w.scripts[Kind::kCheckpoint] = fails("CRIU could not dump: unsupported socket");
   run(o, w);
   CHECK(o.status.phase == CheckpointPhase::kFailed);
+  CHECK(o.status.decision == MigrationDecision::kResume);
   CHECK(o.status.running_on->node == "node-1");
   CHECK(condition(o, kube::kConditionCheckpointed).status == ConditionStatus::kFalse);
   CHECK(condition(o, kube::kConditionCheckpointed).reason == "CheckpointFailed");
+  CHECK(condition(o, kube::kConditionWorkspaceRunning).reason == "Resumed");
   CHECK(o.status.message.find("unsupported socket") != std::string::npos);
-  CHECK(w.starts.size() == 1);
+  CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kRestore)) == 0);
+  const auto& resume = w.operations.at(operation_id_for(o, CheckpointStep::kResume)).request;
+  CHECK(resume.workspace == "ws-dev");  // the id placement found, not the container's name
+  CHECK(resume.checkpoint_id == checkpoint_id_for(o));
   CHECK(has_note(w, "CheckpointFailed"));
-  CHECK(w.notes.back().warning);
+}
+
+TEST_CASE("a checkpoint refused before its plan: nothing to resume, running as before") {
+  auto o = migration_object();
+  World w;
+  w.scripts[Kind::kCheckpoint] = fails("container dev has no workspace label");
+  w.scripts[Kind::kResume] = fails("no plan for checkpoint wscp-...", std::nullopt, std::string(to_string(ErrorCode::kNotFound)));
+  run(o, w);
+  CHECK(o.status.phase == CheckpointPhase::kFailed);
+  CHECK(o.status.running_on->node == "node-1");
+  CHECK(condition(o, kube::kConditionWorkspaceRunning).reason == "NotMoved");
+  CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kResume, 1)) == 0);  // not retried
+}
+
+TEST_CASE("an operation the agent cancelled before it began is started again under the next attempt's id") {
+  auto o = migration_object();
+  World w;
+  w.first_attempts[Kind::kRestore] = {Script{State::kCancelled, "cancelled at the agent's restart", std::nullopt, std::string(to_string(ErrorCode::kCancelled))}};
+  run(o, w);
+  CHECK(o.status.phase == CheckpointPhase::kRestored);
+  CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kRestore)) == 1);
+  CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kRestore, 1)) == 1);
+  CHECK(operation_id_for(o, CheckpointStep::kRestore, 1) == o.uid + "-restore-a1");
+  CHECK(agent::operations::validate_operation_id(operation_id_for(o, CheckpointStep::kRestore, 2)));
+  CHECK(has_note(w, "Retrying"));
+}
+
+TEST_CASE("a resume that fails is tried again, up to the limit") {
+  SUBCASE("the second attempt works") {
+    auto o = migration_object();
+    World w;
+    w.scripts[Kind::kRestore] = fails("no room");
+    w.first_attempts[Kind::kResume] = {fails("podman: connection refused")};
+    run(o, w);
+    CHECK(o.status.phase == CheckpointPhase::kFailed);
+    CHECK(o.status.running_on->node == "node-1");
+    CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kResume, 1)) == 1);
+  }
+  SUBCASE("every attempt fails") {
+    auto o = migration_object();
+    World w;
+    w.scripts[Kind::kRestore] = fails("no room");
+    w.scripts[Kind::kResume] = fails("podman: connection refused");
+    run(o, w);
+    CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kResume, kMaxAttempts - 1)) == 1);
+    CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kResume, kMaxAttempts)) == 0);
+    CHECK_FALSE(o.status.running_on);
+    CHECK(condition(o, kube::kConditionWorkspaceRunning).reason == "ResumeFailed");
+  }
+}
+
+TEST_CASE("recoveries that did the step count as done: released, resumed on the source") {
+  SUBCASE("release") {
+    auto o = migration_object();
+    World w;
+    agent::operations::Recovery released;
+    released.action = migration::RecoveryAction::kReleased;
+    w.scripts[Kind::kRelease] = fails("interrupted", released);
+    run(o, w);
+    CHECK(o.status.message == "moved from node-1 to node-2");
+    CHECK_FALSE(has_note(w, "ReleaseFailed"));
+  }
+  SUBCASE("resume") {
+    auto o = migration_object();
+    World w;
+    w.preflight_refusal = "no room";
+    agent::operations::Recovery resumed;
+    resumed.action = migration::RecoveryAction::kResumedOnSource;
+    w.scripts[Kind::kResume] = fails("interrupted", resumed);
+    run(o, w);
+    CHECK(o.status.running_on->node == "node-1");
+    CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kResume, 1)) == 0);
+  }
 }
 
 TEST_CASE("a destination that refuses the preflight: Resume is recorded, then the source resumes") {
@@ -405,7 +493,7 @@ TEST_CASE("deleted while checkpointing: the checkpoint finishes, the source resu
     Action a = decide(o, need, w.read(need), w.now);
     if (a.kind == Action::Kind::kAddFinalizer) o.has_finalizer = true;
     if (a.kind == Action::Kind::kWriteStatus) o.status = a.status;
-    if (a.kind == Action::Kind::kStartOperation) w.start(need);
+    if (a.kind == Action::Kind::kStartOperation) w.start(need, a);
   }
   REQUIRE(w.starts.count(operation_id_for(o, CheckpointStep::kCheckpoint)) == 1);
   o.deleting = true;
@@ -493,7 +581,7 @@ TEST_CASE("deleted after the plan but before the checkpoint was asked for: nothi
 TEST_CASE("a release the source refuses as a conflict is a warning naming both nodes") {
   auto o = migration_object();
   World w;
-  w.scripts[Kind::kRelease] = fails("two copies of the workspace are running", std::nullopt, "conflict");
+  w.scripts[Kind::kRelease] = fails("two copies of the workspace are running", std::nullopt, std::string(to_string(ErrorCode::kConflict)));
   run(o, w);
   REQUIRE(o.status.phase == CheckpointPhase::kRestored);
   CHECK(has_note(w, "ReleaseRefused"));
