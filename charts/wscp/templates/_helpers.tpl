@@ -1,0 +1,27 @@
+{{/* Names and labels shared by the templates. */}}
+{{- define "wscp.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}{{ .Release.Name | trunc 40 | trimSuffix "-" }}{{- else -}}{{ printf "%s-%s" .Release.Name .Chart.Name | trunc 40 | trimSuffix "-" }}{{- end -}}
+{{- end -}}
+
+{{- define "wscp.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "wscp.selector" -}}
+app.kubernetes.io/name: {{ .root.Chart.Name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "wscp.image" -}}
+{{ .image.repository }}:{{ .image.tag | default .root.Chart.AppVersion }}
+{{- end -}}
+
+{{/* The Secret holding the controller's client certificate and the CA the agents trust. */}}
+{{- define "wscp.tlsSecret" -}}
+{{- if eq .Values.tls.mode "existing" -}}{{ required "tls.existingSecret is required with tls.mode=existing" .Values.tls.existingSecret }}{{- else -}}{{ include "wscp.fullname" . }}-controller-tls{{- end -}}
+{{- end -}}
