@@ -70,6 +70,8 @@ int main(int argc, char** argv) {
                "move the workspaces of cordoned nodes too (reason Drain)");
   app.add_option("--evacuation-store", options.evacuation_store,
                  "the agents' store evacuations use (default: their only store)");
+  app.add_option("--metrics-address", options.metrics_address, "where /metrics listens")->capture_default_str();
+  app.add_option("--metrics-port", options.metrics_port, "the port of /metrics (0: none)")->capture_default_str();
   app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   try {
     app.parse(argc, argv);

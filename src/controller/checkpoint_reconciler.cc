@@ -135,6 +135,7 @@ kube::WorkResult CheckpointReconciler::act(const json& raw, const CheckpointObje
                                               kube::WriteOptions{{}, deps_.field_manager, false});
       if (!written) return retry(written.error());
       if (action.note) tell(raw, *action.note, "Reconcile");
+      count_finished(object, action.status);
       deps_.logger->info("status written", {{"object", object.ns + "/" + object.name},
                                             {"phase", std::string(to_string(action.status.phase.value_or(
                                                           kube::CheckpointPhase::kPending)))},
@@ -173,6 +174,17 @@ Status CheckpointReconciler::set_finalizer(const json& raw, bool present) {
                             text_at(raw, json::json_pointer("/metadata/name")), patch, options);
   if (!r && !(kube::is_not_found(r.error()) && !present)) return r.error();
   return Ok{};
+}
+
+void CheckpointReconciler::count_finished(const CheckpointObject& before,
+                                          const kube::WorkspaceCheckpointStatus& after) {
+  if (!deps_.metrics || before.status.finished_at || !after.finished_at || !after.phase) return;
+  std::optional<std::chrono::duration<double>> took;
+  for (const auto& t : after.timings) {
+    if (t.step == kube::CheckpointStep::kPlan) took = *after.finished_at - t.started_at;
+  }
+  deps_.metrics->migration_finished(before.spec.reason, *after.phase, took);
+  if (after.deadline) deps_.metrics->deadline(after.deadline->met);
 }
 
 void CheckpointReconciler::tell(const json& raw, const Note& note, std::string_view action) {

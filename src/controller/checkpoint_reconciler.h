@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "controller/agent_client_factory.h"
+#include "controller/controller_metrics.h"
 #include "controller/migration_machine.h"
 #include "controller/placement_reader.h"
 #include "kube/event_recorder.h"
@@ -32,6 +33,7 @@ struct ReconcilerDeps {
   std::shared_ptr<log::Logger> logger;
   std::shared_ptr<Clock> clock = system_clock();
   std::string field_manager = "wscp-controller";
+  ControllerMetrics* metrics = nullptr;  // optional
 };
 
 class CheckpointReconciler {
@@ -46,6 +48,7 @@ class CheckpointReconciler {
                        const Action& action);
   Status set_finalizer(const nlohmann::json& raw, bool present);
   void tell(const nlohmann::json& raw, const Note& note, std::string_view action);
+  void count_finished(const CheckpointObject& before, const kube::WorkspaceCheckpointStatus& after);
 
   ReconcilerDeps deps_;
 };

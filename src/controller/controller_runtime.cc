@@ -9,6 +9,7 @@
 #include "controller/agent_client_factory.h"
 #include "controller/agent_directory.h"
 #include "controller/checkpoint_reconciler.h"
+#include "controller/controller_metrics.h"
 #include "controller/node_evacuator.h"
 #include "kube/config.h"
 #include "kube/event_recorder.h"
@@ -18,6 +19,8 @@
 #include "kube/resource.h"
 #include "kube/work_queue.h"
 #include "kube/worker_pool.h"
+#include "metrics/metrics_endpoint.h"
+#include "common/version.h"
 
 namespace wscp::controller {
 
@@ -66,8 +69,15 @@ Status run_controller(const ControllerOptions& options, const CancelToken& stop)
   if (!config) return config.error().wrap("cannot reach the Kubernetes API");
   std::shared_ptr<kube::KubeClient> kube = kube::make_kube_client(*config, {}, clock);
 
+  ControllerMetrics metrics(kVersion);
+  std::unique_ptr<metrics::MetricsEndpoint> endpoint;
+  if (options.metrics_port != 0) {
+    auto started = metrics::MetricsEndpoint::start(options.metrics_address, options.metrics_port, metrics.registry());
+    if (!started) return started.error();
+    endpoint = std::move(*started);
+  }
   // Declared before the informers whose handlers fill it, so it outlives them.
-  kube::WorkQueue queue;
+  kube::WorkQueue queue(kube::WorkQueueOptions{{}, metrics.queue_observer()});
   AgentDirectory directory(clock);
   kube::Informer leases(*kube, kube::resources::kLeases, options.agents_namespace);
   leases.add_handlers(directory.informer_handlers());
@@ -84,7 +94,8 @@ Status run_controller(const ControllerOptions& options, const CancelToken& stop)
   kube::EventRecorderConfig events_config;
   events_config.reporting_instance = identity;
   kube::KubeEventRecorder events(*kube, events_config, clock);
-  CheckpointReconciler reconciler(ReconcilerDeps{*kube, placement, agents, events, logger, clock});
+  CheckpointReconciler reconciler(
+      ReconcilerDeps{*kube, placement, agents, events, logger, clock, "wscp-controller", &metrics});
   EvacuatorOptions evacuator_options;
   evacuator_options.termination_taint_keys = options.termination_taint_keys;
   evacuator_options.drain_cordoned = options.drain_cordoned;
@@ -92,8 +103,11 @@ Status run_controller(const ControllerOptions& options, const CancelToken& stop)
   evacuator_options.store = options.evacuation_store;
   NodeEvacuator evacuator(*kube, directory, agents, events, logger, evacuator_options);
   auto reconcile = [&](const std::string& key) {
-    if (key.starts_with(kNodeKeyPrefix)) return evacuator.reconcile(key.substr(kNodeKeyPrefix.size()));
-    return reconciler.reconcile(key);
+    const auto started = std::chrono::steady_clock::now();
+    const bool node = key.starts_with(kNodeKeyPrefix);
+    auto result = node ? evacuator.reconcile(key.substr(kNodeKeyPrefix.size())) : reconciler.reconcile(key);
+    metrics.reconciled(node ? "node" : "checkpoint", result, std::chrono::steady_clock::now() - started);
+    return result;
   };
 
   checkpoints.add_handlers(kube::InformerHandlers{
@@ -134,6 +148,7 @@ Status run_controller(const ControllerOptions& options, const CancelToken& stop)
   kube::LeaderCallbacks callbacks;
   callbacks.on_started_leading = [&](std::shared_ptr<CancelToken>) {
     logger->info("leading", {{"identity", identity}});
+    metrics.leading(true);
     for (const auto& o : checkpoints.list()) queue.add(key_of(o));
     for (const auto& n : nodes.list()) queue.add(node_key_of(n));
     workers = kube::run_workers(queue, options.workers, reconcile,
@@ -144,6 +159,7 @@ Status run_controller(const ControllerOptions& options, const CancelToken& stop)
                                 });
   };
   callbacks.on_stopped_leading = [&] {
+    metrics.leading(false);
     if (!stop.cancelled()) lost = true;
     // No pass of this replica may run once another can lead.
     if (workers) workers->stop();

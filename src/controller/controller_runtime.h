@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,8 @@ struct ControllerOptions {
   std::vector<std::string> termination_taint_keys = default_termination_taint_keys();
   bool drain_cordoned = false;
   std::string evacuation_store;
+  std::string metrics_address = "0.0.0.0";
+  std::uint16_t metrics_port = 9465;  // 0: no metrics endpoint
   log::Format log_format = log::Format::kText;
   log::Level log_level = log::Level::kInfo;
 };

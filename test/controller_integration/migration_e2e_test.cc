@@ -55,6 +55,7 @@ std::string phase_of(const json& o) {
 
 struct Controller {
   std::filesystem::path dir;
+  std::uint16_t metrics_port = at::free_port();
   std::unique_ptr<at::ServeProcess> process;
   Controller(const kt::KubeEnv& kube, const std::filesystem::path& d, const std::string& pki,
              const std::string& agents_namespace, const std::string& identity)
@@ -63,10 +64,15 @@ struct Controller {
     process = std::make_unique<at::ServeProcess>(
         std::vector<std::string>{WSCP_CONTROLLER_BINARY, "--kubeconfig", kube.admin_kubeconfig(), "--namespace",
                                  agents_namespace, "--client-cert", pki + "/client.crt", "--client-key",
-                                 pki + "/client.key", "--identity", identity, "--log-format", "json"},
+                                 pki + "/client.key", "--identity", identity, "--log-format", "json",
+                                 "--metrics-address", "127.0.0.1", "--metrics-port", std::to_string(metrics_port)},
         (dir / (identity + ".log")).string());
   }
   std::string log() const { return process->log(); }
+  std::string metrics() const {
+    return kt::KubeEnv::run_command({"curl", "-sf", "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics"})
+        .out;
+  }
 };
 
 // What both tests stand on: the CRD, a namespace for the agents' Leases
@@ -171,6 +177,17 @@ TEST_CASE("controller e2e: kubectl apply moves a workspace from node-1 to node-2
   const long long on_node2 = n2.count(name);
   CHECK(on_node2 >= 10);
   CHECK(wt::eventually(30s, [&] { return n2.count(name) > on_node2; }));
+
+  // The controller's metrics count the move, and promtool accepts them.
+  const std::string scraped = controller->metrics();
+  CHECK_MESSAGE(scraped.find("wscp_controller_migrations_total{reason=\"Manual\",result=\"Restored\"} 1") !=
+                    std::string::npos,
+                scraped);
+  CHECK(scraped.find("wscp_controller_leader 1") != std::string::npos);
+  CHECK(scraped.find("wscp_controller_deadlines_total{outcome=\"met\"} 1") != std::string::npos);
+  CHECK(scraped.find("wscp_controller_migration_duration_seconds_count") != std::string::npos);
+  auto lint = kt::KubeEnv::run_command({"promtool", "check", "metrics"}, scraped);
+  CHECK_MESSAGE(lint.ok(), lint.output());
 
   // kubectl get wscp shows it; the Events tell the story.
   auto listed = kube.kubectl({"get", "wscp", "-n", team});
