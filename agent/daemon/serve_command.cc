@@ -315,8 +315,16 @@ int serve(const std::string& config_path) {
 void add_serve_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("serve", "run the node daemon: the mutual-TLS API, operations, registration");
   auto path = std::make_shared<std::string>();
+  auto check_only = std::make_shared<bool>(false);
   cmd->add_option("--config", *path, "the agent's YAML configuration (docs/agent-config.md)")->required();
-  cmd->callback([path] {
+  cmd->add_flag("--check-config", *check_only, "only check the configuration: print what is wrong, exit 0 when it is valid");
+  cmd->callback([path, check_only] {
+    if (*check_only) {
+      auto loaded = load_agent_config(*path);
+      if (!loaded) throw CLI::RuntimeError(fail("configuration", loaded.error()));
+      std::cout << *path << ": valid\n";
+      return;
+    }
     int rc = serve(*path);
     if (rc != 0) throw CLI::RuntimeError(rc);
   });

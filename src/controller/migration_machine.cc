@@ -114,12 +114,13 @@ bool recovered_as(const Operation& op, migration::RecoveryAction action) {
   return op.recovery && op.recovery->action == action;
 }
 
+// Cancelled before it began (queued when its agent restarted): nothing ran.
+bool never_began(const Operation& op) { return op.state == State::kCancelled && op.started_at.empty(); }
+
 // Whether the attempt that ended so is taken again under the next id.
 bool worth_another_attempt(Kind kind, const Operation& op) {
   if (op.state == State::kSucceeded) return false;
-  // Cancelled before it began (queued when its agent restarted): nothing ran.
-  if (op.state == State::kCancelled && (!op.recovery || recovered_as(op, migration::RecoveryAction::kLockFreed)))
-    return kind != Kind::kCheckpoint || !op.recovery;
+  if (never_began(op)) return true;
   // A resume brings a stopped workspace back: try it again, unless there
   // is nothing to resume (no plan: the checkpoint never began).
   const bool nothing_there = op.failure && op.failure->code == to_string(ErrorCode::kNotFound);
@@ -364,7 +365,7 @@ Action on_release(const CheckpointObject& o, const Operation& op, Time now) {
   return record(std::move(s), false, "Moved");
 }
 
-Action on_resume(const CheckpointObject& o, const Operation& op, Time now) {
+Action on_resume(const CheckpointObject& o, const Operation& op, int attempts, Time now) {
   const std::string source = o.status.source_node.value_or("?");
   const bool resumed = op.state == State::kSucceeded || recovered_as(op, migration::RecoveryAction::kResumedOnSource);
   // A checkpoint refused before its plan (nothing frozen) leaves nothing
@@ -375,8 +376,9 @@ Action on_resume(const CheckpointObject& o, const Operation& op, Time now) {
   finish_step(s, CheckpointStep::kResume, now);
   if (!resumed && !untouched) {
     s.running_on.reset();
-    s.message = bounded("resume on " + source + " failed " + std::to_string(kMaxAttempts) +
-                        " times, last: " + failure_words(op) + "; the archive " + checkpoint_id_for(o) +
+    s.message = bounded("resume on " + source + " failed" +
+                        (attempts > 1 ? " " + std::to_string(attempts) + " times, last" : std::string()) + ": " +
+                        failure_words(op) + "; the archive " + checkpoint_id_for(o) +
                         " is kept in the store: the agent of " + source +
                         " retries when it restarts, or run `wscp-agent resume --pending` on " + source);
     set_condition(s, kube::kConditionWorkspaceRunning, ConditionStatus::kFalse, "ResumeFailed", s.message,
@@ -403,8 +405,8 @@ Action start_attempt(const Need& need, int attempt, std::string why) {
 
 Action on_operation(const CheckpointObject& o, const Need& need, const Observed& observed, Time now) {
   const auto& op = observed.operation;
-  if (!op && o.deleting && need.request.kind == Kind::kCheckpoint) {
-    // Deleted before the checkpoint was asked for: nothing was touched.
+  if (o.deleting && need.request.kind == Kind::kCheckpoint && (!op || never_began(*op))) {
+    // Deleted before the checkpoint began: nothing was touched.
     return simple(Action::Kind::kRemoveFinalizer);
   }
   if (!op) return start_attempt(need, 0, "");
@@ -416,7 +418,7 @@ Action on_operation(const CheckpointObject& o, const Need& need, const Observed&
     case Kind::kCheckpoint: return on_checkpoint(o, *op, now);
     case Kind::kRestore: return on_restore(o, *op, now);
     case Kind::kRelease: return on_release(o, *op, now);
-    case Kind::kResume: return on_resume(o, *op, now);
+    case Kind::kResume: return on_resume(o, *op, observed.attempt + 1, now);
   }
   return simple(Action::Kind::kNothing);
 }

@@ -6,6 +6,7 @@
 # server and enforced (an agent may write only its own node's Lease).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+agent=${1:?usage: chart_test.sh WSCP_AGENT_BINARY}
 state=${WSCP_KUBE_STATE:?run through ctest (fixture kube)}
 # shellcheck disable=SC1091
 source "$state/env"
@@ -44,6 +45,20 @@ PY
 template --set tls.mode=existing --set tls.existingSecret=mine >"$work/existing.yaml"
 grep -q "secretName: mine" "$work/existing.yaml" || fail "tls.existingSecret not used"
 if template --set tls.mode=existing >/dev/null; then fail "tls.mode=existing without a Secret was accepted"; fi
+grep -q "tls.existingSecret is required" "$work/err" || fail "tls.mode=existing: $(cat "$work/err")"
+if template --set agent.metricsPort=9443 >/dev/null; then fail "agent.metricsPort = apiPort was accepted"; fi
+
+echo "== the agent accepts the configuration the chart renders"
+for set in "" "--set agent.storeCredentialsSecret=s3 --set agent.archiveKeySecret=keys --set agent.notices.aws=true"; do
+  # shellcheck disable=SC2086
+  template $set | python3 -c '
+import sys, yaml
+for d in yaml.safe_load_all(sys.stdin):
+    if d and d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-agent"):
+        print(d["data"]["agent.yaml"].replace("__NODE_NAME__", "node-1").replace("__POD_IP__", "10.0.0.7"))
+' >"$work/agent.yaml"
+  "$agent" serve --config "$work/agent.yaml" --check-config >"$work/check.out" 2>&1 || fail "agent config ($set): $(cat "$work/check.out")"
+done
 
 echo "== the default rendering applies to the API server"
 "${kubectl[@]}" create namespace "$ns" >/dev/null
@@ -66,6 +81,10 @@ expect no t-wscp-controller update nodes
 expect no t-wscp-controller delete workspacecheckpoints.wscp.dev -n team-a
 expect no t-wscp-controller get secrets -n "$ns"
 expect yes t-wscp-controller update leases.coordination.k8s.io -n "$ns"
+expect yes t-wscp-controller list leases.coordination.k8s.io -n "$ns"
+expect yes t-wscp-controller watch leases.coordination.k8s.io -n "$ns"
+expect yes t-wscp-controller create events.events.k8s.io -n team-a
+expect yes t-wscp-controller patch events.events.k8s.io -n team-a
 expect no t-wscp-controller update leases.coordination.k8s.io -n kube-system
 expect yes t-wscp-agent create leases.coordination.k8s.io -n "$ns"
 expect no t-wscp-agent delete leases.coordination.k8s.io -n "$ns"
@@ -108,6 +127,17 @@ for _ in $(seq 1 50); do
 done
 grep -q "an agent may write only the Lease of the node its pod runs on" "$work/deny.out" || fail "another node's Lease: $(cat "$work/deny.out")"
 lease node-a | "$WSCP_KUBECTL" "${as_agent[@]}" create -f - >"$work/allow.out" 2>&1 || fail "its own Lease: $(cat "$work/allow.out")"
+# Renewing (a PUT, as the agent does): its own Lease passes, another
+# node's (made by the admin) is refused.
+renew() {  # renew NODE: PUT the Lease back with a new annotation, as the agent
+  "${kubectl[@]}" get lease -n "$ns" "wscp-agent-$1" -o json |
+    python3 -c 'import json,sys; o=json.load(sys.stdin); o["metadata"].setdefault("annotations",{})["wscp.dev/renewed"]="1"; print(json.dumps(o))' |
+    "$WSCP_KUBECTL" "${as_agent[@]}" replace -f -
+}
+renew node-a >"$work/renew.out" 2>&1 || fail "updating its own Lease: $(cat "$work/renew.out")"
+lease node-b | "${kubectl[@]}" create -f - >/dev/null
+if renew node-b >"$work/other.out" 2>&1; then fail "an agent updated another node's Lease"; fi
+grep -q "an agent may write only the Lease" "$work/other.out" || fail "another node's Lease, update: $(cat "$work/other.out")"
 # Without a node-bound token (no node name) it writes none.
 if lease node-c | "$WSCP_KUBECTL" --kubeconfig "$work/agent-none.kubeconfig" create -f - >"$work/none.out" 2>&1; then
   fail "a Lease without a node-bound token was admitted"

@@ -25,3 +25,15 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "wscp.tlsSecret" -}}
 {{- if eq .Values.tls.mode "existing" -}}{{ required "tls.existingSecret is required with tls.mode=existing" .Values.tls.existingSecret }}{{- else -}}{{ include "wscp.fullname" . }}-controller-tls{{- end -}}
 {{- end -}}
+
+{{/* Cluster-scoped objects: two releases of one name in two namespaces must not collide. */}}
+{{- define "wscp.clusterName" -}}
+{{ include "wscp.fullname" . }}-{{ .Release.Namespace | trunc 20 | trimSuffix "-" }}
+{{- end -}}
+
+{{/* Settings the schema cannot express, refused at render with what to change. */}}
+{{- define "wscp.checks" -}}
+{{- if eq (int .Values.agent.apiPort) (int .Values.agent.metricsPort) -}}
+{{- fail "agent.apiPort and agent.metricsPort must differ" -}}
+{{- end -}}
+{{- end -}}

@@ -40,7 +40,13 @@ struct Script {
   std::string failure;
   std::optional<agent::operations::Recovery> recovery;
   std::string code = "restore failed";  // the failure's code, as Failure::from writes it
+  bool began = true;                     // false: cancelled while still queued
 };
+
+Script cancelled_before_it_began() {
+  return Script{State::kCancelled, "cancelled at the agent's restart", std::nullopt,
+                std::string(to_string(ErrorCode::kCancelled)), false};
+}
 
 Script fails(std::string why, std::optional<agent::operations::Recovery> recovery = std::nullopt,
              std::string code = "restore failed") {
@@ -103,6 +109,7 @@ struct World {
         firsts.erase(firsts.begin());
       }
       op.state = s.state;
+      if (s.began) op.started_at = "2030-01-01T10:00:01Z";
       if (s.state == State::kSucceeded) {
         agent::operations::Outcome out;
         out.workspace_id = "ws-dev";
@@ -298,7 +305,7 @@ TEST_CASE("a checkpoint refused before its plan: nothing to resume, running as b
 TEST_CASE("an operation the agent cancelled before it began is started again under the next attempt's id") {
   auto o = migration_object();
   World w;
-  w.first_attempts[Kind::kRestore] = {Script{State::kCancelled, "cancelled at the agent's restart", std::nullopt, std::string(to_string(ErrorCode::kCancelled))}};
+  w.first_attempts[Kind::kRestore] = {cancelled_before_it_began()};
   run(o, w);
   CHECK(o.status.phase == CheckpointPhase::kRestored);
   CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kRestore)) == 1);
@@ -599,4 +606,35 @@ TEST_CASE("an agent's message that is not UTF-8, or very long, still makes a wri
   CHECK(o.status.message.size() <= 4096);
   CHECK_NOTHROW((void)o.status.to_json().dump());
   CHECK(o.status.message.find("bad bytes ?? then ?? cut") != std::string::npos);
+}
+
+TEST_CASE("an operation cancelled after it began is not started again: the move resumes the source") {
+  auto o = migration_object();
+  World w;
+  w.scripts[Kind::kRestore] = Script{State::kCancelled, "cancelled: the agent stopped", std::nullopt,
+                                     std::string(to_string(ErrorCode::kCancelled)), true};
+  run(o, w);
+  CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kRestore, 1)) == 0);
+  CHECK(o.status.decision == MigrationDecision::kResume);
+  CHECK(o.status.running_on->node == "node-1");
+}
+
+TEST_CASE("deleted while its checkpoint was still queued and then cancelled: nothing starts again") {
+  auto o = migration_object();
+  World w;
+  w.first_attempts[Kind::kCheckpoint] = {cancelled_before_it_began()};
+  // Up to the checkpoint's start, then its end as cancelled, then deletion.
+  for (int i = 0; i < 3; ++i) {
+    Need need = what_to_read(o);
+    Action a = decide(o, need, w.read(need), w.now);
+    if (a.kind == Action::Kind::kAddFinalizer) o.has_finalizer = true;
+    if (a.kind == Action::Kind::kWriteStatus) o.status = a.status;
+    if (a.kind == Action::Kind::kStartOperation) w.start(need, a);
+  }
+  w.advance();
+  o.deleting = true;
+  run(o, w);
+  CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kCheckpoint, 1)) == 0);
+  CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kResume)) == 0);
+  CHECK(w.log.back() == "remove finalizer");
 }
