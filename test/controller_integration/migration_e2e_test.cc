@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -380,4 +381,64 @@ TEST_CASE("controller e2e: a termination taint on node-1 moves each of its works
   must(kube.kubectl({"taint", "node", "node-1", "karpenter.sh/disrupted:NoSchedule-"}), "kubectl taint -");
   n1.remove(stray);
   for (const std::string& c : {single, project + "-dev", project + "-db"}) n2.remove(c);
+}
+
+TEST_CASE("controller e2e: the destination's restore fails; the workspace resumes on the source and the status says why") {
+  Cluster cluster;
+  const auto& kube = cluster.kube;
+  const std::string& team = cluster.team;
+  wt::SandboxNode n1("node-1"), n2("node-2");
+  n1.ensure_testbox();
+  n2.ensure_testbox();
+  at::NodeAgent agent1(cluster.agent("node-1", n1.socket()));
+  // Node-2's agent pauses before Podman's import; the test then takes the
+  // workspace's name on node-2, so that the import fails.
+  const std::filesystem::path fault_log = cluster.dir.path() / "node-2-faults.log";
+  setenv("WSCP_FAULT", "restore.before-import=wait", 1);
+  setenv("WSCP_FAULT_LOG", fault_log.c_str(), 1);
+  at::NodeAgent agent2(cluster.agent("node-2", n2.socket()));
+  unsetenv("WSCP_FAULT");
+  unsetenv("WSCP_FAULT_LOG");
+
+  const std::string name = wt::unique_name("e2e-refused");
+  start_counter(n1, name, team);
+  auto controller = cluster.controller("e2e-restore-fails");
+  must(kube.kubectl({"apply", "-f", "-"}, move_resource(team, name).dump()), "kubectl apply");
+
+  REQUIRE_MESSAGE(wt::eventually(120s,
+                                 [&] {
+                                   return at::read_file_or_empty(fault_log).find("restore.before-import") !=
+                                          std::string::npos;
+                                 }),
+                  controller->log(), "\n", agent2.log());
+  n2.run(name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"});  // the name is taken now
+  std::ofstream(fault_log.string() + ".restore.before-import.go").put('\n');
+
+  json object;
+  REQUIRE_MESSAGE(wt::eventually(180s,
+                                 [&] {
+                                   object = get_object(kube, team, "move-" + name);
+                                   const std::string phase = phase_of(object);
+                                   return phase == "Restored" || phase == "Failed";
+                                 }),
+                  object.dump(2), "\n", controller->log());
+  INFO(object.dump(2));
+  const json& status = object.at("status");
+  CHECK(status.at("phase") == "Failed");
+  CHECK(status.at("decision") == "Resume");
+  CHECK(status.at("runningOn").at("node") == "node-1");
+  const std::string message = status.value("message", "");
+  CHECK_MESSAGE(message.find("restore on node-2 failed") != std::string::npos, message);
+  bool restored_false = false;
+  for (const auto& c : status.at("conditions"))
+    if (c.at("type") == "Restored" && c.at("status") == "False" && c.at("reason") == "RestoreFailed") restored_false = true;
+  CHECK(restored_false);
+  // Running once, on node-1, counting on; node-2 holds only the test's own container.
+  REQUIRE(n1.client().inspect_container(name)->running());
+  const long long count = n1.count(name);
+  CHECK(wt::eventually(30s, [&] { return n1.count(name) > count; }));
+  auto events = kube.kubectl({"get", "events.events.k8s.io", "-n", team, "-o", "json"});
+  CHECK(events.out.find("RestoreFailed") != std::string::npos);
+  n1.remove(name);
+  n2.remove(name);
 }
