@@ -442,3 +442,82 @@ TEST_CASE("controller e2e: the destination's restore fails; the workspace resume
   n1.remove(name);
   n2.remove(name);
 }
+
+namespace {
+
+// Applies a move of a fresh counter and waits until node-1's agent knows
+// its checkpoint operation; returns the container's name and the object's uid.
+std::pair<std::string, std::string> start_move(const Cluster& cluster, wt::SandboxNode& n1, at::NodeAgent& agent1,
+                                               const std::string& prefix) {
+  const std::string name = wt::unique_name(prefix);
+  start_counter(n1, name, cluster.team);
+  must(cluster.kube.kubectl({"apply", "-f", "-"}, move_resource(cluster.team, name).dump()), "kubectl apply");
+  std::string uid;
+  REQUIRE(wt::eventually(60s, [&] {
+    const json o = get_object(cluster.kube, cluster.team, "move-" + name);
+    if (!o.is_object()) return false;
+    uid = o.at("metadata").value("uid", "");
+    return agent1.operation(uid + "-checkpoint").contains("state");
+  }));
+  return {name, uid};
+}
+
+json wait_final(const Cluster& cluster, const std::string& name, const Controller& controller) {
+  json object;
+  REQUIRE_MESSAGE(wt::eventually(240s,
+                                 [&] {
+                                   object = get_object(cluster.kube, cluster.team, "move-" + name);
+                                   const std::string phase = phase_of(object);
+                                   return phase == "Restored" || phase == "Failed";
+                                 }),
+                  object.dump(2), "\n", controller.log());
+  return object;
+}
+
+// Where the status says it runs, it runs, and nowhere else.
+void check_runs_once(const json& object, const std::string& name, wt::SandboxNode& n1, wt::SandboxNode& n2) {
+  INFO(object.dump(2));
+  const std::string on = object.at("status").at("runningOn").at("node");
+  wt::SandboxNode& there = on == "node-1" ? n1 : n2;
+  wt::SandboxNode& other = on == "node-1" ? n2 : n1;
+  REQUIRE(there.client().inspect_container(name)->running());
+  auto elsewhere = other.client().inspect_container(name);
+  CHECK((!elsewhere || !elsewhere->running()));
+  const long long count = there.count(name);
+  CHECK(wt::eventually(30s, [&] { return there.count(name) > count; }));
+}
+
+}  // namespace
+
+TEST_CASE("controller e2e: kube-apiserver restarted mid-migration; the move finishes") {
+  Cluster cluster;
+  wt::SandboxNode n1("node-1"), n2("node-2");
+  n1.ensure_testbox();
+  n2.ensure_testbox();
+  at::NodeAgent agent1(cluster.agent("node-1", n1.socket()));
+  at::NodeAgent agent2(cluster.agent("node-2", n2.socket()));
+  auto controller = cluster.controller("e2e-apiserver");
+  auto [name, uid] = start_move(cluster, n1, agent1, "e2e-apiserver");
+  cluster.kube.restart_apiserver();
+  const json object = wait_final(cluster, name, *controller);
+  CHECK(object.at("status").at("phase") == "Restored");
+  check_runs_once(object, name, n1, n2);
+  n2.remove(name);
+}
+
+TEST_CASE("controller e2e: the source's agent killed -9 mid-checkpoint and started again; the workspace runs exactly once") {
+  Cluster cluster;
+  wt::SandboxNode n1("node-1"), n2("node-2");
+  n1.ensure_testbox();
+  n2.ensure_testbox();
+  at::NodeAgent agent1(cluster.agent("node-1", n1.socket()));
+  at::NodeAgent agent2(cluster.agent("node-2", n2.socket()));
+  auto controller = cluster.controller("e2e-agent-restart");
+  auto [name, uid] = start_move(cluster, n1, agent1, "e2e-agentkill");
+  agent1.kill();
+  agent1.start();
+  const json object = wait_final(cluster, name, *controller);
+  check_runs_once(object, name, n1, n2);
+  const std::string on = object.at("status").at("runningOn").at("node");
+  (on == "node-1" ? n1 : n2).remove(name);
+}
