@@ -97,7 +97,7 @@ int serve(const std::string& config_path) {
     node.workspace_label = cfg.workspace_label;
     node.settle_seconds = std::chrono::duration<double>(cfg.settle_period).count();
     StoreArgs store;
-    store.via = s.url;
+    store.via = s.store_url();
     store.compression = s.compression_level == 0 ? "none" : "zstd";
     store.compression_level = s.compression_level == 0 ? 3 : s.compression_level;
     store.encryption_key_file = s.keyring;

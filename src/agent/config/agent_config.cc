@@ -509,4 +509,10 @@ Result<AgentConfig> load_agent_config(const std::string& path) {
   return parse_agent_config(text.str(), path);
 }
 
+std::string StoreConfig::store_url() const {
+  if (credentials_dir.empty() || url.rfind("s3://", 0) != 0 || url.find("credentials_dir=") != std::string::npos)
+    return url;
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "credentials_dir=" + credentials_dir;
+}
+
 }  // namespace wscp::agent

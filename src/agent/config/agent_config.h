@@ -40,6 +40,10 @@ struct StoreConfig {
   std::string credentials_dir;  // optional: a mounted Secret with the S3 credentials
   std::string keyring;          // optional: the encryption/authentication keys
   int compression_level = 3;    // zstd level 1..19; 0 = uncompressed
+
+  // The URL the store is opened with: an S3 URL carries credentials_dir as
+  // its option of that name (unless the URL names one itself).
+  std::string store_url() const;
 };
 
 struct AwsNoticeConfig {

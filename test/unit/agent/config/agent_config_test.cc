@@ -335,3 +335,17 @@ TEST_CASE("the serve samples in docs/agent-daemon.md and README.md are valid con
     CHECK(samples >= 1);
   }
 }
+
+TEST_CASE("a store's credentials_dir reaches its S3 URL") {
+  StoreConfig s;
+  s.url = "s3://bucket/prefix?endpoint=http://127.0.0.1:9000";
+  CHECK(s.store_url() == s.url);
+  s.credentials_dir = "/etc/wscp/store-credentials";
+  CHECK(s.store_url() == "s3://bucket/prefix?endpoint=http://127.0.0.1:9000&credentials_dir=/etc/wscp/store-credentials");
+  s.url = "s3://bucket";
+  CHECK(s.store_url() == "s3://bucket?credentials_dir=/etc/wscp/store-credentials");
+  s.url = "s3://bucket?credentials_dir=/other";  // the URL's own wins
+  CHECK(s.store_url() == "s3://bucket?credentials_dir=/other");
+  s.url = "file:///var/lib/wscp/store";
+  CHECK(s.store_url() == "file:///var/lib/wscp/store");
+}
