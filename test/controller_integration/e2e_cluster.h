@@ -1,0 +1,198 @@
+#pragma once
+
+// What the controller's end-to-end tests stand on: the "kube" fixture's API
+// server with the CRD, a namespace for the agents' Leases (one per test, so
+// no earlier test's Lease is live), a tenant namespace, the Nodes a kubelet
+// would register, the test PKI, a directory store, the agents on the
+// sandbox nodes and wscp-controller as a process.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "kube_env.h"
+#include "node_agent.h"
+#include "sandbox_node.h"
+
+namespace wscp::controller::testing {
+
+namespace at = wscp::agent::testing;
+namespace kt = wscp::kube::testing;
+namespace wt = wscp::testing;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+inline void must(const kt::CommandResult& r, const std::string& what) {
+  REQUIRE_MESSAGE(r.ok(), what, ": ", r.output());
+}
+
+// The Nodes a kubelet would register, Ready (no kubelet runs here).
+inline void register_node(const kt::KubeEnv& kube, const std::string& name) {
+  must(kube.kubectl({"apply", "-f", "-"},
+                    json{{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", name}}}}.dump()),
+       "node " + name);
+  const json ready = {{"status",
+                       {{"conditions",
+                         {{{"type", "Ready"}, {"status", "True"}, {"reason", "KubeletReady"}, {"message", "test"}}}}}}};
+  must(kube.kubectl({"patch", "node", name, "--subresource=status", "--type=merge", "-p", ready.dump()}),
+       "node " + name + " Ready");
+  // The API server taints a new Node not-ready; the node lifecycle
+  // controller, which would lift it, does not run here.
+  must(kube.kubectl({"patch", "node", name, "--type=merge", "-p", R"({"spec":{"taints":null}})"}),
+       "node " + name + " untainted");
+}
+
+inline json get_object(const kt::KubeEnv& kube, const std::string& ns, const std::string& name) {
+  auto r = kube.kubectl({"get", "wscp", name, "-n", ns, "-o", "json"});
+  if (!r.ok()) return nullptr;
+  return json::parse(r.out, nullptr, false);
+}
+
+inline std::string phase_of(const json& o) {
+  if (!o.is_object() || !o.contains("status")) return "";
+  return o["status"].value("phase", "");
+}
+
+// wscp-controller as a process, its metrics on a free port.
+struct Controller {
+  std::filesystem::path dir;
+  std::uint16_t metrics_port = at::free_port();
+  std::unique_ptr<at::ServeProcess> process;
+  Controller(const kt::KubeEnv& kube, const std::filesystem::path& d, const std::string& pki,
+             const std::string& agents_namespace, const std::string& identity)
+      : dir(d) {
+    std::filesystem::create_directories(dir);
+    process = std::make_unique<at::ServeProcess>(
+        std::vector<std::string>{WSCP_CONTROLLER_BINARY, "--kubeconfig", kube.admin_kubeconfig(), "--namespace",
+                                 agents_namespace, "--client-cert", pki + "/client.crt", "--client-key",
+                                 pki + "/client.key", "--identity", identity, "--log-format", "json",
+                                 "--metrics-address", "127.0.0.1", "--metrics-port", std::to_string(metrics_port)},
+        (dir / (identity + ".log")).string());
+  }
+  std::string log() const { return process->log(); }
+  std::string metrics() const {
+    return kt::KubeEnv::run_command({"curl", "-sf", "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics"})
+        .out;
+  }
+};
+
+struct Cluster {
+  kt::KubeEnv kube;
+  std::string agents_namespace = wt::unique_name("wscp-system");
+  std::string team = wt::unique_name("team");
+  wt::TempDir dir;
+  std::string pki = (dir.path() / "pki").string();
+  std::string store = (dir.path() / "store").string();
+
+  Cluster() {
+    kube.apply_crd(std::string(WSCP_SOURCE_DIR) + "/crds/wscp.dev_workspacecheckpoints.yaml",
+                   "workspacecheckpoints.wscp.dev");
+    must(kube.kubectl({"create", "namespace", agents_namespace}), "namespace " + agents_namespace);
+    must(kube.kubectl({"create", "namespace", team}), "namespace " + team);
+    register_node(kube, "node-1");
+    register_node(kube, "node-2");
+    at::make_test_pki(pki);
+    std::filesystem::create_directories(store);
+  }
+  ~Cluster() { (void)kube.kubectl({"delete", "namespace", team, agents_namespace, "--wait=false"}); }
+
+  at::NodeAgentConfig agent(const std::string& node, const std::string& socket) const {
+    const std::string registration = "kubernetes:\n  kubeconfig: " + kube.admin_kubeconfig() +
+                                     "\n  namespace: " + agents_namespace +
+                                     "\n  lease_renew_interval: 1s\n  lease_duration: 10s\n";
+    return at::NodeAgentConfig{node, socket, dir.path() / node, pki, at::directory_store("main", store), "",
+                               registration};
+  }
+  std::unique_ptr<Controller> controller(const std::string& identity) const {
+    return std::make_unique<Controller>(kube, dir.path() / "controller", pki, agents_namespace, identity);
+  }
+  void apply(const json& object) const { must(kube.kubectl({"apply", "-f", "-"}, object.dump()), "kubectl apply"); }
+};
+
+// The two sandbox nodes with the test image, and an agent on each (on
+// node-1 only with kNode1Only; a test may start node-2's itself).
+struct TwoNodes {
+  enum Agents { kBoth, kNode1Only };
+  wt::SandboxNode n1{"node-1"};
+  wt::SandboxNode n2{"node-2"};
+  std::unique_ptr<at::NodeAgent> agent1;
+  std::unique_ptr<at::NodeAgent> agent2;
+  explicit TwoNodes(const Cluster& cluster, Agents agents = kBoth) {
+    n1.ensure_testbox();
+    n2.ensure_testbox();
+    agent1 = std::make_unique<at::NodeAgent>(cluster.agent("node-1", n1.socket()));
+    if (agents == kBoth) agent2 = std::make_unique<at::NodeAgent>(cluster.agent("node-2", n2.socket()));
+  }
+  wt::SandboxNode& node(const std::string& name) { return name == "node-1" ? n1 : n2; }
+};
+
+// A WorkspaceCheckpoint moving container `name` from node-1 to node-2.
+inline json move_resource(const std::string& ns, const std::string& name) {
+  return {{"apiVersion", "wscp.dev/v1alpha1"},
+          {"kind", "WorkspaceCheckpoint"},
+          {"metadata", {{"name", "move-" + name}, {"namespace", ns}}},
+          {"spec",
+           {{"workspace", {{"node", "node-1"}, {"container", name}}},
+            {"destination", {{"node", "node-2"}}},
+            {"store", "main"},
+            {"deadline", at::rfc3339_in(std::chrono::seconds(300))}}}};
+}
+
+// A counter on `node` labelled as a workspace of namespace `ns` (or of
+// none, with ns "").
+inline void start_counter(wt::SandboxNode& node, const std::string& name, const std::string& ns) {
+  json labels = {{"dev.containers.id", name}};
+  if (!ns.empty()) labels["wscp.dev/namespace"] = ns;
+  node.run(name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"}, {{"labels", labels}});
+  REQUIRE(wt::eventually(30s, [&] { return node.count(name) >= 10; }));
+}
+
+// Waits until the object's phase is final (Restored or Failed); returns it.
+inline json wait_final(const Cluster& cluster, const std::string& object_name,
+                       const std::function<std::string()>& diagnostics, std::chrono::seconds timeout = 240s) {
+  json object;
+  REQUIRE_MESSAGE(wt::eventually(timeout,
+                                 [&] {
+                                   object = get_object(cluster.kube, cluster.team, object_name);
+                                   const std::string phase = phase_of(object);
+                                   return phase == "Restored" || phase == "Failed";
+                                 }),
+                  object.dump(2), "\n", diagnostics());
+  return object;
+}
+
+// Applies a move of a fresh counter and waits until node-1's agent knows
+// its checkpoint operation; returns the container's name and the object's uid.
+inline std::pair<std::string, std::string> start_move(const Cluster& cluster, TwoNodes& nodes,
+                                                      const std::string& prefix) {
+  const std::string name = wt::unique_name(prefix);
+  start_counter(nodes.n1, name, cluster.team);
+  cluster.apply(move_resource(cluster.team, name));
+  std::string uid;
+  REQUIRE(wt::eventually(60s, [&] {
+    const json o = get_object(cluster.kube, cluster.team, "move-" + name);
+    if (!o.is_object()) return false;
+    uid = o.at("metadata").value("uid", "");
+    return nodes.agent1->operation(uid + "-checkpoint").contains("state");
+  }));
+  return {name, uid};
+}
+
+// Where the status says it runs, it runs and counts on, and nowhere else.
+inline void check_runs_once(const json& object, const std::string& name, TwoNodes& nodes) {
+  INFO(object.dump(2));
+  const std::string on = object.at("status").at("runningOn").at("node");
+  wt::SandboxNode& there = nodes.node(on);
+  wt::SandboxNode& other = nodes.node(on == "node-1" ? "node-2" : "node-1");
+  REQUIRE(there.client().inspect_container(name)->running());
+  auto elsewhere = other.client().inspect_container(name);
+  CHECK((!elsewhere || !elsewhere->running()));
+  const long long count = there.count(name);
+  CHECK(wt::eventually(30s, [&] { return there.count(name) > count; }));
+}
+
+}  // namespace wscp::controller::testing

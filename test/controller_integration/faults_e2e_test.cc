@@ -1,0 +1,148 @@
+// The controller end to end under faults (same stage as
+// migration_e2e_test.cc): the leader killed, the destination's restore
+// failing, the API server restarted, the source's agent killed; each time
+// the workspace runs exactly once, where the status says.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <stdlib.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "e2e_cluster.h"
+
+using namespace wscp::controller::testing;
+
+TEST_CASE("controller e2e: the leader killed mid-migration, the standby finishes it without repeating a step") {
+  Cluster cluster;
+  const auto& kube = cluster.kube;
+  const std::string& team = cluster.team;
+  TwoNodes nodes(cluster);
+  auto& n1 = nodes.n1;
+  auto& n2 = nodes.n2;
+  const std::string name = wt::unique_name("e2e-failover");
+  start_counter(n1, name, team);
+
+  auto first = cluster.controller("e2e-first");
+  std::string holder;
+  REQUIRE_MESSAGE(wt::eventually(30s,
+                                 [&] {
+                                   auto r = kube.kubectl({"get", "lease", "wscp-controller", "-n",
+                                                          cluster.agents_namespace, "-o",
+                                                          "jsonpath={.spec.holderIdentity}"});
+                                   holder = r.out;
+                                   return holder == "e2e-first";
+                                 }),
+                  holder, "\n", first->log());
+  auto standby = cluster.controller("e2e-standby");
+
+  cluster.apply(move_resource(team, name));
+  // Once the checkpoint was asked of node-1's agent, the leader dies.
+  std::string uid;
+  REQUIRE(wt::eventually(60s, [&] {
+    const json o = get_object(kube, team, "move-" + name);
+    if (!o.is_object()) return false;
+    uid = o.at("metadata").value("uid", "");
+    return nodes.agent1->operation(uid + "-checkpoint").contains("state");
+  }));
+  first->process->signal(SIGKILL);
+
+  const json object = wait_final(cluster, "move-" + name,
+                                [&] { return "first:\n" + first->log() + "\nstandby:\n" + standby->log(); });
+  INFO(object.dump(2));
+  INFO(standby->log());
+  CHECK(object.at("status").at("phase") == "Restored");
+  CHECK(object.at("status").at("runningOn").at("node") == "node-2");
+  // The standby led, and found the checkpoint the first one had started
+  // rather than starting another.
+  CHECK(standby->log().find("\"msg\":\"leading\"") != std::string::npos);
+  CHECK(standby->log().find("\"phase\":\"Restored\"") != std::string::npos);  // it finished the move
+  for (std::istringstream lines(standby->log()); !lines.eof();) {
+    std::string line;
+    std::getline(lines, line);
+    if (line.find("operation started") != std::string::npos && line.find(uid + "-checkpoint") != std::string::npos)
+      CHECK_MESSAGE(line.find("\"created\":false") != std::string::npos, line);
+  }
+  CHECK_FALSE(*n1.client().container_exists(name));
+  REQUIRE(n2.client().inspect_container(name)->running());
+  const long long on_node2 = n2.count(name);
+  CHECK(wt::eventually(30s, [&] { return n2.count(name) > on_node2; }));
+  n2.remove(name);
+}
+
+TEST_CASE("controller e2e: the destination's restore fails; the workspace resumes on the source and the status says why") {
+  Cluster cluster;
+  const auto& kube = cluster.kube;
+  const std::string& team = cluster.team;
+  TwoNodes nodes(cluster, TwoNodes::kNode1Only);
+  auto& n1 = nodes.n1;
+  auto& n2 = nodes.n2;
+  // Node-2's agent pauses before Podman's import; the test then takes the
+  // workspace's name on node-2, so that the import fails.
+  const std::filesystem::path fault_log = cluster.dir.path() / "node-2-faults.log";
+  setenv("WSCP_FAULT", "restore.before-import=wait", 1);
+  setenv("WSCP_FAULT_LOG", fault_log.c_str(), 1);
+  at::NodeAgent agent2(cluster.agent("node-2", n2.socket()));
+  unsetenv("WSCP_FAULT");
+  unsetenv("WSCP_FAULT_LOG");
+
+  const std::string name = wt::unique_name("e2e-refused");
+  start_counter(n1, name, team);
+  auto controller = cluster.controller("e2e-restore-fails");
+  cluster.apply(move_resource(team, name));
+
+  REQUIRE_MESSAGE(wt::eventually(120s,
+                                 [&] {
+                                   return at::read_file_or_empty(fault_log).find("restore.before-import") !=
+                                          std::string::npos;
+                                 }),
+                  controller->log(), "\n", agent2.log());
+  n2.run(name, {"/usr/local/bin/wscp-counter", "/var/wscp/count", "50"});  // the name is taken now
+  std::ofstream(fault_log.string() + ".restore.before-import.go").put('\n');
+
+  const json object = wait_final(cluster, "move-" + name, [&] { return controller->log() + "\n" + agent2.log(); });
+  INFO(object.dump(2));
+  const json& status = object.at("status");
+  CHECK(status.at("phase") == "Failed");
+  CHECK(status.at("decision") == "Resume");
+  CHECK(status.at("runningOn").at("node") == "node-1");
+  const std::string message = status.value("message", "");
+  CHECK_MESSAGE(message.find("restore on node-2 failed") != std::string::npos, message);
+  bool restored_false = false;
+  for (const auto& c : status.at("conditions"))
+    if (c.at("type") == "Restored" && c.at("status") == "False" && c.at("reason") == "RestoreFailed") restored_false = true;
+  CHECK(restored_false);
+  // Running once, on node-1, counting on; node-2 holds only the test's own container.
+  REQUIRE(n1.client().inspect_container(name)->running());
+  const long long count = n1.count(name);
+  CHECK(wt::eventually(30s, [&] { return n1.count(name) > count; }));
+  auto events = kube.kubectl({"get", "events.events.k8s.io", "-n", team, "-o", "json"});
+  CHECK(events.out.find("RestoreFailed") != std::string::npos);
+  n1.remove(name);
+  n2.remove(name);
+}
+
+TEST_CASE("controller e2e: kube-apiserver restarted mid-migration; the move finishes") {
+  Cluster cluster;
+  TwoNodes nodes(cluster);
+  auto controller = cluster.controller("e2e-apiserver");
+  auto [name, uid] = start_move(cluster, nodes, "e2e-apiserver");
+  cluster.kube.restart_apiserver();
+  const json object = wait_final(cluster, "move-" + name, [&] { return controller->log(); });
+  CHECK(object.at("status").at("phase") == "Restored");
+  check_runs_once(object, name, nodes);
+  nodes.n2.remove(name);
+}
+
+TEST_CASE("controller e2e: the source's agent killed -9 mid-checkpoint and started again; the workspace runs exactly once") {
+  Cluster cluster;
+  TwoNodes nodes(cluster);
+  auto controller = cluster.controller("e2e-agent-restart");
+  auto [name, uid] = start_move(cluster, nodes, "e2e-agentkill");
+  nodes.agent1->kill();
+  nodes.agent1->start();
+  const json object = wait_final(cluster, "move-" + name, [&] { return controller->log(); });
+  check_runs_once(object, name, nodes);
+  nodes.node(object.at("status").at("runningOn").at("node")).remove(name);
+}
