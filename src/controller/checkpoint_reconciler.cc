@@ -123,6 +123,14 @@ kube::WorkResult CheckpointReconciler::act(const json& raw, const CheckpointObje
       return kube::WorkResult::done();
     case Kind::kWait:
       return kube::WorkResult::requeue_after(action.after);
+    case Kind::kDelete: {
+      kube::DeleteOptions options;
+      options.precondition_uid = object.uid;  // this incarnation only
+      auto removed = deps_.kube.remove(kube::resources::kWorkspaceCheckpoints, object.ns, object.name, options);
+      if (!removed && !kube::is_not_found(removed.error())) return retry(removed.error());
+      deps_.logger->info("deleted after its TTL", {{"object", object.ns + "/" + object.name}});
+      return kube::WorkResult::requeue_after({});
+    }
     case Kind::kAddFinalizer:
     case Kind::kRemoveFinalizer: {
       if (auto st = set_finalizer(raw, action.kind == Kind::kAddFinalizer); !st) return retry(st.error());

@@ -483,7 +483,15 @@ Action decide(const CheckpointObject& o, const Need& need, const Observed& obser
     case Need::Kind::kNothing:
       break;
   }
-  if (!o.deleting) return simple(Action::Kind::kNothing);
+  if (!o.deleting) {
+    // ttlSecondsAfterFinished: the resource goes once it has been final
+    // that long (a kept checkpoint's workspace is resumed by the deletion).
+    if (!s.finished_at || !o.spec.ttl_seconds_after_finished) return simple(Action::Kind::kNothing);
+    const Time expiry = *s.finished_at + std::chrono::seconds(*o.spec.ttl_seconds_after_finished);
+    if (now >= expiry) return simple(Action::Kind::kDelete);
+    return simple(Action::Kind::kWait,
+                  std::chrono::ceil<std::chrono::milliseconds>(expiry - now));
+  }
   // Deleted: a checkpoint that stopped the workspace and will not be
   // restored is resumed first; anything else has nothing left running on it.
   if (s.phase == CheckpointPhase::kCheckpointed && !s.decision) {

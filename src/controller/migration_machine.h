@@ -105,7 +105,8 @@ struct Action {
     kRemoveFinalizer,
     kWriteStatus,     // then look again at once
     kStartOperation,  // the Need's operation; then poll
-    kWait,            // an operation runs: look again after `after`
+    kWait,            // an operation runs (or a TTL counts down): look again after `after`
+    kDelete,          // spec.ttlSecondsAfterFinished has passed: delete the resource
     kNothing,         // final: nothing left to do
   };
   Kind kind = Kind::kNothing;

@@ -77,7 +77,7 @@ TEST_CASE("controller e2e: kubectl apply moves a workspace from node-1 to node-2
   n2.remove(name);
 }
 
-TEST_CASE("controller e2e: a workspace of another namespace is refused, and keeps running") {
+TEST_CASE("controller e2e: a workspace of another namespace is refused, and keeps running; the resource expires") {
   Cluster cluster;
   const std::string& team = cluster.team;
   TwoNodes nodes(cluster, TwoNodes::kNode1Only);
@@ -89,12 +89,17 @@ TEST_CASE("controller e2e: a workspace of another namespace is refused, and keep
   const json resource = {{"apiVersion", "wscp.dev/v1alpha1"},
                          {"kind", "WorkspaceCheckpoint"},
                          {"metadata", {{"name", "steal"}, {"namespace", team}}},
-                         {"spec", {{"workspace", {{"node", "node-1"}, {"container", name}}}, {"destination", json::object()}}}};
+                         {"spec",
+                          {{"workspace", {{"node", "node-1"}, {"container", name}}},
+                           {"destination", json::object()},
+                           {"ttlSecondsAfterFinished", 3}}}};
   cluster.apply(resource);
   const json object = wait_final(cluster, "steal", [&] { return controller->log(); }, 120s);
   CHECK(phase_of(object) == "Failed");
   const std::string message = object.at("status").value("message", "");
   CHECK(message.find("belongs to namespace someone-else") != std::string::npos);
+  // ttlSecondsAfterFinished: it is gone a few seconds after it ended.
+  CHECK(wt::eventually(60s, [&] { return get_object(cluster.kube, team, "steal").is_null(); }));
   CHECK(n1.client().inspect_container(name)->running());
   const long long count = n1.count(name);
   CHECK(wt::eventually(30s, [&] { return n1.count(name) > count; }));

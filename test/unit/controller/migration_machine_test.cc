@@ -154,6 +154,7 @@ void run(CheckpointObject& o, World& w, int max_passes = 60, bool lose_writes = 
       }
       case Action::Kind::kStartOperation: w.start(need, a); break;
       case Action::Kind::kWait: w.advance(); break;
+      case Action::Kind::kDelete: o.deleting = true; w.log.push_back("delete"); break;
       case Action::Kind::kNothing: return;
     }
     if (a.note) w.notes.push_back(*a.note);
@@ -637,4 +638,30 @@ TEST_CASE("deleted while its checkpoint was still queued and then cancelled: not
   CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kCheckpoint, 1)) == 0);
   CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kResume)) == 0);
   CHECK(w.log.back() == "remove finalizer");
+}
+
+TEST_CASE("ttlSecondsAfterFinished: the resource waits that long after the end, then is deleted") {
+  auto o = migration_object();
+  o.spec.ttl_seconds_after_finished = 60;
+  World w;
+  run(o, w);
+  REQUIRE(o.status.phase == CheckpointPhase::kRestored);
+  // The run deleted it once the TTL had passed in the simulated time...
+  CHECK(index_of(w.log, "delete") > index_of(w.log, "write Restored decision=Restore"));
+  CHECK(w.log.back() == "remove finalizer");
+  CHECK(w.now >= *o.status.finished_at + std::chrono::seconds(60));
+
+  // ... and before that it only waits, as long as is left.
+  auto fresh = migration_object();
+  fresh.spec.ttl_seconds_after_finished = 60;
+  fresh.has_finalizer = true;
+  fresh.status.phase = CheckpointPhase::kRestored;
+  fresh.status.source_node = "node-1";
+  fresh.status.finished_at = kT0;
+  Action a = decide(fresh, what_to_read(fresh), Observed{}, kT0 + std::chrono::seconds(45));
+  CHECK(a.kind == Action::Kind::kWait);
+  CHECK(a.after == std::chrono::seconds(15));
+  CHECK(decide(fresh, what_to_read(fresh), Observed{}, kT0 + std::chrono::seconds(60)).kind == Action::Kind::kDelete);
+  fresh.spec.ttl_seconds_after_finished.reset();
+  CHECK(decide(fresh, what_to_read(fresh), Observed{}, kT0 + std::chrono::hours(24)).kind == Action::Kind::kNothing);
 }
