@@ -43,6 +43,7 @@
 #include "podman/engine.h"
 #include "podman/libpod_client.h"
 #include "store/archive_pipeline.h"
+#include "store/store_url.h"
 
 namespace wscp::agent {
 
@@ -61,6 +62,31 @@ Result<kube::KubeConfig> kube_config(const KubernetesConfig& k) {
     return Error(ErrorCode::kInvalidArgument,
                  "kubernetes.mode is in-cluster but KUBERNETES_SERVICE_HOST/PORT are not set (not in a pod?)");
   return kube::in_cluster_config(host, port, "/var/run/secrets/kubernetes.io/serviceaccount");
+}
+
+// How a configured store is opened: the one-shot verbs' store options.
+StoreArgs store_args(const StoreConfig& s) {
+  StoreArgs store;
+  store.via = s.store_url();
+  store.compression = s.compression_level == 0 ? "none" : "zstd";
+  store.compression_level = s.compression_level == 0 ? 3 : s.compression_level;
+  store.encryption_key_file = s.keyring;
+  store.manifest_key_file = s.keyring;
+  return store;
+}
+
+// What `serve` would refuse about the stores before opening them: a shared
+// (S3) store without a keyring, an S3 URL that does not parse. Files are not
+// read, so a configuration can be checked where it will not run.
+Status check_stores(const AgentConfig& cfg) {
+  for (const auto& s : cfg.stores) {
+    const StoreArgs args = store_args(s);
+    if (auto st = args.check_keys(); !st) return st.error().wrap("store " + s.name);
+    if (args.url().rfind("s3://", 0) == 0) {
+      if (auto parsed = store::parse_s3_url(args.url()); !parsed) return parsed.error().wrap("store " + s.name);
+    }
+  }
+  return Ok{};
 }
 
 int serve(const std::string& config_path) {
@@ -96,13 +122,7 @@ int serve(const std::string& config_path) {
     node.journal_dir = cfg.stores.size() == 1 ? cfg.journal_dir : cfg.journal_dir + "/stores/" + s.name;
     node.workspace_label = cfg.workspace_label;
     node.settle_seconds = std::chrono::duration<double>(cfg.settle_period).count();
-    StoreArgs store;
-    store.via = s.store_url();
-    store.compression = s.compression_level == 0 ? "none" : "zstd";
-    store.compression_level = s.compression_level == 0 ? 3 : s.compression_level;
-    store.encryption_key_file = s.keyring;
-    store.manifest_key_file = s.keyring;
-    auto rt = NodeRuntime::open(node, store);
+    auto rt = NodeRuntime::open(node, store_args(s));
     if (!rt) return fail("store " + s.name, rt.error());
     stores[s.name] = &(*rt)->services();
     runtimes.push_back(std::move(*rt));
@@ -322,6 +342,7 @@ void add_serve_command(CLI::App& app) {
     if (*check_only) {
       auto loaded = load_agent_config(*path);
       if (!loaded) throw CLI::RuntimeError(fail("configuration", loaded.error()));
+      if (auto st = check_stores(*loaded); !st) throw CLI::RuntimeError(fail("configuration", st.error()));
       std::cout << *path << ": valid\n";
       return;
     }

@@ -350,6 +350,8 @@ Action on_release(const CheckpointObject& o, const Operation& op, Time now) {
   if (!released && op.failure && op.failure->code == to_string(ErrorCode::kConflict)) {
     s.message = bounded("restored on " + destination + ", and the source " + source + " refused its release: " +
                         failure_words(op) + "; check both nodes, the workspace may run on each");
+    set_condition(s, kube::kConditionWorkspaceRunning, ConditionStatus::kUnknown, "ReleaseRefused", s.message,
+                  o.generation, now);
     finish(s, o, CheckpointPhase::kRestored, now);
     return record(std::move(s), true, "ReleaseRefused");
   }
@@ -487,6 +489,11 @@ Action decide(const CheckpointObject& o, const Need& need, const Observed& obser
     // ttlSecondsAfterFinished: the resource goes once it has been final
     // that long (a kept checkpoint's workspace is resumed by the deletion).
     if (!s.finished_at || !o.spec.ttl_seconds_after_finished) return simple(Action::Kind::kNothing);
+    // Not while the workspace runs nowhere or maybe twice: the resource is
+    // the record of where its archive is and of what to check.
+    if (const auto* running = s.condition(kube::kConditionWorkspaceRunning);
+        running && running->status != ConditionStatus::kTrue)
+      return simple(Action::Kind::kNothing);
     const Time expiry = *s.finished_at + std::chrono::seconds(*o.spec.ttl_seconds_after_finished);
     if (now >= expiry) return simple(Action::Kind::kDelete);
     return simple(Action::Kind::kWait,

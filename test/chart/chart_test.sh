@@ -47,9 +47,14 @@ grep -q "secretName: mine" "$work/existing.yaml" || fail "tls.existingSecret not
 if template --set tls.mode=existing >/dev/null; then fail "tls.mode=existing without a Secret was accepted"; fi
 grep -q "tls.existingSecret is required" "$work/err" || fail "tls.mode=existing: $(cat "$work/err")"
 if template --set agent.metricsPort=9443 >/dev/null; then fail "agent.metricsPort = apiPort was accepted"; fi
+grep -q "must differ" "$work/err" || fail "agent.metricsPort = apiPort: $(cat "$work/err")"
+if template --set agent.archiveKeySecret= >/dev/null; then fail "an S3 store without a keyring was accepted"; fi
+grep -q "is an S3 store: set agent.archiveKeySecret" "$work/err" || fail "S3 without a keyring: $(cat "$work/err")"
+template --set agent.archiveKeySecret= --set 'agent.stores.main.url=file:///var/lib/wscp/store' >/dev/null \
+  || fail "a file:// store without a keyring was refused: $(cat "$work/err")"
 
 echo "== the agent accepts the configuration the chart renders"
-for set in "" "--set agent.storeCredentialsSecret=s3 --set agent.archiveKeySecret=keys --set agent.notices.aws=true"; do
+for set in "" "--set agent.storeCredentialsSecret=s3 --set agent.notices.aws=true"; do
   # shellcheck disable=SC2086
   template $set | python3 -c '
 import sys, yaml
@@ -59,6 +64,12 @@ for d in yaml.safe_load_all(sys.stdin):
 ' >"$work/agent.yaml"
   "$agent" serve --config "$work/agent.yaml" --check-config >"$work/check.out" 2>&1 || fail "agent config ($set): $(cat "$work/check.out")"
 done
+# The check is not a rubber stamp: the same S3 store without its keyring is refused.
+grep -v 'keyring:' "$work/agent.yaml" >"$work/no-key.yaml"
+if "$agent" serve --config "$work/no-key.yaml" --check-config >"$work/check.out" 2>&1; then
+  fail "the agent accepted an S3 store without a keyring"
+fi
+grep -q "shared store" "$work/check.out" || fail "no key: $(cat "$work/check.out")"
 
 echo "== the default rendering applies to the API server"
 "${kubectl[@]}" create namespace "$ns" >/dev/null

@@ -8,7 +8,9 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -114,20 +116,42 @@ struct Cluster {
 };
 
 // The two sandbox nodes with the test image, and an agent on each (on
-// node-1 only with kNode1Only; a test may start node-2's itself).
+// node-1 only with kNode1Only; a test may start node-2's itself). With
+// `node1_faults`, node-1's agent starts with WSCP_FAULT set to it (its
+// points reached are logged in `node1_fault_log`); a restart of that agent
+// (agent1->start()) runs without faults.
 struct TwoNodes {
   enum Agents { kBoth, kNode1Only };
   wt::SandboxNode n1{"node-1"};
   wt::SandboxNode n2{"node-2"};
+  std::filesystem::path node1_fault_log;
   std::unique_ptr<at::NodeAgent> agent1;
   std::unique_ptr<at::NodeAgent> agent2;
-  explicit TwoNodes(const Cluster& cluster, Agents agents = kBoth) {
+  explicit TwoNodes(const Cluster& cluster, Agents agents = kBoth, const std::string& node1_faults = "") {
     n1.ensure_testbox();
     n2.ensure_testbox();
+    node1_fault_log = cluster.dir.path() / "node-1-faults.log";
+    if (!node1_faults.empty()) {
+      setenv("WSCP_FAULT", node1_faults.c_str(), 1);
+      setenv("WSCP_FAULT_LOG", node1_fault_log.c_str(), 1);
+    }
     agent1 = std::make_unique<at::NodeAgent>(cluster.agent("node-1", n1.socket()));
+    unsetenv("WSCP_FAULT");
+    unsetenv("WSCP_FAULT_LOG");
     if (agents == kBoth) agent2 = std::make_unique<at::NodeAgent>(cluster.agent("node-2", n2.socket()));
   }
-  wt::SandboxNode& node(const std::string& name) { return name == "node-1" ? n1 : n2; }
+  wt::SandboxNode& node(const std::string& name) {
+    REQUIRE_MESSAGE((name == "node-1" || name == "node-2"), "no node ", name);
+    return name == "node-1" ? n1 : n2;
+  }
+  // Whether node-1's agent reached fault point `point`.
+  bool node1_reached(const std::string& point) const {
+    return at::read_file_or_empty(node1_fault_log).find(point) != std::string::npos;
+  }
+  // Lets node-1's agent go on from a `wait` fault point.
+  void release_node1(const std::string& point) const {
+    std::ofstream(node1_fault_log.string() + "." + point + ".go").put('\n');
+  }
 };
 
 // A WorkspaceCheckpoint moving container `name` from node-1 to node-2.
@@ -165,10 +189,11 @@ inline json wait_final(const Cluster& cluster, const std::string& object_name,
   return object;
 }
 
-// Applies a move of a fresh counter and waits until node-1's agent knows
-// its checkpoint operation; returns the container's name and the object's uid.
+// Applies a move of a fresh counter; returns the container's name and the
+// object's uid once the controller has asked node-1's agent for the
+// checkpoint (or, with `wait_for_checkpoint` false, once the object exists).
 inline std::pair<std::string, std::string> start_move(const Cluster& cluster, TwoNodes& nodes,
-                                                      const std::string& prefix) {
+                                                      const std::string& prefix, bool wait_for_checkpoint = true) {
   const std::string name = wt::unique_name(prefix);
   start_counter(nodes.n1, name, cluster.team);
   cluster.apply(move_resource(cluster.team, name));
@@ -177,7 +202,7 @@ inline std::pair<std::string, std::string> start_move(const Cluster& cluster, Tw
     const json o = get_object(cluster.kube, cluster.team, "move-" + name);
     if (!o.is_object()) return false;
     uid = o.at("metadata").value("uid", "");
-    return nodes.agent1->operation(uid + "-checkpoint").contains("state");
+    return !wait_for_checkpoint || nodes.agent1->operation(uid + "-checkpoint").contains("state");
   }));
   return {name, uid};
 }
@@ -189,8 +214,7 @@ inline void check_runs_once(const json& object, const std::string& name, TwoNode
   wt::SandboxNode& there = nodes.node(on);
   wt::SandboxNode& other = nodes.node(on == "node-1" ? "node-2" : "node-1");
   REQUIRE(there.client().inspect_container(name)->running());
-  auto elsewhere = other.client().inspect_container(name);
-  CHECK((!elsewhere || !elsewhere->running()));
+  CHECK_FALSE(*other.client().container_exists(name));  // no copy left behind, running or not
   const long long count = there.count(name);
   CHECK(wt::eventually(30s, [&] { return there.count(name) > count; }));
 }

@@ -125,10 +125,14 @@ TEST_CASE("controller e2e: the destination's restore fails; the workspace resume
 
 TEST_CASE("controller e2e: kube-apiserver restarted mid-migration; the move finishes") {
   Cluster cluster;
-  TwoNodes nodes(cluster);
+  // Node-1's agent holds the checkpoint before its dump while the API
+  // server restarts.
+  TwoNodes nodes(cluster, TwoNodes::kBoth, "checkpoint.before-dump=wait");
   auto controller = cluster.controller("e2e-apiserver");
   auto [name, uid] = start_move(cluster, nodes, "e2e-apiserver");
+  REQUIRE(wt::eventually(60s, [&] { return nodes.node1_reached("checkpoint.before-dump"); }));
   cluster.kube.restart_apiserver();
+  nodes.release_node1("checkpoint.before-dump");
   const json object = wait_final(cluster, "move-" + name, [&] { return controller->log(); });
   CHECK(object.at("status").at("phase") == "Restored");
   check_runs_once(object, name, nodes);
@@ -137,12 +141,22 @@ TEST_CASE("controller e2e: kube-apiserver restarted mid-migration; the move fini
 
 TEST_CASE("controller e2e: the source's agent killed -9 mid-checkpoint and started again; the workspace runs exactly once") {
   Cluster cluster;
-  TwoNodes nodes(cluster);
+  // Node-1's agent dies (SIGKILL) once the frozen workspace's archive is
+  // being uploaded; it is started again without the fault.
+  TwoNodes nodes(cluster, TwoNodes::kBoth, "checkpoint.mid-upload=kill");
   auto controller = cluster.controller("e2e-agent-restart");
-  auto [name, uid] = start_move(cluster, nodes, "e2e-agentkill");
-  nodes.agent1->kill();
+  auto [name, uid] = start_move(cluster, nodes, "e2e-agentkill", /*wait_for_checkpoint=*/false);
+  REQUIRE(wt::eventually(60s, [&] { return nodes.node1_reached("checkpoint.mid-upload"); }));
   nodes.agent1->start();
   const json object = wait_final(cluster, "move-" + name, [&] { return controller->log(); });
+  INFO(object.dump(2));
+  // The agent's recovery resumed the frozen workspace on node-1, and the
+  // controller saw it so: the move failed, nothing was restored.
+  CHECK(object.at("status").at("phase") == "Failed");
+  CHECK(object.at("status").at("decision") == "Resume");
+  CHECK(object.at("status").at("runningOn").at("node") == "node-1");
+  const json op = nodes.agent1->operation(uid + "-checkpoint");
+  CHECK(op.at("recovery").at("action") == "resumed-on-source");
   check_runs_once(object, name, nodes);
-  nodes.node(object.at("status").at("runningOn").at("node")).remove(name);
+  nodes.n1.remove(name);
 }

@@ -36,4 +36,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- if eq (int .Values.agent.apiPort) (int .Values.agent.metricsPort) -}}
 {{- fail "agent.apiPort and agent.metricsPort must differ" -}}
 {{- end -}}
+{{- range $name, $store := .Values.agent.stores -}}
+{{- if and (hasPrefix "s3://" $store.url) (not $.Values.agent.archiveKeySecret) -}}
+{{- fail (printf "agent.stores.%s is an S3 store: set agent.archiveKeySecret (a Secret with the key \"keyring\"), without which anyone who can write to the bucket could swap an archive" $name) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}

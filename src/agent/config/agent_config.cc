@@ -1,5 +1,7 @@
 #include "agent/config/agent_config.h"
 
+#include "http/client.h"
+
 #include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
@@ -317,6 +319,11 @@ void read_stores(Reader& r, const YAML::Node& n, std::vector<StoreConfig>& store
       r.fail(p + ".url", "is required: where the store is (s3://bucket/prefix, file:///dir or /dir)");
     }
     r.absolute_path(kv.second, p, "credentials_dir", store.credentials_dir);
+    if (!store.credentials_dir.empty() && !store.url.starts_with("s3://")) {
+      r.fail(p + ".credentials_dir", "is for S3 stores only (this store's url is not s3://)");
+    } else if (!store.credentials_dir.empty() && store.url.find("credentials_dir=") != std::string::npos) {
+      r.fail(p + ".credentials_dir", "is also set in the store's url: give it in one place");
+    }
     r.absolute_path(kv.second, p, "keyring", store.keyring);
     r.integer(kv.second, p, "compression_level", store.compression_level, 0, 19);
     stores.push_back(std::move(store));
@@ -510,9 +517,9 @@ Result<AgentConfig> load_agent_config(const std::string& path) {
 }
 
 std::string StoreConfig::store_url() const {
-  if (credentials_dir.empty() || url.rfind("s3://", 0) != 0 || url.find("credentials_dir=") != std::string::npos)
-    return url;
-  return url + (url.find('?') == std::string::npos ? "?" : "&") + "credentials_dir=" + credentials_dir;
+  if (credentials_dir.empty() || url.rfind("s3://", 0) != 0) return url;
+  // Encoded: a path with '&', '%' or '=' stays one option's value.
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "credentials_dir=" + http::url_encode(credentials_dir);
 }
 
 }  // namespace wscp::agent

@@ -593,6 +593,7 @@ TEST_CASE("a release the source refuses as a conflict is a warning naming both n
   run(o, w);
   REQUIRE(o.status.phase == CheckpointPhase::kRestored);
   CHECK(has_note(w, "ReleaseRefused"));
+  CHECK(condition(o, kube::kConditionWorkspaceRunning).status == ConditionStatus::kUnknown);
   CHECK(o.status.message.find("node-1") != std::string::npos);
   CHECK(o.status.message.find("node-2") != std::string::npos);
 }
@@ -662,6 +663,10 @@ TEST_CASE("ttlSecondsAfterFinished: the resource waits that long after the end, 
   CHECK(a.kind == Action::Kind::kWait);
   CHECK(a.after == std::chrono::seconds(15));
   CHECK(decide(fresh, what_to_read(fresh), Observed{}, kT0 + std::chrono::seconds(60)).kind == Action::Kind::kDelete);
+  // Never while the workspace runs nowhere (or maybe twice): the resource is its record.
+  set_condition(fresh.status, kube::kConditionWorkspaceRunning, ConditionStatus::kFalse, "ResumeFailed", "", 1, kT0);
+  CHECK(decide(fresh, what_to_read(fresh), Observed{}, kT0 + std::chrono::hours(24)).kind == Action::Kind::kNothing);
+  set_condition(fresh.status, kube::kConditionWorkspaceRunning, ConditionStatus::kTrue, "Restored", "", 1, kT0);
   fresh.spec.ttl_seconds_after_finished.reset();
   CHECK(decide(fresh, what_to_read(fresh), Observed{}, kT0 + std::chrono::hours(24)).kind == Action::Kind::kNothing);
 }

@@ -1,4 +1,5 @@
 #include "agent/config/agent_config.h"
+#include "store/store_url.h"
 
 #include <doctest/doctest.h>
 
@@ -336,16 +337,29 @@ TEST_CASE("the serve samples in docs/agent-daemon.md and README.md are valid con
   }
 }
 
-TEST_CASE("a store's credentials_dir reaches its S3 URL") {
+TEST_CASE("a store's credentials_dir reaches its S3 URL, encoded") {
   StoreConfig s;
   s.url = "s3://bucket/prefix?endpoint=http://127.0.0.1:9000";
   CHECK(s.store_url() == s.url);
   s.credentials_dir = "/etc/wscp/store-credentials";
-  CHECK(s.store_url() == "s3://bucket/prefix?endpoint=http://127.0.0.1:9000&credentials_dir=/etc/wscp/store-credentials");
+  CHECK(s.store_url() ==
+        "s3://bucket/prefix?endpoint=http://127.0.0.1:9000&credentials_dir=%2Fetc%2Fwscp%2Fstore-credentials");
   s.url = "s3://bucket";
-  CHECK(s.store_url() == "s3://bucket?credentials_dir=/etc/wscp/store-credentials");
-  s.url = "s3://bucket?credentials_dir=/other";  // the URL's own wins
-  CHECK(s.store_url() == "s3://bucket?credentials_dir=/other");
+  s.credentials_dir = "/x&endpoint=http://other/100% sure";
+  const std::string url = s.store_url();
+  CHECK(url == "s3://bucket?credentials_dir=%2Fx%26endpoint%3Dhttp%3A%2F%2Fother%2F100%25%20sure");
+  auto parsed = store::parse_s3_url(url);
+  REQUIRE_MESSAGE(parsed.ok(), (parsed.ok() ? "" : parsed.error().describe()));
+  CHECK(parsed->credentials_dir == s.credentials_dir);  // one value, not another option
+  CHECK(parsed->endpoint.empty());
   s.url = "file:///var/lib/wscp/store";
   CHECK(s.store_url() == "file:///var/lib/wscp/store");
+}
+
+TEST_CASE("credentials_dir is refused for a store that is not S3, or given twice") {
+  CHECK(mentions(refusal(std::string(kMinimal) + "stores:\n  main: {url: /var/lib/wscp/store, credentials_dir: /c}\n"),
+                 "is for S3 stores only"));
+  CHECK(mentions(refusal(std::string(kMinimal) +
+                         "stores:\n  main: {url: \"s3://b?credentials_dir=/a\", credentials_dir: /c, keyring: /k}\n"),
+                 "give it in one place"));
 }
