@@ -30,6 +30,8 @@ struct MigrateArgs {
   double settle_seconds = 5;
   bool tcp_established = false;
   bool file_locks = false;
+  bool sequential = false;
+  double follow_timeout_seconds = 120;
   bool json = false;
 };
 
@@ -94,6 +96,8 @@ nlohmann::json common_json(const migration::MigrationReport& r) {
                    {"storedBytes", stored_bytes(r)},
                    {"checkpointMs", r.checkpoint_duration.count()},
                    {"restoreMs", r.restore_duration.count()},
+                   {"moveMs", r.move_duration.count()},
+                   {"cutThrough", r.cut_through},
                    {"onDestinationOnly", r.on_destination_only},
                    {"notRunning", r.not_running},
                    {"onBoth", r.on_both},
@@ -157,7 +161,8 @@ void print_human(const migration::MigrationReport& r) {
   }
   std::cout << "  checkpoint " << r.plan.checkpoint_id << ": archive " << archive_bytes(r) << " bytes ("
             << stored_bytes(r) << " stored), checkpoint " << r.checkpoint_duration.count() << " ms, restore "
-            << r.restore_duration.count() << " ms" << (image_shipped(r) ? ", image shipped" : "") << "\n";
+            << r.restore_duration.count() << " ms" << (r.cut_through ? " (cut through, overlapping)" : "")
+            << ", moved in " << r.move_duration.count() << " ms" << (image_shipped(r) ? ", image shipped" : "") << "\n";
   if (r.sealed && !r.sealed->dumps.empty() && r.sealed->dumps.front().stats) {
     const auto& stats = *r.sealed->dumps.front().stats;
     std::cout << "  CRIU: frozen " << stats.frozen_time_us / 1000 << " ms, " << stats.pages_written
@@ -198,7 +203,11 @@ int run(MigrateArgs& a) {
   ctx.operation_id = "migrate-" + (a.project.empty() ? a.workspace : a.project);
   ProgressDisplay progress(std::cerr, stderr_is_terminal(), terminal_width());
   if (!a.json) ctx.on_progress = progress.fn();
-  auto report = migration::migrate_workspace((*source)->services(), (*destination)->services(), request, ctx);
+  migration::MigrateOptions options;
+  options.cut_through = !a.sequential;
+  options.follow.follow.timeout = std::chrono::milliseconds(static_cast<long long>(a.follow_timeout_seconds * 1000));
+  auto report =
+      migration::migrate_workspace((*source)->services(), (*destination)->services(), request, ctx, options);
   progress.finish();
   if (!report) return report_error(report.error());
   if (report->outcome == Outcome::kStopped) {
@@ -223,7 +232,7 @@ void add_migrate_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("migrate", "Move a running workspace from one Podman service to another");
   cmd->footer(
       "Runs plan, pre-flight, checkpoint, restore and release (or resume on the source) for both nodes from this "
-      "process; the checkpoint stays in the store under workspaces/<workspace>/checkpoints/<id>/ (see `wscp-agent "
+      "process, the restore reading the archive while the checkpoint writes it; the checkpoint stays in the store under workspaces/<workspace>/checkpoints/<id>/ (see `wscp-agent "
       "list`). Exit codes: 0 migrated, 1 refused or kept on the source, 3 STOPPED (running nowhere: the journals "
       "and the store keep it).");
   args->from.add_to(*cmd, "from-", "the source node");
@@ -250,6 +259,14 @@ void add_migrate_command(CLI::App& app) {
                   "How long a restored workspace must keep running before it counts as moved (and the "
                   "source's copy is removed)")
       ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  cmd->add_flag("--sequential", args->sequential,
+                "Start the restore only once the checkpoint is sealed (by default the destination restores while "
+                "the archive is written: cut-through)");
+  cmd->add_option("--follow-timeout", args->follow_timeout_seconds,
+                  "Cut-through: how long the destination waits for the next part of the archive before it gives "
+                  "up (the workspace then resumes on the source)")
+      ->check(CLI::Range(1.0, 3600.0))
       ->capture_default_str();
   cmd->add_flag("--tcp-established", args->tcp_established, "Keep established TCP connections");
   cmd->add_flag("--file-locks", args->file_locks, "Checkpoint and restore file locks");

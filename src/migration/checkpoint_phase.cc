@@ -45,6 +45,12 @@ Status store_images(NodeServices& node, const Plan& plan, std::vector<std::strin
   return Ok{};
 }
 
+// Nobody decided the checkpoint's fate yet, or a destination is restoring
+// it as it is written (it releases nothing to Podman before the seal).
+bool may_seal(const Claim& claim) {
+  return claim.state == ClaimState::kNone || claim.state == ClaimState::kRestoring;
+}
+
 bool store_unreachable(const Error& e) {
   return e.code() == ErrorCode::kUnavailable || e.code() == ErrorCode::kDeadlineExceeded;
 }
@@ -105,10 +111,11 @@ Result<Sealed> checkpoint_workspace(NodeServices& node, const Plan& plan, const 
   }
 
   // A checkpoint whose claim was taken (resumed before the seal, say) is
-  // over: dumping it again would freeze a workspace nobody may restore.
+  // over: dumping it again would freeze a workspace nobody may restore. A
+  // destination restoring it as it is written (cut-through) holds it too.
   auto claim = ClaimLog(node.documents, node.verify_keys(), plan.workspace_id, plan.checkpoint_id).current();
   if (!claim) return claim.error();
-  if (claim->state != ClaimState::kNone) {
+  if (!may_seal(*claim)) {
     return Error(ErrorCode::kConflict, "checkpoint " + plan.checkpoint_id + " is already " +
                                            std::string(to_string(claim->state)) + " by node " + claim->node +
                                            ": plan a new checkpoint; the workspace was not touched");
@@ -181,7 +188,7 @@ Result<Sealed> checkpoint_workspace(NodeServices& node, const Plan& plan, const 
                                   {"project", plan.project},
                                   {"primary", plan.primary}};
   auto still_open = ClaimLog(node.documents, node.verify_keys(), plan.workspace_id, plan.checkpoint_id).current();
-  if (!still_open || still_open->state != ClaimState::kNone) {
+  if (!still_open || !may_seal(*still_open)) {
     return abandon_before_seal(node, plan, Error(ErrorCode::kConflict, "the checkpoint was claimed before its seal"));
   }
   if (auto st = node.checkpoints.write_manifest(manifest, ctx); !st) {

@@ -1,7 +1,8 @@
 #include "migration/migrate_flow.h"
 
+#include <future>
+
 #include "migration/source_phases.h"
-#include "podman/project.h"
 #include "migration/workspace_lock.h"
 
 namespace wscp::migration {
@@ -50,6 +51,93 @@ void account(NodeServices& source, NodeServices& destination, MigrationReport& r
   }
 }
 
+// A context of its own (so one side can be cancelled alone) reporting where
+// the caller's does.
+OperationContext child_of(const OperationContext& ctx) {
+  OperationContext child;
+  child.operation_id = ctx.operation_id;
+  child.on_progress = ctx.on_progress;
+  return child;
+}
+
+struct Legs {
+  Result<Sealed> sealed = Error(ErrorCode::kInternal, "not run");
+  Result<Restored> restored = Error(ErrorCode::kInternal, "not run");
+};
+
+// Which failure to report when both legs failed: a checkpoint stopped by the
+// restore's failure (cancelled, or refused the seal of a claim given up)
+// only echoes it, and so does a restore cancelled by the checkpoint's.
+bool restore_failure_is_the_cause(const Legs& legs) {
+  if (legs.sealed) return true;
+  const ErrorCode checkpoint = legs.sealed.error().code();
+  const ErrorCode restore = legs.restored.error().code();
+  return restore != ErrorCode::kCancelled && restore != ErrorCode::kInternal &&
+         (checkpoint == ErrorCode::kCancelled || checkpoint == ErrorCode::kConflict);
+}
+
+// Checkpoint and restore side by side; whichever fails first cancels the
+// other (a restore cancelled before the seal makes nothing and abandons its
+// claim; a checkpoint cancelled before the seal resumes the workspace).
+Legs run_cut_through(NodeServices& source, NodeServices& destination, const Plan& plan, const OperationContext& ctx,
+                     const MigrateOptions& options) {
+  OperationContext source_ctx = child_of(ctx), destination_ctx = child_of(ctx);
+  auto checkpoint = std::async(std::launch::async, [&] { return checkpoint_workspace(source, plan, source_ctx); });
+  auto restore = std::async(std::launch::async, [&] {
+    return restore_workspace(destination, plan.workspace_id, plan.checkpoint_id, destination_ctx, options.follow);
+  });
+  Legs legs;
+  bool checkpoint_done = false, restore_done = false;
+  while (!checkpoint_done || !restore_done) {
+    if (ctx.cancelled()) {
+      source_ctx.cancel->cancel();
+      destination_ctx.cancel->cancel();
+    }
+    if (!checkpoint_done && checkpoint.wait_for(std::chrono::milliseconds(50)) == std::future_status::ready) {
+      checkpoint_done = true;
+      legs.sealed = checkpoint.get();
+      // Sealed but not journalled is sealed: the restore goes on.
+      if (!legs.sealed && !read_sealed(source, plan)) destination_ctx.cancel->cancel();
+    }
+    if (!restore_done && restore.wait_for(std::chrono::milliseconds(checkpoint_done ? 50 : 0)) ==
+                             std::future_status::ready) {
+      restore_done = true;
+      legs.restored = restore.get();
+      if (!legs.restored) source_ctx.cancel->cancel();
+    }
+  }
+  return legs;
+}
+
+Legs run_one_after_the_other(NodeServices& source, NodeServices& destination, const Plan& plan,
+                             const OperationContext& ctx) {
+  Legs legs;
+  legs.sealed = checkpoint_workspace(source, plan, ctx);
+  if (legs.sealed) legs.restored = restore_workspace(destination, plan.workspace_id, plan.checkpoint_id, ctx);
+  return legs;
+}
+
+// After a failed leg: brings the workspace back on the source and accounts
+// for where everything runs. The checkpoint phase may have resumed it
+// already (then this repeats nothing), or been refused while a cut-through
+// restore still held the claim, which that restore has given up since.
+MigrationReport keep_on_source(NodeServices& source, NodeServices& destination, MigrationReport report) {
+  const Plan& plan = report.plan;
+  auto back = resume_source(source, plan.workspace_id, plan.checkpoint_id, OperationContext{});
+  if (back) {
+    report.running = std::move(*back);
+  } else {
+    report.running = running_on(source, plan);
+    if (report.running.empty()) {
+      report.failure = Error(back.error().code(), report.failure->message() + "; resuming on the source failed too (" +
+                                                      back.error().message() + ")");
+    }
+  }
+  report.outcome = report.running.empty() ? Outcome::kStopped : Outcome::kKeptOnSource;
+  account(source, destination, report);
+  return report;
+}
+
 }  // namespace
 
 std::string_view to_string(Outcome outcome) {
@@ -62,7 +150,7 @@ std::string_view to_string(Outcome outcome) {
 }
 
 Result<MigrationReport> migrate_workspace(NodeServices& source, NodeServices& destination, const PlanRequest& request,
-                                          const OperationContext& ctx) {
+                                          const OperationContext& ctx, const MigrateOptions& options) {
   auto plan = make_plan(source, request);
   if (!plan) return plan.error();
   MigrationReport report;
@@ -73,37 +161,33 @@ Result<MigrationReport> migrate_workspace(NodeServices& source, NodeServices& de
     return st.error().wrap("the destination refused before the checkpoint; the workspace was not touched");
   }
 
-  auto sealed = checkpoint_workspace(source, *plan, ctx);
-  if (!sealed) {
-    // The checkpoint phase resumed the workspace itself (before the seal).
-    report.failure = sealed.error();
-    report.running = running_on(source, *plan);
-    report.outcome = report.running.empty() ? Outcome::kStopped : Outcome::kKeptOnSource;
-    account(source, destination, report);
-    return report;
+  const auto started = source.clock.now();
+  Legs legs = options.cut_through ? run_cut_through(source, destination, *plan, ctx, options)
+                                  : run_one_after_the_other(source, destination, *plan, ctx);
+  if (legs.sealed) {
+    report.checkpoint_duration = legs.sealed->duration;
+    report.sealed = std::move(*legs.sealed);
   }
-  report.checkpoint_duration = sealed->duration;
-  report.sealed = std::move(*sealed);
-
-  auto restored = restore_workspace(destination, plan->workspace_id, plan->checkpoint_id, ctx);
-  if (!restored) {
-    report.failure = restored.error().wrap("restore on the destination");
-    auto back = resume_source(source, plan->workspace_id, plan->checkpoint_id, OperationContext{});
-    if (!back) {
-      report.failure = Error(back.error().code(), report.failure->message() + "; resuming on the source failed too (" +
-                                                      back.error().message() + ")");
-      report.outcome = Outcome::kStopped;
-      account(source, destination, report);
-      return report;
+  if (!legs.restored) {
+    if (restore_failure_is_the_cause(legs)) {
+      report.failure = legs.restored.error().wrap("restore on the destination");
+      if (!legs.sealed) report.warnings.push_back("the checkpoint stopped: " + legs.sealed.error().message());
+    } else {
+      report.failure = legs.sealed.error();
+      const ErrorCode code = legs.restored.error().code();
+      if (code != ErrorCode::kCancelled && code != ErrorCode::kInternal) {
+        report.warnings.push_back("the destination's restore stopped too: " + legs.restored.error().message());
+      }
     }
-    report.running = std::move(*back);
-    report.outcome = Outcome::kKeptOnSource;
-    account(source, destination, report);
-    return report;
+    return keep_on_source(source, destination, std::move(report));
   }
-  report.restore_duration = restored->duration;
-  report.running = restored->containers;
-  report.restored = std::move(*restored);
+  // A restore completes only from a sealed checkpoint that binds the plan.
+  if (!legs.sealed) report.warnings.push_back("the checkpoint phase reported: " + legs.sealed.error().message());
+  report.restore_duration = legs.restored->duration;
+  report.move_duration = std::chrono::duration_cast<std::chrono::milliseconds>(source.clock.now() - started);
+  report.cut_through = legs.restored->cut_through;
+  report.running = legs.restored->containers;
+  report.restored = std::move(*legs.restored);
   if (auto st = release_source(source, plan->workspace_id, plan->checkpoint_id, ctx); !st) {
     report.warnings.push_back("the checkpointed copy on the source could not be released: " + st.error().message() +
                               " (run `wscp-agent release` or `resume --pending` on the source)");

@@ -35,6 +35,17 @@ struct MigrationReport {
   std::vector<std::string> warnings;
   std::chrono::milliseconds checkpoint_duration{0};
   std::chrono::milliseconds restore_duration{0};
+  // From the start of the checkpoint to the workspace settled on the
+  // destination (the two overlap when cut through).
+  std::chrono::milliseconds move_duration{0};
+  bool cut_through = false;  // the destination restored while the archive was written
+};
+
+struct MigrateOptions {
+  // Restore while the checkpoint is written (see restore_workspace); off:
+  // the destination starts once the checkpoint is sealed.
+  bool cut_through = true;
+  CutThrough follow;
 };
 
 // Drives the phases from one process that reaches both nodes (the one-shot
@@ -42,10 +53,14 @@ struct MigrationReport {
 // agents): plan on the source, pre-flight on the destination, checkpoint,
 // restore, then release the source, or resume it when anything after the
 // plan failed. This driver alone decides between restore and resume.
+// Cut through (the default), the restore runs beside the checkpoint, reading
+// the archive as it is written; when either side fails the other is
+// cancelled, and the workspace is resumed on the source once the
+// destination has given its claim up.
 // A compose project is checked first (one container per service, exactly
 // one primary: podman::check_project). An Error means the workspace was not
 // touched.
 Result<MigrationReport> migrate_workspace(NodeServices& source, NodeServices& destination, const PlanRequest& request,
-                                          const OperationContext& ctx);
+                                          const OperationContext& ctx, const MigrateOptions& options = {});
 
 }  // namespace wscp::migration

@@ -62,7 +62,19 @@ Recovered recover_checkpoint(NodeServices& node, const JournalEntry& e, const Op
     }
     if (sealed.error().code() != ErrorCode::kNotFound) return failed(e, sealed.error());
     auto back = resume_source(node, e.workspace_id, e.checkpoint_id, ctx);
-    if (!back) return failed(e, back.error());
+    if (!back) {
+      auto claim = ClaimLog(node.documents, node.verify_keys(), e.workspace_id, e.checkpoint_id).current();
+      if (back.error().code() == ErrorCode::kConflict && claim && claim->state == ClaimState::kRestoring &&
+          claim->node != node.node) {
+        // A cut-through restore holds the claim; without a seal it can make
+        // nothing, and it gives the claim up once it sees no more segments.
+        return waiting(e, RecoveryAction::kAwaitingDecision,
+                       "died before the seal while node " + claim->node +
+                           " was restoring the checkpoint as it was written; that restore gives up without a seal "
+                           "(or run `wscp-agent resume --pending` there), then run `resume --pending` here again");
+      }
+      return failed(e, back.error());
+    }
     return done(e, RecoveryAction::kResumedOnSource, "died before the seal; the workspace runs on the source again");
   }
   return after_seal(node, e, ctx);

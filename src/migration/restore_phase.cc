@@ -11,29 +11,75 @@ namespace {
 
 using Millis = std::chrono::milliseconds;
 
-struct Checkpoint {
-  Plan plan;
-  store::Manifest manifest;
-};
-
-Result<Checkpoint> read_checkpoint(NodeServices& node, const std::string& workspace_id,
-                                   const std::string& checkpoint_id) {
-  auto plan = read_plan(node, workspace_id, checkpoint_id);
-  if (!plan) return plan.error();
-  auto manifest = read_sealed(node, *plan);
+// The sealed manifest of a plan's checkpoint, bound to the plan and naming
+// the same containers in the same order.
+Result<store::Manifest> read_bound_manifest(NodeServices& node, const Plan& plan) {
+  auto manifest = read_sealed(node, plan);
   if (!manifest) return manifest.error();
-  if (manifest->containers.size() != plan->containers.size()) {
-    return Error(ErrorCode::kIntegrity, "the manifest and the plan of checkpoint " + checkpoint_id +
+  bool same = manifest->containers.size() == plan.containers.size();
+  for (std::size_t i = 0; same && i < plan.containers.size(); ++i) {
+    same = manifest->containers[i].name == plan.containers[i].name;
+  }
+  if (!same) {
+    return Error(ErrorCode::kIntegrity, "the manifest and the plan of checkpoint " + plan.checkpoint_id +
                                             " disagree on the containers; refusing it");
   }
-  for (std::size_t i = 0; i < plan->containers.size(); ++i) {
-    if (manifest->containers[i].name != plan->containers[i].name) {
-      return Error(ErrorCode::kIntegrity, "the manifest and the plan of checkpoint " + checkpoint_id +
-                                              " disagree on the containers; refusing it");
-    }
-  }
-  return Checkpoint{std::move(*plan), std::move(*manifest)};
+  return manifest;
 }
+
+// Polls `attempt` until it gives something other than kNotFound, the
+// deadline passes (kUnavailable, saying `waiting_for`) or ctx is cancelled.
+template <typename T, typename Attempt>
+Result<T> await_found(const store::FollowOptions& follow, std::chrono::milliseconds timeout,
+                      const OperationContext& ctx, const std::string& waiting_for, Attempt attempt) {
+  Clock& clock = *follow.clock;
+  const auto deadline = clock.now() + timeout;
+  for (;;) {
+    Result<T> r = attempt();
+    if (r || r.error().code() != ErrorCode::kNotFound) return r;
+    if (ctx.cancelled()) return Error(ErrorCode::kCancelled, "cancelled while waiting for " + waiting_for);
+    if (clock.now() >= deadline) {
+      return Error(ErrorCode::kUnavailable,
+                   waiting_for + " did not appear within " + std::to_string(timeout.count() / 1000) +
+                       " s: the source stopped writing the checkpoint (see its node's log)");
+    }
+    clock.sleep_for(follow.poll_interval);
+  }
+}
+
+// A manifest's container entry must name the writing that was followed: a
+// stale or foreign writing under the same key is never restored.
+Status check_binds(const store::ContainerEntry& entry, const store::FollowedWriting& read) {
+  const auto& a = entry.archive;
+  if (a.key != read.archive_key || a.upload != read.upload || a.segments != read.totals.segments ||
+      a.stored.size != read.totals.stored_size || a.stored.sha256 != read.totals.stored_sha256 ||
+      a.plain_size != read.totals.plain_size || a.plain_sha256 != read.totals.plain_sha256) {
+    return Error(ErrorCode::kIntegrity, "the sealed manifest names another writing of archive " + read.archive_key +
+                                            " than the one read while it was written; refusing it");
+  }
+  return Ok{};
+}
+
+// A followed archive whose next segment never came: the source stopped, and
+// Podman never had the whole archive, so nothing was made from it (unlike a
+// restore that timed out in Podman's hands, which may still bring a copy up).
+Error source_stopped(const Error& e) {
+  if (e.code() != ErrorCode::kDeadlineExceeded) return e;
+  return Error(ErrorCode::kUnavailable, e.message() + " (the source stopped writing it)");
+}
+
+class FollowedArchive : public ByteSource {
+ public:
+  explicit FollowedArchive(std::unique_ptr<ByteSource> inner) : inner_(std::move(inner)) {}
+  Result<std::size_t> read(std::span<std::byte> buffer) override {
+    auto n = inner_->read(buffer);
+    if (!n) return source_stopped(n.error());
+    return n;
+  }
+
+ private:
+  std::unique_ptr<ByteSource> inner_;
+};
 
 podman::RestoreOptions options_for(const Plan& plan, const podman::ContainerInfo& c) {
   podman::RestoreOptions o = plan.restore;
@@ -52,10 +98,10 @@ JournalEntry entry_for(NodeServices& node, const Plan& plan, Step step) {
   return e;
 }
 
-Result<std::vector<std::string>> load_images(NodeServices& node, const store::Manifest& manifest,
+Result<std::vector<std::string>> load_images(NodeServices& node, const std::vector<store::ImageBlob>& images,
                                              const OperationContext& ctx) {
   std::vector<std::string> loaded;
-  for (const auto& image : manifest.images) {
+  for (const auto& image : images) {
     podman::ContainerInfo probe;
     probe.image_id = podman_image_id(image.id);
     probe.image_name = image.names.empty() ? std::string() : image.names.front();
@@ -70,6 +116,29 @@ Result<std::vector<std::string>> load_images(NodeServices& node, const store::Ma
     loaded.push_back(image.id);
   }
   return loaded;
+}
+
+// The images a plan needs, as the source stores them before it freezes
+// anything: waited for when the checkpoint is not sealed yet.
+Result<std::vector<store::ImageBlob>> await_images(NodeServices& node, const Plan& plan, const CutThrough& cut,
+                                                   const OperationContext& ctx) {
+  std::vector<store::ImageBlob> images;
+  for (const auto& c : plan.containers) {
+    const std::string digest = image_digest(c.image_id);
+    bool listed = false;
+    for (const auto& i : images) listed = listed || i.id == digest;
+    if (listed) continue;
+    auto blob = await_found<store::ImageBlob>(
+        cut.follow, cut.follow.timeout, ctx, "image " + digest, [&]() -> Result<store::ImageBlob> {
+          auto found = node.checkpoints.find_image(digest);
+          if (!found) return found.error();
+          if (!found->has_value()) return Error(ErrorCode::kNotFound, "image " + digest + " is not stored yet");
+          return **found;
+        });
+    if (!blob) return blob.error();
+    images.push_back(std::move(*blob));
+  }
+  return images;
 }
 
 // Removes what this attempt made under the plan's names; an error names
@@ -118,11 +187,18 @@ Error give_up(NodeServices& node, const Plan& plan, ClaimLog& claim, const Error
 }  // namespace
 
 Result<Restored> restore_workspace(NodeServices& node, const std::string& workspace_id,
-                                   const std::string& checkpoint_id, const OperationContext& ctx) {
+                                   const std::string& checkpoint_id, const OperationContext& ctx,
+                                   const std::optional<CutThrough>& cut_through) {
   const auto started = node.clock.now();
-  auto checkpoint = read_checkpoint(node, workspace_id, checkpoint_id);
-  if (!checkpoint) return checkpoint.error();
-  const Plan& plan = checkpoint->plan;
+  auto read = read_plan(node, workspace_id, checkpoint_id);
+  if (!read) return read.error();
+  const Plan& plan = *read;
+  std::optional<store::Manifest> manifest;
+  if (auto sealed = read_bound_manifest(node, plan); sealed) {
+    manifest = std::move(*sealed);
+  } else if (!cut_through || sealed.error().code() != ErrorCode::kNotFound) {
+    return sealed.error();
+  }
 
   ClaimLog claim(node.documents, node.verify_keys(), workspace_id, checkpoint_id);
   auto current = claim.current();
@@ -146,22 +222,44 @@ Result<Restored> restore_workspace(NodeServices& node, const std::string& worksp
 
   Restored result;
   result.primary = plan.primary;
-  auto images = load_images(node, checkpoint->manifest, ctx);
+  result.cut_through = !manifest;
+  auto blobs = manifest ? Result<std::vector<store::ImageBlob>>(manifest->images)
+                        : await_images(node, plan, *cut_through, ctx);
+  if (!blobs) return give_up(node, plan, claim, blobs.error());
+  auto images = load_images(node, *blobs, ctx);
   if (!images) return give_up(node, plan, claim, images.error());
   result.images_loaded = std::move(*images);
 
   for (std::size_t i = 0; i < plan.containers.size(); ++i) {
-    const auto& entry = checkpoint->manifest.containers[i];
     podman::ContainerInfo facts = plan.containers[i];
-    auto archive = node.checkpoints.open_archive(entry.archive, ctx);
+    Result<std::unique_ptr<ByteSource>> archive = Error(ErrorCode::kInternal, "unset");
+    podman::RestoreHints hints;
+    if (manifest) {
+      archive = node.checkpoints.open_archive(manifest->containers[i].archive, ctx);
+      hints.archive_bytes = manifest->containers[i].archive.plain_size;  // sizes the call's deadline
+    } else {
+      // Podman gets the archive's tail only once the seal names this writing.
+      auto gate = [&, i](const store::FollowedWriting& written) -> Status {
+        if (!manifest) {
+          auto sealed = await_found<store::Manifest>(cut_through->follow, cut_through->seal_timeout, ctx,
+                                                     "the manifest of checkpoint " + checkpoint_id,
+                                                     [&] { return read_bound_manifest(node, plan); });
+          if (!sealed) return sealed.error();
+          manifest = std::move(*sealed);
+        }
+        return check_binds(manifest->containers[i], written);
+      };
+      archive = node.checkpoints.follow_archive(workspace_id, checkpoint_id, facts.name, cut_through->follow, ctx, gate);
+      archive = archive ? Result<std::unique_ptr<ByteSource>>(std::make_unique<FollowedArchive>(std::move(*archive)))
+                        : Result<std::unique_ptr<ByteSource>>(source_stopped(archive.error()));
+    }
     if (!archive) return give_up(node, plan, claim, archive.error());
     FaultSource faulty(**archive, node.faults, "restore.mid-import", node.settings.mid_transfer_fault_bytes);
-    podman::RestoreHints hints;
-    hints.archive_bytes = entry.archive.plain_size;  // sizes the call's deadline
     auto restored = node.engine.restore(faulty, facts, options_for(plan, facts), ctx, hints);
     if (!restored) return give_up(node, plan, claim, restored.error().wrap("restoring " + facts.name));
     result.containers.push_back(std::move(*restored));
   }
+  if (!manifest) return give_up(node, plan, claim, Error(ErrorCode::kInternal, "restored without a seal"));
   node.faults.reach("restore.before-finish");
   auto finished = claim.take(ClaimStep::kFinishRestore, node.node);
   if (!finished) return finished.error();  // leaves the journal: recovery settles it

@@ -230,6 +230,31 @@ class FollowedTotalsCheck : public ByteSource {
   bool done_ = false;
 };
 
+// Passes a followed archive's verified bytes on; at their end asks the gate
+// whether the stream may end (the holdback after it keeps the tail until then).
+class GatedEnd : public ByteSource {
+ public:
+  GatedEnd(ByteSource& upstream, const SegmentReader& segments, std::string key, FollowGate gate)
+      : upstream_(upstream), segments_(segments), key_(std::move(key)), gate_(std::move(gate)) {}
+
+  Result<std::size_t> read(std::span<std::byte> buffer) override {
+    if (passed_) return std::size_t{0};
+    auto n = upstream_.read(buffer);
+    if (!n || *n > 0) return n;
+    // Upstream ended cleanly, so the totals were read and checked.
+    if (auto st = gate_(FollowedWriting{key_, segments_.upload(), *segments_.totals()}); !st) return st.error();
+    passed_ = true;
+    return std::size_t{0};
+  }
+
+ private:
+  ByteSource& upstream_;
+  const SegmentReader& segments_;
+  std::string key_;
+  FollowGate gate_;
+  bool passed_ = false;
+};
+
 Result<const EncryptionKey*> find_decryption_key(const Keyring& keys, const std::string& archive_key,
                                                  const std::string& key_id) {
   if (keys.empty()) {
@@ -300,7 +325,8 @@ Result<std::unique_ptr<ByteSource>> open_verified(ObjectStore& store, const Arch
 
 Result<std::unique_ptr<ByteSource>> open_following(ObjectStore& store, const std::string& archive_key,
                                                    const PipelineOptions& options, const FollowOptions& follow,
-                                                   const OperationContext& ctx, std::string stage) {
+                                                   const OperationContext& ctx, std::string stage,
+                                                   FollowGate gate) {
   auto st = validate_key(archive_key);
   if (st) st = check_read_ahead(options);
   if (!st) return st.error();
@@ -321,8 +347,9 @@ Result<std::unique_ptr<ByteSource>> open_following(ObjectStore& store, const std
   }
   auto decoded = add_decoders(*s, segments, key, first->compression);
   if (!decoded) return decoded.error();
-  auto& verified = s->add(std::make_unique<FollowedTotalsCheck>(**decoded, segments, "archive " + archive_key));
-  s->add(std::make_unique<HoldbackSource>(verified, options.restore_holdback));
+  ByteSource* verified = &s->add(std::make_unique<FollowedTotalsCheck>(**decoded, segments, "archive " + archive_key));
+  if (gate) verified = &s->add(std::make_unique<GatedEnd>(*verified, segments, archive_key, std::move(gate)));
+  s->add(std::make_unique<HoldbackSource>(*verified, options.restore_holdback));
   s->progress = std::make_unique<ProgressMeter>(ctx, std::move(stage));
   return std::unique_ptr<ByteSource>(std::move(s));
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,6 +88,18 @@ Result<std::unique_ptr<ByteSource>> open_verified(ObjectStore& store, const Arch
                                                   const PipelineOptions& options, const OperationContext& ctx,
                                                   std::string stage = "download");
 
+// What a followed archive turned out to be, once its last segment verified:
+// the writing its segments belong to and the totals that segment states.
+struct FollowedWriting {
+  std::string archive_key;
+  std::string upload;
+  SegmentTotals totals;
+};
+// Decides, after a followed archive verified and before its held-back tail
+// is released, whether the stream may end cleanly (e.g. once a manifest
+// exists that names this very writing). An error fails the stream instead.
+using FollowGate = std::function<Status(const FollowedWriting&)>;
+
 // Opens a segmented archive that may still be written (no manifest needed):
 // waits for segment 0 (up to follow.timeout), then reads segment by segment
 // as they appear, each verified alone (trailer MAC with options.mac_keys,
@@ -96,9 +109,12 @@ Result<std::unique_ptr<ByteSource>> open_verified(ObjectStore& store, const Arch
 // marked last verified and the stored and plain totals it states match what
 // was read; until then the last `restore_holdback` bytes are kept back. A
 // segment that does not appear within follow.timeout is kDeadlineExceeded.
+// `gate`, when set, runs once after everything verified and before the
+// held-back bytes are released; its error becomes the stream's.
 Result<std::unique_ptr<ByteSource>> open_following(ObjectStore& store, const std::string& archive_key,
                                                    const PipelineOptions& options, const FollowOptions& follow,
-                                                   const OperationContext& ctx, std::string stage = "download");
+                                                   const OperationContext& ctx, std::string stage = "download",
+                                                   FollowGate gate = {});
 
 // What one archive being written or read with `options` holds in memory at
 // most (the larger of the two), by the documented bounds above: segment

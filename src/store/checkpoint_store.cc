@@ -238,13 +238,13 @@ Result<std::unique_ptr<ByteSource>> CheckpointStore::follow_archive(const std::s
                                                                     const std::string& checkpoint_id,
                                                                     const std::string& container,
                                                                     const FollowOptions& follow,
-                                                                    const OperationContext& ctx) {
+                                                                    const OperationContext& ctx, FollowGate gate) {
   for (auto st : {validate_name(workspace_id, "workspace id"), validate_name(checkpoint_id, "checkpoint id"),
                   validate_name(container, "container name"), check_authenticated()}) {
     if (!st) return st.error();
   }
   return open_following(objects_, archive_key(workspace_id, checkpoint_id, container), options_.pipeline, follow,
-                        ctx, "download");
+                        ctx, "download", std::move(gate));
 }
 
 Result<std::vector<CheckpointListing>> CheckpointStore::list_checkpoints(const std::string& workspace_id) {

@@ -121,7 +121,8 @@ class CheckpointStore {
   // about who owns the workspace.
   Result<std::unique_ptr<ByteSource>> follow_archive(const std::string& workspace_id,
                                                      const std::string& checkpoint_id, const std::string& container,
-                                                     const FollowOptions& follow, const OperationContext& ctx);
+                                                     const FollowOptions& follow, const OperationContext& ctx,
+                                                     FollowGate gate = {});
   // Where create_archive stores a container's archive.
   std::string archive_key(const std::string& workspace_id, const std::string& checkpoint_id,
                           const std::string& container) const;

@@ -71,6 +71,9 @@ class SegmentReader : public ByteSource {
   Result<SegmentTrailer> first();
   // The last segment's totals once it was read.
   const std::optional<SegmentTotals>& totals() const { return totals_; }
+  // The writing the segments belong to (SegmentTrailer::upload), once the
+  // first segment was read.
+  std::string upload() const { return first_ ? first_->upload : std::string(); }
   // Segment buffers allocated so far (for tests of the memory bound: at most
   // read_ahead + 1).
   std::size_t buffers() const;

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "common/fake_clock.h"
 #include "migration/claim.h"
@@ -86,6 +87,22 @@ struct World {
     PlanRequest request;
     request.project = project;
     return migrate_workspace(source.services, destination.services, request, OperationContext{});
+  }
+  Result<MigrationReport> move_with(const std::string& name, const PlanRequest& request, const MigrateOptions& options) {
+    PlanRequest r = request;
+    r.workspace = name;
+    return migrate_workspace(source.services, destination.services, r, OperationContext{}, options);
+  }
+  // Waits (real time: the phases run on threads of their own) until the
+  // checkpoint's claim is in `state`.
+  bool await_claim(const std::string& workspace, const std::string& checkpoint, ClaimState state) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto c = ClaimLog(documents, {}, workspace, checkpoint).current();
+      if (c.ok() && c->state == state) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
   }
   bool journals_empty() { return source.journal->pending()->empty() && destination.journal->pending()->empty(); }
   ClaimState claim(const MigrationReport& r) {
@@ -348,6 +365,132 @@ TEST_CASE("a project with two containers for one service is refused before anyth
   auto listed = w.checkpoints.list_checkpoints("proj");
   REQUIRE(listed.ok());
   CHECK(listed->empty());
+  CHECK(w.journals_empty());
+}
+
+TEST_CASE("cut through: the destination takes the claim and restores while the source is still dumping") {
+  World w;
+  w.add(w.a, "web", "ws-1");
+  PlanRequest request;
+  request.checkpoint_id = "c-1";
+  // The dump waits until the destination holds the restore claim: the
+  // restore began before anything was sealed.
+  bool claimed_before_dump = false;
+  w.a.on_checkpoint = [&]() -> Status {
+    claimed_before_dump = w.await_claim("ws-1", "c-1", ClaimState::kRestoring);
+    return Ok{};
+  };
+  auto r = w.move_with("web", request, MigrateOptions{});
+  REQUIRE_REPORT(r);
+  INFO((r->failure ? r->failure->describe() : ""));
+  CHECK(claimed_before_dump);
+  CHECK(r->outcome == Outcome::kMigrated);
+  CHECK(r->cut_through);
+  REQUIRE(r->sealed.has_value());
+  CHECK(w.b.containers.at("web").running());
+  CHECK_FALSE(w.a.containers.count("web"));
+  CHECK(w.claim(*r) == ClaimState::kRestored);
+  CHECK(w.journals_empty());
+  CHECK(r->warnings.empty());
+}
+
+TEST_CASE("sequential: the destination starts only once the checkpoint is sealed") {
+  World w;
+  w.add(w.a, "web", "ws-1");
+  MigrateOptions options;
+  options.cut_through = false;
+  auto r = w.move_with("web", PlanRequest{}, options);
+  REQUIRE_REPORT(r);
+  CHECK(r->outcome == Outcome::kMigrated);
+  CHECK_FALSE(r->cut_through);
+  CHECK(w.b.containers.at("web").running());
+  CHECK(w.journals_empty());
+}
+
+TEST_CASE("cut through: a dump failing while the destination holds the claim resumes the workspace on the source") {
+  World w;
+  w.add(w.a, "web", "ws-1");
+  PlanRequest request;
+  request.checkpoint_id = "c-1";
+  w.a.on_checkpoint = [&]() -> Status {
+    REQUIRE(w.await_claim("ws-1", "c-1", ClaimState::kRestoring));
+    return Error(ErrorCode::kCheckpointFailed, "criu dump failed");
+  };
+  auto r = w.move_with("web", request, MigrateOptions{});
+  REQUIRE_REPORT(r);
+  INFO((r->failure ? r->failure->describe() : ""));
+  CHECK(r->outcome == Outcome::kKeptOnSource);
+  REQUIRE(r->failure.has_value());
+  CHECK(r->failure->code() == ErrorCode::kCheckpointFailed);
+  CHECK(w.a.containers.at("web").running());
+  CHECK(w.b.containers.empty());
+  CHECK(w.b.imported_restores == 0);  // Podman never got an archive
+  CHECK(w.claim(*r) == ClaimState::kResumed);
+  CHECK(w.running_copies("web") == 1);
+  CHECK(w.journals_empty());
+}
+
+TEST_CASE("cut through: a destination failing while the source dumps: the dump stops and the workspace resumes") {
+  World w;
+  w.add(w.a, "web", "ws-1");
+  PlanRequest request;
+  request.checkpoint_id = "c-1";
+  w.b.fail_load_image = Error(ErrorCode::kRestoreFailed, "no space left for the image");
+  // The dump starts only after the destination gave its claim up.
+  w.a.on_checkpoint = [&]() -> Status {
+    CHECK(w.await_claim("ws-1", "c-1", ClaimState::kAbandoned));
+    return Ok{};
+  };
+  auto r = w.move_with("web", request, MigrateOptions{});
+  REQUIRE_REPORT(r);
+  INFO((r->failure ? r->failure->describe() : ""));
+  CHECK(r->outcome == Outcome::kKeptOnSource);
+  REQUIRE(r->failure.has_value());
+  CHECK(r->failure->code() == ErrorCode::kRestoreFailed);
+  CHECK_FALSE(r->sealed.has_value());
+  CHECK(w.a.containers.at("web").running());
+  CHECK(w.b.containers.empty());
+  CHECK(w.claim(*r) == ClaimState::kResumed);
+  CHECK(w.journals_empty());
+}
+
+TEST_CASE("cut through: a source that stops writing makes the destination give up after the follow timeout") {
+  World w;
+  w.add(w.a, "web", "ws-1");
+  PlanRequest request;
+  request.checkpoint_id = "c-1";
+  MigrateOptions options;
+  options.follow.follow.poll_interval = std::chrono::milliseconds(20);
+  options.follow.follow.timeout = std::chrono::milliseconds(300);
+  // The source is stuck before its dump until the destination gave up.
+  w.a.on_checkpoint = [&]() -> Status {
+    REQUIRE(w.await_claim("ws-1", "c-1", ClaimState::kAbandoned));
+    return Error(ErrorCode::kCheckpointFailed, "criu dump failed");
+  };
+  auto r = w.move_with("web", request, options);
+  REQUIRE_REPORT(r);
+  INFO((r->failure ? r->failure->describe() : ""));
+  CHECK(r->outcome == Outcome::kKeptOnSource);
+  CHECK(w.a.containers.at("web").running());
+  CHECK(w.b.containers.empty());
+  REQUIRE_FALSE(r->warnings.empty());
+  CHECK(r->warnings.front().find("did not appear within") != std::string::npos);
+  CHECK(w.claim(*r) == ClaimState::kResumed);
+  CHECK(w.journals_empty());
+}
+
+TEST_CASE("cut through: a project's services are restored as they are written, then sealed as one") {
+  World w;
+  add_project(w, "proj");
+  PlanRequest request;
+  request.project = "proj";
+  request.checkpoint_id = "c-1";
+  auto r = migrate_workspace(w.source.services, w.destination.services, request, OperationContext{}, MigrateOptions{});
+  REQUIRE_REPORT(r);
+  INFO((r->failure ? r->failure->describe() : ""));
+  CHECK(r->outcome == Outcome::kMigrated);
+  for (const std::string service : {"dev", "db", "cache"}) CHECK(w.b.containers.at("proj-" + service).running());
+  CHECK(w.a.containers.empty());
   CHECK(w.journals_empty());
 }
 

@@ -54,6 +54,9 @@ class FakePodman final : public podman::PodmanClient {
   bool late_restore_fails = false;
   // Called when a restore starts (e.g. to cancel the caller's context).
   std::function<void(const OperationContext&)> on_restore;
+  std::optional<Error> fail_load_image;
+  // Called when a checkpoint starts; an error fails it, nothing touched.
+  std::function<Status()> on_checkpoint;
   int in_place_restores = 0;
   int imported_restores = 0;
   int removals = 0;
@@ -129,6 +132,9 @@ class FakePodman final : public podman::PodmanClient {
 
   Status checkpoint(const std::string& name, const podman::CheckpointOptions& o, ByteSink& archive,
                     const OperationContext&) override {
+    if (on_checkpoint) {
+      if (auto st = on_checkpoint(); !st.ok()) return st;
+    }
     if (fail_checkpoint) {
       if (auto* c = find(name); c && checkpoint_stops_after_inspections) {
         stop_countdown_[c->id] = *checkpoint_stops_after_inspections;
@@ -210,6 +216,7 @@ class FakePodman final : public podman::PodmanClient {
   }
 
   Result<std::vector<std::string>> load_image(ByteSource& in, const OperationContext&) override {
+    if (fail_load_image) return *fail_load_image;
     StringSink text;
     if (auto n = copy_stream(in, text); !n.ok()) return n.error();
     auto j = nlohmann::json::parse(text.out, nullptr, false);

@@ -488,6 +488,70 @@ TEST_CASE("a follower reads an archive while it is being written") {
   }
 }
 
+TEST_CASE("a follower's gate sees the writing it read, and the archive's tail waits for it") {
+  TempDir dir;
+  auto objects = make_local_store(dir.path.string());
+  OperationContext ctx;
+  CheckpointStore store(*objects, options(true, true));
+  const std::string plain = pattern(20 * kSegment, 4);
+  StringSource src(plain);
+  auto written = store.put_archive("ws", "c1", "dev", src, ctx);
+  REQUIRE(written);
+
+  SUBCASE("a gate that passes: the whole archive, after the gate named this writing") {
+    std::optional<FollowedWriting> seen;
+    std::size_t released_before_gate = 0, released = 0;
+    auto f = store.follow_archive("ws", "c1", "dev", quick_follow(std::chrono::seconds(5)), ctx,
+                                  [&](const FollowedWriting& w) -> Status {
+                                    seen = w;
+                                    released_before_gate = released;
+                                    return Ok{};
+                                  });
+    REQUIRE(f);
+    std::string got;
+    std::vector<std::byte> buf(30'000);
+    for (;;) {
+      auto n = (*f)->read(buf);
+      REQUIRE_MESSAGE(n, (n ? "" : n.error().describe()));
+      if (*n == 0) break;
+      got.append(reinterpret_cast<const char*>(buf.data()), *n);
+      released = got.size();
+    }
+    CHECK(got == plain);
+    REQUIRE(seen.has_value());
+    CHECK(seen->archive_key == written->key);
+    CHECK(seen->upload == written->upload);
+    CHECK(seen->totals.plain_sha256 == written->plain_sha256);
+    CHECK(seen->totals.plain_size == written->plain_size);
+    CHECK(seen->totals.stored_sha256 == written->stored.sha256);
+    CHECK(seen->totals.segments == written->segments);
+    CHECK(released_before_gate < plain.size());  // the tail came after the gate
+  }
+  SUBCASE("a gate that refuses: the stream fails and the tail is never released") {
+    auto f = store.follow_archive("ws", "c1", "dev", quick_follow(std::chrono::seconds(5)), ctx,
+                                  [](const FollowedWriting&) -> Status {
+                                    return Error(ErrorCode::kIntegrity, "the manifest names another writing");
+                                  });
+    REQUIRE(f);
+    std::size_t got = 0;
+    std::optional<Error> failed;
+    std::vector<std::byte> buf(30'000);
+    for (;;) {
+      auto n = (*f)->read(buf);
+      if (!n) {
+        failed = n.error();
+        break;
+      }
+      if (*n == 0) break;
+      got += *n;
+    }
+    REQUIRE(failed.has_value());
+    CHECK(failed->code() == ErrorCode::kIntegrity);
+    CHECK(failed->message().find("another writing") != std::string::npos);
+    CHECK(got < plain.size());
+  }
+}
+
 TEST_CASE("a flipped byte in a segment is an integrity error naming it, and the body is never complete") {
   TempDir dir;
   auto objects = make_local_store(dir.path.string());
