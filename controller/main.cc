@@ -68,6 +68,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--drain-cordoned", options.drain_cordoned,
                "move the workspaces of cordoned nodes too (reason Drain)");
+  bool sequential = false;
+  app.add_flag("--sequential", sequential,
+               "start a restore only once its checkpoint is sealed (by default the destination restores while the "
+               "source writes the checkpoint: cut-through)");
   app.add_option("--evacuation-store", options.evacuation_store,
                  "the agents' store evacuations use (default: their only store)");
   app.add_option("--metrics-address", options.metrics_address, "where /metrics listens")->capture_default_str();
@@ -78,6 +82,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  options.cut_through = !sequential;
   for (const auto& entry : tenancy_map) {
     const auto eq = entry.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size()) {

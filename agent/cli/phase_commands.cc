@@ -133,15 +133,27 @@ void add_restore(CLI::App& app) {
   auto a = std::make_shared<PhaseArgs>();
   auto* cmd = app.add_subcommand("restore", "Destination: restore a sealed checkpoint on this node");
   add_common(*cmd, *a, true);
-  cmd->callback([a] {
+  auto follow_seconds = std::make_shared<double>(0);
+  cmd->add_option("--cut-through", *follow_seconds,
+                  "Begin while the source is still writing the checkpoint, waiting up to SECONDS for each part of "
+                  "it (the plan, images, archive segments) to appear")
+      ->check(CLI::Range(1.0, 3600.0));
+  cmd->callback([a, follow_seconds] {
     run_phase(*a, [&](migration::NodeServices& node, const OperationContext& ctx) -> Result<nlohmann::json> {
-      auto restored = migration::restore_workspace(node, a->workspace, a->checkpoint, ctx);
+      std::optional<migration::CutThrough> cut_through;
+      if (*follow_seconds > 0) {
+        cut_through = migration::CutThrough{};
+        cut_through->follow.timeout = std::chrono::milliseconds(static_cast<long long>(*follow_seconds * 1000));
+      }
+      auto restored = migration::restore_workspace(node, a->workspace, a->checkpoint, ctx, cut_through);
       if (!restored) return restored.error();
       return nlohmann::json{{"containers", workspaces_json(restored->containers)},
                             {"primary", restored->primary},
                             {"imagesLoaded", restored->images_loaded},
                             {"durationMs", restored->duration.count()},
+                            {"cutThrough", restored->cut_through},
                             {"message", "restored workspace " + a->workspace + " on node " + node.node +
+                                            (restored->cut_through ? " (cut through)" : "") +
                                             "; release the source now"}};
     });
   });

@@ -73,7 +73,7 @@ kube::WorkResult CheckpointReconciler::reconcile(const std::string& key) {
   const Need need = what_to_read(*object);
   auto observed = observe(*object, need);
   if (!observed) return retry(observed.error());
-  const Action action = decide(*object, need, *observed, deps_.clock->wall_now());
+  const Action action = decide(*object, need, *observed, deps_.clock->wall_now(), deps_.machine);
   return act(*raw, *object, need, action);
 }
 

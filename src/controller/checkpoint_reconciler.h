@@ -34,6 +34,7 @@ struct ReconcilerDeps {
   std::shared_ptr<Clock> clock = system_clock();
   std::string field_manager = "wscp-controller";
   ControllerMetrics* metrics = nullptr;  // optional
+  MachineOptions machine;
 };
 
 class CheckpointReconciler {

@@ -95,7 +95,8 @@ Status run_controller(const ControllerOptions& options, const CancelToken& stop)
   events_config.reporting_instance = identity;
   kube::KubeEventRecorder events(*kube, events_config, clock);
   CheckpointReconciler reconciler(
-      ReconcilerDeps{*kube, placement, agents, events, logger, clock, "wscp-controller", &metrics});
+      ReconcilerDeps{*kube, placement, agents, events, logger, clock, "wscp-controller", &metrics,
+                     MachineOptions{options.cut_through}});
   EvacuatorOptions evacuator_options;
   evacuator_options.termination_taint_keys = options.termination_taint_keys;
   evacuator_options.drain_cordoned = options.drain_cordoned;

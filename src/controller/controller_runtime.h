@@ -32,6 +32,8 @@ struct ControllerOptions {
   std::vector<std::string> termination_taint_keys = default_termination_taint_keys();
   bool drain_cordoned = false;
   std::string evacuation_store;
+  // Restore while the checkpoint is written (MachineOptions::cut_through).
+  bool cut_through = true;
   std::string metrics_address = "0.0.0.0";
   std::uint16_t metrics_port = 9465;  // 0: no metrics endpoint
   log::Format log_format = log::Format::kText;

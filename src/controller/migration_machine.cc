@@ -71,6 +71,12 @@ void finish_step(WorkspaceCheckpointStatus& s, CheckpointStep step, Time now) {
 
 bool has_destination(const CheckpointObject& o) { return o.spec.destination.has_value(); }
 
+// Restoring while the checkpoint step is open: the restore began before the
+// seal (only a cut-through leaves Checkpointing with that step open).
+bool cutting_through(const CheckpointObject& o) {
+  return o.status.phase == CheckpointPhase::kRestoring && step_open(o.status, CheckpointStep::kCheckpoint);
+}
+
 std::string store_of(const CheckpointObject& o) { return o.spec.store.value_or(""); }
 
 std::string workspace_words(const CheckpointObject& o) {
@@ -98,6 +104,7 @@ Request request_for(const CheckpointObject& o, Kind kind) {
     return r;
   }
   r.workspace = o.status.workspace_id.value_or("");
+  r.cut_through = kind == Kind::kRestore && cutting_through(o);
   return r;
 }
 
@@ -323,6 +330,16 @@ Action on_restore(const CheckpointObject& o, const Operation& op, Time now) {
   const std::string destination = o.status.destination_node.value_or("?");
   const bool kept = op.state != State::kSucceeded && op.recovery &&
                     op.recovery->action == migration::RecoveryAction::kRestoreKept;
+  if (op.state != State::kSucceeded && !kept && cutting_through(o)) {
+    // The checkpoint may still run on the source: its end comes first (a
+    // resume beside a running dump would be undone by the freeze).
+    auto s = next_status(o);
+    finish_step(s, CheckpointStep::kRestore, now);
+    set_condition(s, kube::kConditionRestored, ConditionStatus::kFalse, "RestoreFailed", bounded(failure_words(op)),
+                  o.generation, now);
+    s.message = bounded("restore on " + destination + " failed: " + failure_words(op));
+    return record(std::move(s), true, "RestoreFailed");
+  }
   if (op.state != State::kSucceeded && !kept) {
     auto with_failure = o;
     finish_step(with_failure.status, CheckpointStep::kRestore, now);
@@ -332,6 +349,16 @@ Action on_restore(const CheckpointObject& o, const Operation& op, Time now) {
                          "RestoreFailed");
   }
   auto s = next_status(o);
+  if (cutting_through(o)) {
+    // The restore took its archives' last bytes only from a sealed checkpoint.
+    const auto& out = op.outcome.value_or(agent::operations::Outcome{});
+    finish_step(s, CheckpointStep::kCheckpoint, now);
+    s.checkpoint = kube::CheckpointRecord{checkpoint_id_for(o), o.spec.store.value_or("default"),
+                                          static_cast<std::int64_t>(out.archive_bytes), std::nullopt, false};
+    set_condition(s, kube::kConditionCheckpointed, ConditionStatus::kTrue, "ManifestWritten",
+                  "archive " + checkpoint_id_for(o) + " is durable in the store (restored while it was written)",
+                  o.generation, now);
+  }
   finish_step(s, CheckpointStep::kRestore, now);
   start_step(s, CheckpointStep::kRelease, now);
   set_condition(s, kube::kConditionRestored, ConditionStatus::kTrue, "Restored", "restored on " + destination,
@@ -395,6 +422,25 @@ Action on_resume(const CheckpointObject& o, const Operation& op, int attempts, T
   return record(std::move(s), false, "Resumed");
 }
 
+// The checkpoint runs on the source: restore beside it.
+Action begin_cut_through(const CheckpointObject& o, Time now) {
+  auto s = next_status(o);
+  s.decision = MigrationDecision::kRestore;
+  s.phase = CheckpointPhase::kRestoring;
+  start_step(s, CheckpointStep::kRestore, now);
+  s.message = "restoring " + workspace_words(o) + " on " + o.status.destination_node.value_or("?") + " while " +
+              o.status.source_node.value_or("?") + " writes the checkpoint (cut-through)";
+  return record(std::move(s), false, "CutThrough");
+}
+
+bool time_to_cut_through(const CheckpointObject& o, const Need& need, const Operation& op,
+                         const MachineOptions& options) {
+  return options.cut_through && need.request.kind == Kind::kCheckpoint && op.state == State::kRunning &&
+         !op.started_at.empty() && has_destination(o) && o.status.destination_node && o.status.workspace_id &&
+         !o.deleting &&
+         o.status.phase == CheckpointPhase::kCheckpointing && !o.status.decision;
+}
+
 Action start_attempt(const Need& need, int attempt, std::string why) {
   Action a = simple(Action::Kind::kStartOperation);
   a.operation_id = need.operation_ids.at(static_cast<std::size_t>(attempt));
@@ -405,14 +451,32 @@ Action start_attempt(const Need& need, int attempt, std::string why) {
   return a;
 }
 
-Action on_operation(const CheckpointObject& o, const Need& need, const Observed& observed, Time now) {
+// A cut-through restore failed: once the checkpoint operation has ended
+// (or its agent forgot it), the source is resumed.
+Action after_failed_cut_through(const CheckpointObject& o, const std::optional<Operation>& op, Time now) {
+  if (op && !agent::operations::finished(op->state)) return simple(Action::Kind::kWait, kPollInterval);
+  auto with_checkpoint = o;
+  finish_step(with_checkpoint.status, CheckpointStep::kCheckpoint, now);
+  std::string why = o.status.message;
+  if (op && op->state != State::kSucceeded) why += "; the checkpoint on the source: " + failure_words(*op);
+  return decide_resume(with_checkpoint, now, why, "Resuming");
+}
+
+Action on_operation(const CheckpointObject& o, const Need& need, const Observed& observed, Time now,
+                    const MachineOptions& options) {
   const auto& op = observed.operation;
+  if (need.request.kind == Kind::kCheckpoint && o.status.phase == CheckpointPhase::kRestoring) {
+    return after_failed_cut_through(o, op, now);
+  }
   if (o.deleting && need.request.kind == Kind::kCheckpoint && (!op || never_began(*op))) {
     // Deleted before the checkpoint began: nothing was touched.
     return simple(Action::Kind::kRemoveFinalizer);
   }
   if (!op) return start_attempt(need, 0, "");
-  if (!agent::operations::finished(op->state)) return simple(Action::Kind::kWait, kPollInterval);
+  if (!agent::operations::finished(op->state)) {
+    if (time_to_cut_through(o, need, *op, options)) return begin_cut_through(o, now);
+    return simple(Action::Kind::kWait, kPollInterval);
+  }
   if (observed.attempt + 1 < kMaxAttempts && worth_another_attempt(need.request.kind, *op)) {
     return start_attempt(need, observed.attempt + 1, ", again: the last attempt " + failure_words(*op));
   }
@@ -464,13 +528,16 @@ Need what_to_read(const CheckpointObject& o) {
     case CheckpointPhase::kRestoring:
       if (step_open(s, CheckpointStep::kRelease))
         return operation_need(o, Kind::kRelease, source, CheckpointStep::kRelease);
+      if (cutting_through(o) && !step_open(s, CheckpointStep::kRestore))  // the restore failed
+        return operation_need(o, Kind::kCheckpoint, source, CheckpointStep::kCheckpoint);
       return operation_need(o, Kind::kRestore, s.destination_node.value_or(""), CheckpointStep::kRestore);
     default:
       return {};
   }
 }
 
-Action decide(const CheckpointObject& o, const Need& need, const Observed& observed, Time now) {
+Action decide(const CheckpointObject& o, const Need& need, const Observed& observed, Time now,
+              const MachineOptions& options) {
   if (!o.deleting && !o.has_finalizer) return simple(Action::Kind::kAddFinalizer);
   const auto& s = o.status;
   switch (need.kind) {
@@ -481,7 +548,7 @@ Action decide(const CheckpointObject& o, const Need& need, const Observed& obser
       if (!observed.preflight_refusal) return simple(Action::Kind::kNothing);
       return on_preflight(o, *observed.preflight_refusal, now);
     case Need::Kind::kOperation:
-      return on_operation(o, need, observed, now);
+      return on_operation(o, need, observed, now, options);
     case Need::Kind::kNothing:
       break;
   }

@@ -14,6 +14,11 @@
 //                  before acting on it                                 -> Restoring | (resume)
 //   Restoring      the restore on the destination, then the release
 //                  of the source                                      -> Restored | (resume)
+//
+// Cut through (MachineOptions::cut_through): once the checkpoint operation
+// runs, the decision Restore is recorded and the phase is Restoring while
+// the checkpoint step is still open; the restore follows the archive as it
+// is written. Its end closes the checkpoint step (a restore needs the seal).
 //   decision Resume  the resume on the source                          -> Failed (running on the source)
 //
 // Operation ids come from the object's uid and the step, so a repeated pass
@@ -120,7 +125,17 @@ struct Action {
 // How often a running operation is polled.
 inline constexpr std::chrono::milliseconds kPollInterval{2000};
 
-Action decide(const CheckpointObject& object, const Need& need, const Observed& observed, kube::Time now);
+// How the controller runs migrations (its flags).
+struct MachineOptions {
+  // Start the restore while the source still writes the checkpoint (the
+  // restore follows the archive; see migration::restore_workspace). Chosen
+  // once the checkpoint operation runs; the decision (Restore) is recorded
+  // first, and a failure on either side ends in a resume on the source.
+  bool cut_through = false;
+};
+
+Action decide(const CheckpointObject& object, const Need& need, const Observed& observed, kube::Time now,
+              const MachineOptions& options = {});
 
 // Sets a condition, keeping its lastTransitionTime when its status is unchanged.
 void set_condition(kube::WorkspaceCheckpointStatus& status, std::string_view type, kube::ConditionStatus value,

@@ -134,11 +134,21 @@ Result<Sealed> checkpoint_workspace(NodeServices& node, const Plan& plan, const 
   if (!held) return held.error().wrap("the workspace was not touched");
 
   Sealed result;
-  if (auto st = store_images(node, plan, result.images_stored, ctx); !st) {
+  auto untouched = [&](const Error& why) {
     // Nothing is frozen yet: the workspace never stopped.
     (void)WorkspaceLock(node.documents, node.verify_keys(), plan.workspace_id).release(node.node, plan.checkpoint_id);
     (void)node.journal.finish(plan.workspace_id, plan.checkpoint_id, Phase::kCheckpoint);
-    return st.error().wrap("the workspace was not touched");
+    return why.wrap("the workspace was not touched");
+  };
+  if (auto st = store_images(node, plan, result.images_stored, ctx); !st) return untouched(st.error());
+  // Storing the images takes a while: a cut-through restore may have given
+  // its claim up meanwhile, and nobody could restore what is dumped now.
+  if (auto now = ClaimLog(node.documents, node.verify_keys(), plan.workspace_id, plan.checkpoint_id).current();
+      !now || !may_seal(*now)) {
+    return untouched(now ? Error(ErrorCode::kConflict, "checkpoint " + plan.checkpoint_id + " is " +
+                                                           std::string(to_string(now->state)) + " by node " +
+                                                           now->node + " before its dump")
+                         : now.error());
   }
 
   if (auto st = node.journal.record(entry_for(node, plan, Phase::kCheckpoint, Step::kDumping)); !st) {

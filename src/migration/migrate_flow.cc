@@ -61,8 +61,9 @@ OperationContext child_of(const OperationContext& ctx) {
 }
 
 struct Legs {
-  Result<Sealed> sealed = Error(ErrorCode::kInternal, "not run");
-  Result<Restored> restored = Error(ErrorCode::kInternal, "not run");
+  Result<Sealed> sealed = Error(ErrorCode::kInternal, "the checkpoint did not run");
+  Result<Restored> restored = Error(ErrorCode::kInternal, "the restore did not run");
+  bool restore_ran = false;
 };
 
 // Which failure to report when both legs failed: a checkpoint stopped by the
@@ -71,8 +72,7 @@ struct Legs {
 bool restore_failure_is_the_cause(const Legs& legs) {
   if (legs.sealed) return true;
   const ErrorCode checkpoint = legs.sealed.error().code();
-  const ErrorCode restore = legs.restored.error().code();
-  return restore != ErrorCode::kCancelled && restore != ErrorCode::kInternal &&
+  return legs.restore_ran && legs.restored.error().code() != ErrorCode::kCancelled &&
          (checkpoint == ErrorCode::kCancelled || checkpoint == ErrorCode::kConflict);
 }
 
@@ -82,11 +82,25 @@ bool restore_failure_is_the_cause(const Legs& legs) {
 Legs run_cut_through(NodeServices& source, NodeServices& destination, const Plan& plan, const OperationContext& ctx,
                      const MigrateOptions& options) {
   OperationContext source_ctx = child_of(ctx), destination_ctx = child_of(ctx);
-  auto checkpoint = std::async(std::launch::async, [&] { return checkpoint_workspace(source, plan, source_ctx); });
-  auto restore = std::async(std::launch::async, [&] {
+  // A leg that throws stops the other before the exception is passed on
+  // (a future's destructor would otherwise wait for the other leg's end).
+  auto guarded = [](auto leg, CancelToken& other) {
+    return [leg, &other]() {
+      try {
+        return leg();
+      } catch (...) {
+        other.cancel();
+        throw;
+      }
+    };
+  };
+  auto checkpoint = std::async(std::launch::async, guarded([&] { return checkpoint_workspace(source, plan, source_ctx); },
+                                                           *destination_ctx.cancel));
+  auto restore = std::async(std::launch::async, guarded([&] {
     return restore_workspace(destination, plan.workspace_id, plan.checkpoint_id, destination_ctx, options.follow);
-  });
+  }, *source_ctx.cancel));
   Legs legs;
+  legs.restore_ran = true;
   bool checkpoint_done = false, restore_done = false;
   while (!checkpoint_done || !restore_done) {
     if (ctx.cancelled()) {
@@ -113,7 +127,10 @@ Legs run_one_after_the_other(NodeServices& source, NodeServices& destination, co
                              const OperationContext& ctx) {
   Legs legs;
   legs.sealed = checkpoint_workspace(source, plan, ctx);
-  if (legs.sealed) legs.restored = restore_workspace(destination, plan.workspace_id, plan.checkpoint_id, ctx);
+  if (legs.sealed) {
+    legs.restore_ran = true;
+    legs.restored = restore_workspace(destination, plan.workspace_id, plan.checkpoint_id, ctx);
+  }
   return legs;
 }
 
@@ -174,8 +191,7 @@ Result<MigrationReport> migrate_workspace(NodeServices& source, NodeServices& de
       if (!legs.sealed) report.warnings.push_back("the checkpoint stopped: " + legs.sealed.error().message());
     } else {
       report.failure = legs.sealed.error();
-      const ErrorCode code = legs.restored.error().code();
-      if (code != ErrorCode::kCancelled && code != ErrorCode::kInternal) {
+      if (legs.restore_ran && legs.restored.error().code() != ErrorCode::kCancelled) {
         report.warnings.push_back("the destination's restore stopped too: " + legs.restored.error().message());
       }
     }

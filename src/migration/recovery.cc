@@ -68,7 +68,7 @@ Recovered recover_checkpoint(NodeServices& node, const JournalEntry& e, const Op
           claim->node != node.node) {
         // A cut-through restore holds the claim; without a seal it can make
         // nothing, and it gives the claim up once it sees no more segments.
-        return waiting(e, RecoveryAction::kAwaitingDecision,
+        return waiting(e, RecoveryAction::kAwaitingRestorer,
                        "died before the seal while node " + claim->node +
                            " was restoring the checkpoint as it was written; that restore gives up without a seal "
                            "(or run `wscp-agent resume --pending` there), then run `resume --pending` here again");

@@ -10,6 +10,7 @@ constexpr std::pair<RecoveryAction, std::string_view> kActionNames[] = {
     {RecoveryAction::kResumedOnSource, "resumed-on-source"},
     {RecoveryAction::kReleased, "released"},
     {RecoveryAction::kAwaitingDecision, "awaiting-decision"},
+    {RecoveryAction::kAwaitingRestorer, "awaiting-restorer"},
     {RecoveryAction::kRestoreKept, "restore-kept"},
     {RecoveryAction::kRestoreUndone, "restore-undone"},
     {RecoveryAction::kLeftToOwner, "left-to-owner"},

@@ -12,6 +12,8 @@ enum class RecoveryAction {
   kResumedOnSource,   // "resumed-on-source": the workspace runs on this node again
   kReleased,          // "released": restored elsewhere; this node's copy was released
   kAwaitingDecision,  // "awaiting-decision": sealed; restore elsewhere or resume here is still open
+  kAwaitingRestorer,  // "awaiting-restorer": not sealed, but another node's cut-through restore holds the
+                      // claim; once it gives up, the next recovery resumes here
   kRestoreKept,       // "restore-kept": the interrupted restore had settled and is kept
   kRestoreUndone,     // "restore-undone": the interrupted restore was removed and abandoned
   kLeftToOwner,       // "left-to-owner": another node's entry, not touched

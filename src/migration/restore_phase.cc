@@ -1,5 +1,8 @@
 #include "migration/restore_phase.h"
 
+#include <cstdio>
+#include <functional>
+
 #include "migration/checkpoint_phase.h"
 #include "migration/claim.h"
 #include "migration/fault_streams.h"
@@ -27,24 +30,56 @@ Result<store::Manifest> read_bound_manifest(NodeServices& node, const Plan& plan
   return manifest;
 }
 
+std::string seconds_text(std::chrono::milliseconds d) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(d.count()) / 1000);
+  return text;
+}
+
+// Something that changes while the source still writes the checkpoint.
+using ProgressMark = std::function<std::uint64_t()>;
+
 // Polls `attempt` until it gives something other than kNotFound, the
-// deadline passes (kUnavailable, saying `waiting_for`) or ctx is cancelled.
+// follow timeout passes without progress (kUnavailable, saying
+// `waiting_for`) or ctx is cancelled. With `progress`, the timeout counts
+// from the last time its mark changed.
 template <typename T, typename Attempt>
-Result<T> await_found(const store::FollowOptions& follow, std::chrono::milliseconds timeout,
-                      const OperationContext& ctx, const std::string& waiting_for, Attempt attempt) {
+Result<T> await_found(const store::FollowOptions& follow, const OperationContext& ctx, const std::string& waiting_for,
+                      Attempt attempt, const ProgressMark& progress = {}) {
   Clock& clock = *follow.clock;
-  const auto deadline = clock.now() + timeout;
+  auto deadline = clock.now() + follow.timeout;
+  std::uint64_t mark = progress ? progress() : 0;
   for (;;) {
     Result<T> r = attempt();
     if (r || r.error().code() != ErrorCode::kNotFound) return r;
     if (ctx.cancelled()) return Error(ErrorCode::kCancelled, "cancelled while waiting for " + waiting_for);
+    if (progress) {
+      if (const std::uint64_t now = progress(); now != mark) {
+        mark = now;
+        deadline = clock.now() + follow.timeout;
+      }
+    }
     if (clock.now() >= deadline) {
       return Error(ErrorCode::kUnavailable,
-                   waiting_for + " did not appear within " + std::to_string(timeout.count() / 1000) +
-                       " s: the source stopped writing the checkpoint (see its node's log)");
+                   waiting_for + " did not appear within " + seconds_text(follow.timeout) +
+                       (progress ? " of the checkpoint's last write" : "") +
+                       ": the source stopped writing the checkpoint (see its node's log), or it writes more slowly "
+                       "than the follow timeout allows (raise it, or restore once the checkpoint is sealed)");
     }
     clock.sleep_for(follow.poll_interval);
   }
+}
+
+// How much of checkpoint `id` the store holds: grows while it is written.
+ProgressMark stored_so_far(NodeServices& node, const std::string& workspace_id, const std::string& checkpoint_id) {
+  return [&node, workspace_id, checkpoint_id]() -> std::uint64_t {
+    auto listed = node.checkpoints.list_checkpoints(workspace_id);
+    if (!listed) return 0;
+    for (const auto& c : *listed) {
+      if (c.checkpoint_id == checkpoint_id) return c.stored_bytes + c.objects;
+    }
+    return 0;
+  };
 }
 
 // A manifest's container entry must name the writing that was followed: a
@@ -129,7 +164,7 @@ Result<std::vector<store::ImageBlob>> await_images(NodeServices& node, const Pla
     for (const auto& i : images) listed = listed || i.id == digest;
     if (listed) continue;
     auto blob = await_found<store::ImageBlob>(
-        cut.follow, cut.follow.timeout, ctx, "image " + digest, [&]() -> Result<store::ImageBlob> {
+        cut.follow, ctx, "image " + digest, [&]() -> Result<store::ImageBlob> {
           auto found = node.checkpoints.find_image(digest);
           if (!found) return found.error();
           if (!found->has_value()) return Error(ErrorCode::kNotFound, "image " + digest + " is not stored yet");
@@ -190,7 +225,10 @@ Result<Restored> restore_workspace(NodeServices& node, const std::string& worksp
                                    const std::string& checkpoint_id, const OperationContext& ctx,
                                    const std::optional<CutThrough>& cut_through) {
   const auto started = node.clock.now();
-  auto read = read_plan(node, workspace_id, checkpoint_id);
+  // Cut through, the source may not have written its plan yet.
+  auto read = cut_through ? await_found<Plan>(cut_through->follow, ctx, "the plan of checkpoint " + checkpoint_id,
+                                              [&] { return read_plan(node, workspace_id, checkpoint_id); })
+                          : read_plan(node, workspace_id, checkpoint_id);
   if (!read) return read.error();
   const Plan& plan = *read;
   std::optional<store::Manifest> manifest;
@@ -241,9 +279,12 @@ Result<Restored> restore_workspace(NodeServices& node, const std::string& worksp
       // Podman gets the archive's tail only once the seal names this writing.
       auto gate = [&, i](const store::FollowedWriting& written) -> Status {
         if (!manifest) {
-          auto sealed = await_found<store::Manifest>(cut_through->follow, cut_through->seal_timeout, ctx,
+          // A project's later services are still being dumped: wait while
+          // the checkpoint grows.
+          auto sealed = await_found<store::Manifest>(cut_through->follow, ctx,
                                                      "the manifest of checkpoint " + checkpoint_id,
-                                                     [&] { return read_bound_manifest(node, plan); });
+                                                     [&] { return read_bound_manifest(node, plan); },
+                                                     stored_so_far(node, workspace_id, checkpoint_id));
           if (!sealed) return sealed.error();
           manifest = std::move(*sealed);
         }
@@ -260,6 +301,7 @@ Result<Restored> restore_workspace(NodeServices& node, const std::string& worksp
     result.containers.push_back(std::move(*restored));
   }
   if (!manifest) return give_up(node, plan, claim, Error(ErrorCode::kInternal, "restored without a seal"));
+  for (const auto& c : manifest->containers) result.archive_bytes += c.archive.plain_size;
   node.faults.reach("restore.before-finish");
   auto finished = claim.take(ClaimStep::kFinishRestore, node.node);
   if (!finished) return finished.error();  // leaves the journal: recovery settles it

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,16 +16,16 @@ struct Restored {
   std::string primary;                         // the workspace's primary container
   std::vector<std::string> images_loaded;
   std::chrono::milliseconds duration{0};
-  bool cut_through = false;  // began before the checkpoint was sealed
+  std::uint64_t archive_bytes = 0;  // the containers' archives (as Podman wrote them)
+  bool cut_through = false;         // began before the checkpoint was sealed
 };
 
 // How a restore may begin while the source is still writing the checkpoint
-// (cut-through): it waits for each image and archive segment as it appears.
+// (cut-through): it waits for the plan, each image and archive segment as
+// it appears, then for the manifest as long as the checkpoint keeps growing
+// (a project's later services are still being dumped then).
 struct CutThrough {
-  store::FollowOptions follow;  // poll interval; how long a segment or image may take to appear
-  // How long, after an archive's last segment, the manifest may take to
-  // appear (a project's later services are still being dumped then).
-  std::chrono::milliseconds seal_timeout{std::chrono::minutes(10)};
+  store::FollowOptions follow;  // poll interval; how long the next part may take to appear
 };
 
 // Destination: reads the sealed checkpoint (manifest and plan, both

@@ -150,6 +150,40 @@ TEST_CASE("daemon operations: checkpoint on node-1, restore on node-2, release o
   n2.remove(name);
 }
 
+TEST_CASE("daemon operations: a cut-through restore on node-2 follows the checkpoint node-1 is still writing") {
+  wt::SandboxNode n1("node-1"), n2("node-2");
+  n1.ensure_testbox();
+  n2.ensure_testbox();
+  Scene scene;
+  const std::string name = wt::unique_name("api-cut");
+  n1.run(name, {"/usr/local/bin/wscp-memload", "96", "/var/wscp/memload", "200"},
+         {{"labels", {{"dev.containers.id", name}}}});
+  const std::string before = memload_status(n1, name);
+  at::NodeAgent agent1(scene.agent("node-1", n1.socket()));
+  at::NodeAgent agent2(scene.agent("node-2", n2.socket()));
+  const std::string cp = "cp-" + name;
+
+  // The restore is asked for first: it waits for the plan, then follows.
+  json follow = request("restore-" + name, "restore", name, cp);
+  follow["cutThrough"] = true;
+  auto [status, started] = agent2.call("POST", "/v1/operations", follow);
+  REQUIRE_MESSAGE(status == 202, (started.dump() + "\n" + agent2.log()));
+  json checkpointed = agent1.run_operation(request("checkpoint-" + name, "checkpoint", name, cp));
+  REQUIRE_MESSAGE(checkpointed.at("state") == "succeeded", (checkpointed.dump(2) + "\n" + agent1.log()));
+  json restored = agent2.wait_operation("restore-" + name);
+  REQUIRE_MESSAGE(restored.at("state") == "succeeded", (restored.dump(2) + "\n" + agent2.log()));
+  CHECK(restored.at("result").at("cutThrough") == true);
+  CHECK(restored.at("request").at("cutThrough") == true);
+  // It began before the seal: its start precedes the checkpoint's end.
+  CHECK(restored.at("startedAt").get<std::string>() < checkpointed.at("finishedAt").get<std::string>());
+
+  json released = agent1.run_operation(request("release-" + name, "release", name, cp));
+  REQUIRE_MESSAGE(released.at("state") == "succeeded", (released.dump(2) + "\n" + agent1.log()));
+  check_same_process(n2, name, before);
+  CHECK_FALSE(*n1.client().container_exists(name));
+  n2.remove(name);
+}
+
 TEST_CASE("daemon operations: an agent killed mid-checkpoint is restarted; the workspace runs on the source, the "
           "operation is not run again") {
   wt::SandboxNode n1("node-1");

@@ -79,13 +79,18 @@ Result<Outcome> MigrationPhaseRunner::run(const Request& request, RunContext& ru
     }
     case Kind::kRestore: {
       run.begin_step("restore");
-      auto restored = migration::restore_workspace(node, request.workspace, request.checkpoint_id, run.ctx);
+      std::optional<migration::CutThrough> cut_through;
+      if (request.cut_through) cut_through = migration::CutThrough{};
+      auto restored =
+          migration::restore_workspace(node, request.workspace, request.checkpoint_id, run.ctx, cut_through);
       if (!restored) return restored.error();
       out.workspace_id = request.workspace;
       out.primary = restored->primary;
       for (const auto& c : restored->containers) out.containers.push_back(c.container.name);
       out.images = restored->images_loaded;
       out.duration_ms = restored->duration.count();
+      out.cut_through = restored->cut_through;
+      out.archive_bytes = restored->archive_bytes;
       return out;
     }
     case Kind::kRelease: {

@@ -204,6 +204,7 @@ json to_json(const Request& r) {
   if (!r.store.empty()) j["store"] = r.store;
   if (r.tcp_established) j["tcpEstablished"] = true;
   if (r.file_locks) j["fileLocks"] = true;
+  if (r.cut_through) j["cutThrough"] = true;
   return j;
 }
 
@@ -222,7 +223,9 @@ Result<Request> request_from_json(const json& j, std::string_view where) {
   r.store = in.str("store");
   r.tcp_established = in.boolean("tcpEstablished");
   r.file_locks = in.boolean("fileLocks");
+  r.cut_through = in.boolean("cutThrough");
   const std::string w(where);
+  if (r.cut_through && r.kind != Kind::kRestore) in.problem(w + "cutThrough is only for a restore");
   if (r.kind == Kind::kCheckpoint) {
     if (r.workspace.empty() == r.project.empty())
       in.problem(w + "a checkpoint names exactly one of workspace (container or workspace id) or project");
@@ -262,7 +265,7 @@ json to_json(const Outcome& v) {
   for (const auto& c : v.criu) criu.push_back(to_json(c));
   return {{"workspaceId", v.workspace_id}, {"checkpointId", v.checkpoint_id}, {"primary", v.primary},
           {"containers", v.containers},    {"images", v.images},               {"archiveBytes", v.archive_bytes},
-          {"criu", criu},                  {"durationMs", v.duration_ms}};
+          {"criu", criu},                  {"durationMs", v.duration_ms},      {"cutThrough", v.cut_through}};
 }
 json to_json(const Operation& v) {
   json steps = json::array();
@@ -295,6 +298,7 @@ Result<Outcome> outcome_from_json(const json& j, std::string_view where) {
   o.images = in.strings("images");
   o.archive_bytes = in.u64("archiveBytes");
   o.duration_ms = in.i64("durationMs");
+  o.cut_through = in.boolean("cutThrough");
   if (const json* criu = in.sub("criu")) {
     if (!criu->is_array()) in.problem(std::string(where) + "criu must be an array");
     else

@@ -42,6 +42,9 @@ struct Request {
   std::string store;  // a configured store's name; "" = the only one
   bool tcp_established = false;
   bool file_locks = false;
+  // Restore only: begin while the checkpoint is still being written (its
+  // plan may not exist yet either); see migration::restore_workspace.
+  bool cut_through = false;
 
   bool operator==(const Request&) const = default;
 };
@@ -88,9 +91,10 @@ struct Outcome {
   std::string primary;                  // the workspace's primary container
   std::vector<std::string> containers;  // dumped, restored or resumed, in plan order
   std::vector<std::string> images;      // images stored (checkpoint) or loaded (restore)
-  std::uint64_t archive_bytes = 0;      // checkpoint: bytes of the containers' archives
+  std::uint64_t archive_bytes = 0;      // checkpoint, restore: bytes of the containers' archives
   std::vector<CriuStats> criu;
   std::int64_t duration_ms = 0;
+  bool cut_through = false;             // restore: began before the checkpoint was sealed
   bool operator==(const Outcome&) const = default;
 };
 

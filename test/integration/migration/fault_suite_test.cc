@@ -365,6 +365,47 @@ TEST_CASE("fault suite: `migrate` killed at any step loses nothing") {
   }
 }
 
+TEST_CASE("fault suite: cut-through between two processes, the source or the destination killed mid-transfer") {
+  for (const std::string dies : {"source", "destination"}) {
+    SUBCASE(dies.c_str()) {
+      ++totals.faults;
+      Flow flow("cutkill", StoreKind::kDirectory, /*ballast_mib=*/64);
+      REQUIRE(flow.plan().exit_code == 0);
+      const bool source_dies = dies == "source";
+      const std::string point = source_dies ? "checkpoint.mid-upload" : "restore.mid-import";
+      const std::vector<std::string> kill{"WSCP_FAULT=" + point + "=kill", "WSCP_FAULT_LOG=" + flow.fault_log()};
+      // The restore follows the checkpoint from its own process, as the
+      // destination's agent would.
+      auto restore = in_background(
+          [&] { return flow.verb("restore", 2, {"--cut-through", "10"}, source_dies ? std::vector<std::string>{} : kill); });
+      // It holds the claim before anything is dumped: a cut-through for sure.
+      REQUIRE(eventually(60s, [&] { return flow.claim_state() == migration::ClaimState::kRestoring; }));
+      AgentRun checkpoint = flow.verb("checkpoint", 1, {}, source_dies ? kill : std::vector<std::string>{});
+      AgentRun restored = restore.get();
+      INFO(checkpoint.output);
+      INFO(restored.output);
+      CHECK(log_has(flow.fault_log(), point));
+      if (source_dies) {
+        CHECK(checkpoint.signal == SIGKILL);
+        // No seal comes: the destination gives up and abandons its claim.
+        CHECK(restored.exit_code != 0);
+        CHECK(restored.output.find("did not appear") != std::string::npos);
+        CHECK(flow.claim_state() == migration::ClaimState::kAbandoned);
+      } else {
+        CHECK(restored.signal == SIGKILL);
+        CHECK(checkpoint.exit_code == 0);  // sealed while the destination held the claim (taken above)
+      }
+      for (int n : {2, 1}) {
+        AgentRun recovered = flow.verb("resume", n, {"--pending"});
+        INFO(recovered.output);
+        CHECK(recovered.exit_code == 0);
+      }
+      flow.drive_to_the_end();
+      flow.check_running_exactly_once();
+    }
+  }
+}
+
 TEST_CASE("fault suite: SIGTERM, as a node being reclaimed sends, loses nothing") {
   const KillRow rows[] = {
       {"checkpoint.mid-upload", "term"},

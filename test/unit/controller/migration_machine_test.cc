@@ -59,6 +59,8 @@ struct World {
   std::optional<std::string> preflight_refusal;
   std::map<Kind, Script> scripts;  // how every attempt of a kind ends
   std::map<Kind, std::vector<Script>> first_attempts;  // how the first ones end, in order
+  std::map<Kind, int> runs_for;  // advances an operation of a kind stays running (begun) before it ends
+  bool resumed_beside_running_checkpoint = false;
   std::map<std::string, Operation> operations;  // by id
   std::map<std::string, std::string> node_of;   // operation id -> node
   std::map<std::string, int> starts;            // operation id -> times started
@@ -88,6 +90,10 @@ struct World {
   // An agent: the same id again is the same operation, never a second one.
   void start(const Need& need, const Action& a) {
     ++starts[a.operation_id];
+    for (const auto& [id, op] : operations) {
+      if (a.request.kind == Kind::kResume && op.request.kind == Kind::kCheckpoint && op.state == State::kRunning)
+        resumed_beside_running_checkpoint = true;
+    }
     if (operations.count(a.operation_id)) return;
     Operation op;
     op.id = a.operation_id;
@@ -103,6 +109,11 @@ struct World {
     now += std::chrono::seconds(2);
     for (auto& [id, op] : operations) {
       if (op.state != State::kRunning) continue;
+      if (runs_for[op.request.kind] > 0) {
+        --runs_for[op.request.kind];
+        op.started_at = "2030-01-01T10:00:01Z";
+        continue;
+      }
       Script s = scripts.count(op.request.kind) ? scripts.at(op.request.kind) : Script{};
       if (auto& firsts = first_attempts[op.request.kind]; !firsts.empty()) {
         s = firsts.front();
@@ -132,11 +143,12 @@ struct World {
 // Each pass, like a reconcile, reads what the status says to read and acts.
 // `lose_writes`: every status write is lost once (a crash or a conflict
 // after the step was decided), so the pass runs again on the old status.
-void run(CheckpointObject& o, World& w, int max_passes = 60, bool lose_writes = false) {
+void run(CheckpointObject& o, World& w, int max_passes = 60, bool lose_writes = false,
+         const MachineOptions& options = {}) {
   bool lost_last = false;
   for (int i = 0; i < max_passes; ++i) {
     const Need need = what_to_read(o);
-    const Action a = decide(o, need, w.read(need), w.now);
+    const Action a = decide(o, need, w.read(need), w.now, options);
     switch (a.kind) {
       case Action::Kind::kAddFinalizer: o.has_finalizer = true; break;
       case Action::Kind::kRemoveFinalizer: o.has_finalizer = false; w.log.push_back("remove finalizer"); return;
@@ -669,4 +681,92 @@ TEST_CASE("ttlSecondsAfterFinished: the resource waits that long after the end, 
   set_condition(fresh.status, kube::kConditionWorkspaceRunning, ConditionStatus::kTrue, "Restored", "", 1, kT0);
   fresh.spec.ttl_seconds_after_finished.reset();
   CHECK(decide(fresh, what_to_read(fresh), Observed{}, kT0 + std::chrono::hours(24)).kind == Action::Kind::kNothing);
+}
+
+TEST_CASE("cut through: the decision is recorded once the checkpoint runs, then the restore follows it") {
+  auto o = migration_object();
+  World w;
+  w.runs_for[Kind::kCheckpoint] = 3;
+  run(o, w, 60, false, MachineOptions{true});
+  CHECK(o.status.phase == CheckpointPhase::kRestored);
+  CHECK(o.status.decision == MigrationDecision::kRestore);
+  CHECK(has_note(w, "CutThrough"));
+  // The restore started while the checkpoint still ran, after the decision.
+  const std::string checkpoint_id = operation_id_for(o, CheckpointStep::kCheckpoint);
+  const std::string restore_id = operation_id_for(o, CheckpointStep::kRestore);
+  CHECK(index_of(w.log, "write Restoring decision=Restore") < index_of(w.log, "start restore node-2"));
+  CHECK(w.operations.at(restore_id).request.cut_through);
+  CHECK(w.operations.at(restore_id).request.workspace == "ws-dev");
+  CHECK_FALSE(w.operations.at(checkpoint_id).request.cut_through);
+  CHECK(index_of(w.log, "start restore node-2") < index_of(w.log, "start release node-1"));
+  // No preflight step: the restore pre-flights the plan itself. The
+  // checkpoint step is closed by the restore's end.
+  for (const auto& t : o.status.timings) {
+    CHECK(t.step != CheckpointStep::kPreflight);
+    CHECK_MESSAGE(t.finished_at.has_value(), "step ", to_string(t.step), " left open");
+  }
+  CHECK(condition(o, kube::kConditionCheckpointed).status == ConditionStatus::kTrue);
+  CHECK(condition(o, kube::kConditionWorkspaceRunning).reason == "Restored");
+  for (const auto& [id, n] : w.starts) CHECK(n == 1);
+}
+
+TEST_CASE("cut through: a restore that fails with the checkpoint ends in a resume on the source") {
+  auto o = migration_object();
+  World w;
+  w.runs_for[Kind::kCheckpoint] = 3;
+  w.scripts[Kind::kCheckpoint] = fails("criu dump failed", std::nullopt, "checkpoint failed");
+  w.scripts[Kind::kRestore] = fails("segment 0 did not appear within 120 s (the source stopped writing it)");
+  w.runs_for[Kind::kCheckpoint] = 6;  // still dumping when the restore fails
+  run(o, w, 60, false, MachineOptions{true});
+  CHECK_FALSE(w.resumed_beside_running_checkpoint);  // the checkpoint's end came first
+  CHECK(has_note(w, "RestoreFailed"));
+  CHECK(o.status.message.find("criu dump failed") != std::string::npos);
+  CHECK(o.status.phase == CheckpointPhase::kFailed);
+  CHECK(o.status.decision == MigrationDecision::kResume);
+  CHECK(condition(o, kube::kConditionRestored).status == ConditionStatus::kFalse);
+  CHECK(condition(o, kube::kConditionWorkspaceRunning).status == ConditionStatus::kTrue);
+  REQUIRE(o.status.running_on);
+  CHECK(o.status.running_on->node == "node-1");
+  CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kResume)) == 1);
+  for (const auto& t : o.status.timings) CHECK_MESSAGE(t.finished_at.has_value(), "step ", to_string(t.step), " left open");
+}
+
+TEST_CASE("cut through: every status write lost once still moves the workspace once") {
+  auto o = migration_object();
+  World w;
+  w.runs_for[Kind::kCheckpoint] = 3;
+  run(o, w, 120, /*lose_writes=*/true, MachineOptions{true});
+  CHECK(o.status.phase == CheckpointPhase::kRestored);
+  for (const auto& [id, n] : w.starts) CHECK_MESSAGE(n >= 1, id);
+  CHECK(w.operations.size() == 3);  // checkpoint, restore, release: none twice
+  CHECK(w.operations.at(operation_id_for(o, CheckpointStep::kRestore)).request.cut_through);
+}
+
+TEST_CASE("cut through: not while deleting, without a destination, or when the checkpoint ended first") {
+  SUBCASE("no destination") {
+    auto o = migration_object();
+    o.spec.destination.reset();
+    World w;
+    w.placement = Placement{"node-1", "ws-dev", std::nullopt};
+    w.runs_for[Kind::kCheckpoint] = 3;
+    run(o, w, 60, false, MachineOptions{true});
+    CHECK(o.status.phase == CheckpointPhase::kCheckpointed);
+    CHECK_FALSE(has_note(w, "CutThrough"));
+  }
+  SUBCASE("the checkpoint ended before a pass saw it run: the sealed path") {
+    auto o = migration_object();
+    World w;
+    run(o, w, 60, false, MachineOptions{true});
+    CHECK(o.status.phase == CheckpointPhase::kRestored);
+    CHECK_FALSE(has_note(w, "CutThrough"));
+    CHECK_FALSE(w.operations.at(operation_id_for(o, CheckpointStep::kRestore)).request.cut_through);
+  }
+  SUBCASE("off") {
+    auto o = migration_object();
+    World w;
+    w.runs_for[Kind::kCheckpoint] = 3;
+    run(o, w);
+    CHECK(o.status.phase == CheckpointPhase::kRestored);
+    CHECK_FALSE(has_note(w, "CutThrough"));
+  }
 }

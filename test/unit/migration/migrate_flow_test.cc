@@ -66,12 +66,14 @@ struct Node {
 struct World {
   Dir dir;
   FakePodman a, b;
-  std::shared_ptr<testing::FakeClock> clock = std::make_shared<testing::FakeClock>();
+  // A clock per node: the two legs of a cut-through run on threads of their own.
+  std::shared_ptr<testing::FakeClock> source_clock = std::make_shared<testing::FakeClock>();
+  std::shared_ptr<testing::FakeClock> destination_clock = std::make_shared<testing::FakeClock>();
   std::unique_ptr<store::ObjectStore> objects = store::make_local_store((dir.path / "store").string());
   store::CheckpointStore checkpoints{*objects, {}};
   ObjectDocuments documents{*objects};
-  Node source{"node-a", a, clock, checkpoints, documents, dir.path / "journal-a"};
-  Node destination{"node-b", b, clock, checkpoints, documents, dir.path / "journal-b"};
+  Node source{"node-a", a, source_clock, checkpoints, documents, dir.path / "journal-a"};
+  Node destination{"node-b", b, destination_clock, checkpoints, documents, dir.path / "journal-b"};
 
   podman::ContainerInfo& add(FakePodman& node, const std::string& name, const std::string& workspace) {
     auto& c = node.add_running(name, workspace);
@@ -79,14 +81,20 @@ struct World {
     node.images[c.image_name] = kImageId;
     return c;
   }
+  // Cut through (the default), polling the store every 20 ms.
+  static MigrateOptions quick() {
+    MigrateOptions o;
+    o.follow.follow.poll_interval = std::chrono::milliseconds(20);
+    return o;
+  }
   Result<MigrationReport> move(const std::string& name, PlanRequest request = {}) {
     request.workspace = name;
-    return migrate_workspace(source.services, destination.services, request, OperationContext{});
+    return migrate_workspace(source.services, destination.services, request, OperationContext{}, quick());
   }
   Result<MigrationReport> move_project(const std::string& project) {
     PlanRequest request;
     request.project = project;
-    return migrate_workspace(source.services, destination.services, request, OperationContext{});
+    return migrate_workspace(source.services, destination.services, request, OperationContext{}, quick());
   }
   Result<MigrationReport> move_with(const std::string& name, const PlanRequest& request, const MigrateOptions& options) {
     PlanRequest r = request;
@@ -380,7 +388,7 @@ TEST_CASE("cut through: the destination takes the claim and restores while the s
     claimed_before_dump = w.await_claim("ws-1", "c-1", ClaimState::kRestoring);
     return Ok{};
   };
-  auto r = w.move_with("web", request, MigrateOptions{});
+  auto r = w.move_with("web", request, World::quick());
   REQUIRE_REPORT(r);
   INFO((r->failure ? r->failure->describe() : ""));
   CHECK(claimed_before_dump);
@@ -413,10 +421,10 @@ TEST_CASE("cut through: a dump failing while the destination holds the claim res
   PlanRequest request;
   request.checkpoint_id = "c-1";
   w.a.on_checkpoint = [&]() -> Status {
-    REQUIRE(w.await_claim("ws-1", "c-1", ClaimState::kRestoring));
+    CHECK(w.await_claim("ws-1", "c-1", ClaimState::kRestoring));
     return Error(ErrorCode::kCheckpointFailed, "criu dump failed");
   };
-  auto r = w.move_with("web", request, MigrateOptions{});
+  auto r = w.move_with("web", request, World::quick());
   REQUIRE_REPORT(r);
   INFO((r->failure ? r->failure->describe() : ""));
   CHECK(r->outcome == Outcome::kKeptOnSource);
@@ -436,17 +444,20 @@ TEST_CASE("cut through: a destination failing while the source dumps: the dump s
   PlanRequest request;
   request.checkpoint_id = "c-1";
   w.b.fail_load_image = Error(ErrorCode::kRestoreFailed, "no space left for the image");
-  // The dump starts only after the destination gave its claim up.
+  // The dump goes on only after the destination gave its claim up.
   w.a.on_checkpoint = [&]() -> Status {
     CHECK(w.await_claim("ws-1", "c-1", ClaimState::kAbandoned));
     return Ok{};
   };
-  auto r = w.move_with("web", request, MigrateOptions{});
+  auto r = w.move_with("web", request, World::quick());
   REQUIRE_REPORT(r);
   INFO((r->failure ? r->failure->describe() : ""));
   CHECK(r->outcome == Outcome::kKeptOnSource);
   REQUIRE(r->failure.has_value());
   CHECK(r->failure->code() == ErrorCode::kRestoreFailed);
+  // The checkpoint ended without a seal: cancelled, or refused by the claim.
+  REQUIRE_FALSE(r->warnings.empty());
+  CHECK(r->warnings.front().find("the checkpoint stopped") != std::string::npos);
   CHECK_FALSE(r->sealed.has_value());
   CHECK(w.a.containers.at("web").running());
   CHECK(w.b.containers.empty());
@@ -464,7 +475,7 @@ TEST_CASE("cut through: a source that stops writing makes the destination give u
   options.follow.follow.timeout = std::chrono::milliseconds(300);
   // The source is stuck before its dump until the destination gave up.
   w.a.on_checkpoint = [&]() -> Status {
-    REQUIRE(w.await_claim("ws-1", "c-1", ClaimState::kAbandoned));
+    CHECK(w.await_claim("ws-1", "c-1", ClaimState::kAbandoned));
     return Error(ErrorCode::kCheckpointFailed, "criu dump failed");
   };
   auto r = w.move_with("web", request, options);
@@ -485,9 +496,17 @@ TEST_CASE("cut through: a project's services are restored as they are written, t
   PlanRequest request;
   request.project = "proj";
   request.checkpoint_id = "c-1";
-  auto r = migrate_workspace(w.source.services, w.destination.services, request, OperationContext{}, MigrateOptions{});
+  // The first dump waits until the destination holds the claim.
+  bool claimed_before_dump = false;
+  w.a.on_checkpoint = [&]() -> Status {
+    if (!claimed_before_dump) claimed_before_dump = w.await_claim("proj", "c-1", ClaimState::kRestoring);
+    return Ok{};
+  };
+  auto r = migrate_workspace(w.source.services, w.destination.services, request, OperationContext{}, World::quick());
   REQUIRE_REPORT(r);
   INFO((r->failure ? r->failure->describe() : ""));
+  CHECK(claimed_before_dump);
+  CHECK(r->cut_through);
   CHECK(r->outcome == Outcome::kMigrated);
   for (const std::string service : {"dev", "db", "cache"}) CHECK(w.b.containers.at("proj-" + service).running());
   CHECK(w.a.containers.empty());

@@ -10,6 +10,7 @@ using namespace wscp::migration;
 TEST_CASE("recovery actions: every action has its own stable name, read back as itself") {
   const RecoveryAction all[] = {RecoveryAction::kLockFreed,        RecoveryAction::kResumedOnSource,
                                 RecoveryAction::kReleased,         RecoveryAction::kAwaitingDecision,
+                                RecoveryAction::kAwaitingRestorer,
                                 RecoveryAction::kRestoreKept,      RecoveryAction::kRestoreUndone,
                                 RecoveryAction::kLeftToOwner,      RecoveryAction::kAlreadyFinished,
                                 RecoveryAction::kFailed};

@@ -32,6 +32,15 @@ TEST_CASE("operations: a request reads back equal and refuses unknown or mistype
   auto bad_name = request_from_json(json{{"kind", "release"}, {"workspace", "../etc"}, {"checkpointId", "c"}});
   CHECK_FALSE(bad_name.ok());
   CHECK_FALSE(request_from_json(json::array()).ok());
+
+  Request follow{Kind::kRestore, "ws-1", "", "c1", "", false, false, /*cut_through=*/true};
+  auto follow_back = request_from_json(to_json(follow));
+  REQUIRE(follow_back.ok());
+  CHECK(follow_back->cut_through);
+  auto cut_checkpoint =
+      request_from_json(json{{"kind", "checkpoint"}, {"workspace", "w"}, {"checkpointId", "c"}, {"cutThrough", true}});
+  REQUIRE_FALSE(cut_checkpoint.ok());
+  CHECK(cut_checkpoint.error().message().find("cutThrough is only for a restore") != std::string::npos);
 }
 
 TEST_CASE("operations: ids are file-safe") {
