@@ -24,7 +24,7 @@ enum class Step {
   kDumping,    // checkpoint: Podman asked to dump (keep=true) and export
   kSealed,     // checkpoint: manifest durable; only the driver decides now
   kRestoring,  // restore: claim won, Podman asked to import
-  kSettling,   // restore: container created, waiting for it to stay running
+  kSettling,   // restore: an archive's end went to Podman: a container may appear even if this process dies
   kReleasing,  // release: removing the source's stopped copy and kept checkpoint
   kResuming,   // resume: claim won, bringing the workspace back on the source
 };

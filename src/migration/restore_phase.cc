@@ -1,5 +1,6 @@
 #include "migration/restore_phase.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 
@@ -268,12 +269,17 @@ Result<Restored> restore_workspace(NodeServices& node, const std::string& worksp
   if (!images) return give_up(node, plan, claim, images.error());
   result.images_loaded = std::move(*images);
 
+  // From the first archive's end on, Podman may bring a container up even
+  // if this process dies: recovery must then wait for Podman's outcome.
+  auto end_released = [&]() -> Status {
+    return node.journal.record(entry_for(node, plan, Step::kSettling));
+  };
   for (std::size_t i = 0; i < plan.containers.size(); ++i) {
     podman::ContainerInfo facts = plan.containers[i];
     Result<std::unique_ptr<ByteSource>> archive = Error(ErrorCode::kInternal, "unset");
     podman::RestoreHints hints;
     if (manifest) {
-      archive = node.checkpoints.open_archive(manifest->containers[i].archive, ctx);
+      archive = node.checkpoints.open_archive(manifest->containers[i].archive, ctx, end_released);
       hints.archive_bytes = manifest->containers[i].archive.plain_size;  // sizes the call's deadline
     } else {
       // Podman gets the archive's tail only once the seal names this writing.
@@ -288,7 +294,8 @@ Result<Restored> restore_workspace(NodeServices& node, const std::string& worksp
           if (!sealed) return sealed.error();
           manifest = std::move(*sealed);
         }
-        return check_binds(manifest->containers[i], written);
+        if (auto st = check_binds(manifest->containers[i], written); !st) return st;
+        return end_released();
       };
       archive = node.checkpoints.follow_archive(workspace_id, checkpoint_id, facts.name, cut_through->follow, ctx, gate);
       archive = archive ? Result<std::unique_ptr<ByteSource>>(std::make_unique<FollowedArchive>(std::move(*archive)))
@@ -329,11 +336,27 @@ Result<Restored> finish_interrupted_restore(NodeServices& node, const std::strin
                                            (current->node.empty() ? "" : " by node " + current->node) +
                                            ": no restore of it by this node is pending");
   }
+  // An archive's end reached Podman before the restore stopped: Podman may
+  // still be importing it, so a container not there yet may still come up.
+  auto entry = node.journal.find(workspace_id, checkpoint_id, Phase::kRestore);
+  const bool end_sent = importing && entry && entry->has_value() && (*entry)->step == Step::kSettling;
+  std::uint64_t archive_bytes = 0;
+  if (end_sent) {
+    if (auto sealed = read_bound_manifest(node, *plan); sealed) {
+      for (const auto& c : sealed->containers) archive_bytes = std::max(archive_bytes, c.archive.plain_size);
+    }
+  }
   const std::string& label = node.engine.config().workspace_label;
   Restored result;
   result.primary = plan->primary;
   for (const auto& c : plan->containers) {
     auto id = c.labels.find(label);
+    if (end_sent) {
+      // Without a new name Podman keeps the container's id.
+      const bool renamed = options_for(*plan, c).name.has_value();
+      auto outcome = node.engine.await_outcome(renamed ? name_on_destination(*plan, c) : c.id, archive_bytes);
+      if (!outcome) return outcome.error();  // unknown: the claim and the journal stay
+    }
     auto ws = node.engine.reattach(name_on_destination(*plan, c), id == c.labels.end() ? "" : id->second);
     if (!ws) {
       if (restored) {

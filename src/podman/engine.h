@@ -151,12 +151,13 @@ class Engine {
   // settle, until it has stayed running for the settle time.
   Result<Workspace> reattach(const std::string& container, const std::string& expected_workspace_id,
                              bool settle = true);
+  // Polls for Podman's own outcome of a restore whose call ended without
+  // one (or whose caller died after sending the whole archive): the
+  // container's id when it runs, empty when Podman failed.
+  Result<std::string> await_outcome(const std::string& container, std::uint64_t archive_bytes);
 
  private:
   Status remove_leftover(const std::string& name, const ContainerInfo& facts, const RestoreOptions& options);
-  // Polls for Podman's own outcome of a restore whose call ended without
-  // one: the container's id when it runs, empty when Podman failed.
-  Result<std::string> await_outcome(const std::string& container, std::uint64_t archive_bytes);
   // After a checkpoint call that failed, Podman may still be dumping (it
   // holds the container meanwhile): waits until the container answers in
   // one state for outcome_grace, so that whoever resumes it acts on what

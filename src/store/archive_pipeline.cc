@@ -230,28 +230,24 @@ class FollowedTotalsCheck : public ByteSource {
   bool done_ = false;
 };
 
-// Passes a followed archive's verified bytes on; at their end asks the gate
-// whether the stream may end (the holdback after it keeps the tail until then).
-class GatedEnd : public ByteSource {
+// Passes verified bytes on; at their end runs a hook before the stream may
+// end (the holdback after it keeps the tail until then).
+class BeforeEnd : public ByteSource {
  public:
-  GatedEnd(ByteSource& upstream, const SegmentReader& segments, std::string key, FollowGate gate)
-      : upstream_(upstream), segments_(segments), key_(std::move(key)), gate_(std::move(gate)) {}
+  BeforeEnd(ByteSource& upstream, std::function<Status()> hook) : upstream_(upstream), hook_(std::move(hook)) {}
 
   Result<std::size_t> read(std::span<std::byte> buffer) override {
     if (passed_) return std::size_t{0};
     auto n = upstream_.read(buffer);
     if (!n || *n > 0) return n;
-    // Upstream ended cleanly, so the totals were read and checked.
-    if (auto st = gate_(FollowedWriting{key_, segments_.upload(), *segments_.totals()}); !st) return st.error();
+    if (auto st = hook_(); !st) return st.error();
     passed_ = true;
     return std::size_t{0};
   }
 
  private:
   ByteSource& upstream_;
-  const SegmentReader& segments_;
-  std::string key_;
-  FollowGate gate_;
+  std::function<Status()> hook_;
   bool passed_ = false;
 };
 
@@ -289,7 +285,7 @@ Result<ByteSource*> add_decoders(VerifiedArchiveSource& s, ByteSource& stored, c
 
 Result<std::unique_ptr<ByteSource>> open_verified(ObjectStore& store, const ArchiveObject& archive,
                                                   const PipelineOptions& options, const OperationContext& ctx,
-                                                  std::string stage) {
+                                                  std::string stage, std::function<Status()> before_end) {
   const Keyring keys = options.keys();
   const EncryptionKey* key = nullptr;
   if (archive.encryption) {
@@ -317,8 +313,10 @@ Result<std::unique_ptr<ByteSource>> open_verified(ObjectStore& store, const Arch
   auto decoded = add_decoders(*s, *stored, key, archive.compression);
   if (!decoded) return decoded.error();
   StreamDigests plain{archive.plain_size, archive.plain_sha256, 0, {}};
-  auto& verified = s->add(std::make_unique<VerifyingSource>(**decoded, plain, "archive " + archive.key + " after decoding"));
-  s->add(std::make_unique<HoldbackSource>(verified, options.restore_holdback));
+  ByteSource* verified =
+      &s->add(std::make_unique<VerifyingSource>(**decoded, plain, "archive " + archive.key + " after decoding"));
+  if (before_end) verified = &s->add(std::make_unique<BeforeEnd>(*verified, std::move(before_end)));
+  s->add(std::make_unique<HoldbackSource>(*verified, options.restore_holdback));
   s->progress = std::make_unique<ProgressMeter>(ctx, std::move(stage), archive.plain_size);
   return std::unique_ptr<ByteSource>(std::move(s));
 }
@@ -348,7 +346,12 @@ Result<std::unique_ptr<ByteSource>> open_following(ObjectStore& store, const std
   auto decoded = add_decoders(*s, segments, key, first->compression);
   if (!decoded) return decoded.error();
   ByteSource* verified = &s->add(std::make_unique<FollowedTotalsCheck>(**decoded, segments, "archive " + archive_key));
-  if (gate) verified = &s->add(std::make_unique<GatedEnd>(*verified, segments, archive_key, std::move(gate)));
+  if (gate) {
+    auto hook = [gate = std::move(gate), &segments, archive_key] {
+      return gate(FollowedWriting{archive_key, segments.upload(), *segments.totals()});
+    };
+    verified = &s->add(std::make_unique<BeforeEnd>(*verified, std::move(hook)));
+  }
   s->add(std::make_unique<HoldbackSource>(*verified, options.restore_holdback));
   s->progress = std::make_unique<ProgressMeter>(ctx, std::move(stage));
   return std::unique_ptr<ByteSource>(std::move(s));

@@ -84,9 +84,12 @@ class ArchiveWriter : public ByteSink {
 // last `restore_holdback` bytes are released only once all of it verified.
 // Any mismatch is an error from read(), never a clean end of stream. Memory:
 // segment_read_ahead + 1 segments, the decoders' buffers and the holdback.
+// `before_end`, when set, runs once after everything verified and before
+// the held-back bytes are released; its error becomes the stream's.
 Result<std::unique_ptr<ByteSource>> open_verified(ObjectStore& store, const ArchiveObject& archive,
                                                   const PipelineOptions& options, const OperationContext& ctx,
-                                                  std::string stage = "download");
+                                                  std::string stage = "download",
+                                                  std::function<Status()> before_end = {});
 
 // What a followed archive turned out to be, once its last segment verified:
 // the writing its segments belong to and the totals that segment states.

@@ -222,10 +222,11 @@ Result<Manifest> CheckpointStore::read_manifest(const std::string& workspace_id,
 }
 
 Result<std::unique_ptr<ByteSource>> CheckpointStore::open_archive(const ArchiveObject& archive,
-                                                                  const OperationContext& ctx) {
+                                                                  const OperationContext& ctx,
+                                                                  std::function<Status()> before_end) {
   auto st = check_authenticated();
   if (!st) return st.error();
-  return open_verified(objects_, archive, options_.pipeline, ctx, "download");
+  return open_verified(objects_, archive, options_.pipeline, ctx, "download", std::move(before_end));
 }
 
 std::string CheckpointStore::archive_key(const std::string& workspace_id, const std::string& checkpoint_id,

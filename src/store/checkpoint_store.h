@@ -106,7 +106,9 @@ class CheckpointStore {
 
   // A verified restore stream (see open_verified) of an archive or image named
   // in a manifest read with read_manifest.
-  Result<std::unique_ptr<ByteSource>> open_archive(const ArchiveObject& archive, const OperationContext& ctx);
+  // `before_end` runs before the archive's held-back tail is released.
+  Result<std::unique_ptr<ByteSource>> open_archive(const ArchiveObject& archive, const OperationContext& ctx,
+                                                   std::function<Status()> before_end = {});
   // A verified restore stream of a container's archive that may still be
   // written, without its manifest (see open_following): it follows the
   // segments as they appear and ends only after the last one verified. The

@@ -16,14 +16,7 @@
 #include <unistd.h>
 
 #include "status_file.h"
-
-static uint64_t xorshift64(uint64_t *state) {
-  uint64_t x = *state;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  return *state = x;
-}
+#include "xorshift.h"
 
 static uint64_t checksum(const uint64_t *words, size_t n) {
   uint64_t h = 1469598103934665603ULL;

@@ -23,14 +23,7 @@
 #include <unistd.h>
 
 #include "status_file.h"
-
-static uint64_t xorshift64(uint64_t *state) {
-  uint64_t x = *state;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  return *state = x;
-}
+#include "xorshift.h"
 
 static void fill_random(unsigned char *p, size_t n, uint64_t *seed) {
   for (size_t i = 0; i + 8 <= n; i += 8) {
