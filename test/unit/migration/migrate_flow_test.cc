@@ -13,6 +13,8 @@
 #include "common/fake_clock.h"
 #include "migration/claim.h"
 #include "migration/object_documents.h"
+#include "migration/plan_phase.h"
+#include "migration/recovery.h"
 #include "podman/fake_podman_client.h"
 #include "podman/project.h"
 #include "store/local_store.h"
@@ -511,6 +513,48 @@ TEST_CASE("cut through: a project's services are restored as they are written, t
   for (const std::string service : {"dev", "db", "cache"}) CHECK(w.b.containers.at("proj-" + service).running());
   CHECK(w.a.containers.empty());
   CHECK(w.journals_empty());
+}
+
+TEST_CASE("a restorer that died after the archive's end reached Podman: recovery waits for Podman's outcome") {
+  for (const bool comes_up : {true, false}) {
+    CAPTURE(comes_up);
+    World w;
+    w.add(w.a, "web", "ws-1");
+    PlanRequest request;
+    request.workspace = "web";
+    request.checkpoint_id = "c-1";
+    auto plan = make_plan(w.source.services, request);
+    REQUIRE(plan.ok());
+    auto sealed = checkpoint_workspace(w.source.services, *plan, OperationContext{});
+    REQUIRE(sealed.ok());
+    w.b.images["localhost/box:latest"] = kImageId;
+    // The restorer took the claim, sent the whole archive and died: Podman
+    // goes on importing and creates the container a little later (or fails).
+    auto claim = ClaimLog(w.documents, {}, "ws-1", "c-1").take(ClaimStep::kBeginRestore, "node-b");
+    REQUIRE(claim.ok());
+    JournalEntry dead{"c-1", "ws-1", Phase::kRestore, Step::kSettling, "node-b", "", {"web"}, {}, {}, ""};
+    REQUIRE(w.destination.journal->record(dead).ok());
+    auto archive = w.checkpoints.open_archive(sealed->manifest.containers[0].archive, OperationContext{});
+    REQUIRE(archive.ok());
+    w.b.restore_times_out_then_appears_after = 4;  // inspections before it appears
+    w.b.late_restore_fails = !comes_up;
+    (void)w.b.restore(**archive, {}, OperationContext{}, std::chrono::milliseconds(1));
+    w.b.restore_times_out_then_appears_after.reset();
+
+    auto recovered = recover_pending(w.destination.services, OperationContext{});
+    REQUIRE(recovered.ok());
+    REQUIRE(recovered->size() == 1);
+    INFO(recovered->front().outcome);
+    if (comes_up) {
+      CHECK(recovered->front().action == RecoveryAction::kRestoreKept);
+      CHECK(w.b.containers.at("web").running());
+      CHECK(ClaimLog(w.documents, {}, "ws-1", "c-1").current()->state == ClaimState::kRestored);
+    } else {
+      CHECK(recovered->front().action == RecoveryAction::kRestoreUndone);
+      CHECK_FALSE(w.b.containers.count("web"));  // the created one was removed
+      CHECK(ClaimLog(w.documents, {}, "ws-1", "c-1").current()->state == ClaimState::kAbandoned);
+    }
+  }
 }
 
 }  // namespace
