@@ -534,11 +534,12 @@ TEST_CASE("a restorer that died after the archive's end reached Podman: recovery
     REQUIRE(claim.ok());
     JournalEntry dead{"c-1", "ws-1", Phase::kRestore, Step::kSettling, "node-b", "", {"web"}, {}, {}, ""};
     REQUIRE(w.destination.journal->record(dead).ok());
-    auto archive = w.checkpoints.open_archive(sealed->manifest.containers[0].archive, OperationContext{});
+    OperationContext ctx;  // outlives the stream, which refers to it
+    auto archive = w.checkpoints.open_archive(sealed->manifest.containers[0].archive, ctx);
     REQUIRE(archive.ok());
     w.b.restore_times_out_then_appears_after = 4;  // inspections before it appears
     w.b.late_restore_fails = !comes_up;
-    (void)w.b.restore(**archive, {}, OperationContext{}, std::chrono::milliseconds(1));
+    (void)w.b.restore(**archive, {}, ctx, std::chrono::milliseconds(1));
     w.b.restore_times_out_then_appears_after.reset();
 
     auto recovered = recover_pending(w.destination.services, OperationContext{});
