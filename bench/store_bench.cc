@@ -1,6 +1,7 @@
 // Moves one archive through the store pipeline and reports time and peak
 // memory, for bench/store-vs-awscli.
-//   wscp-store-bench upload   STORE_URL FILE [--compression zstd|none] [--level N] [--key KEYFILE]
+//   wscp-store-bench upload   STORE_URL FILE [--compression zstd|none] [--level N] [--raw-window BYTES]
+//                             [--key KEYFILE]
 //                             [--layout segments|single] [--segment-mib N] [--uploads N]
 //   wscp-store-bench download STORE_URL [--key KEYFILE] [--read-ahead N]
 // (--uploads: segments committed at once; --read-ahead: segments fetched
@@ -84,6 +85,9 @@ int main(int argc, char** argv) {
       options.pipeline.compression.algorithm = *c;
     } else if (flag == "--level") {
       options.pipeline.compression.level = std::stoi(value);
+    } else if (flag == "--raw-window") {
+      // 0: compress every window, even incompressible ones (to compare).
+      options.pipeline.compression.raw_window = std::stoull(value);
     } else if (flag == "--layout") {
       // "single": one multipart object per archive (manifest version 1),
       // to compare with segments on the same machine and run.

@@ -8,6 +8,7 @@
 #include "agent/cli/node_runtime.h"
 #include "agent/cli/output.h"
 #include "agent/cli/progress_bar.h"
+#include "agent/cli/stage_timeline.h"
 #include "migration/migrate_flow.h"
 #include "podman/project.h"
 
@@ -202,7 +203,8 @@ int run(MigrateArgs& a) {
   OperationContext ctx;
   ctx.operation_id = "migrate-" + (a.project.empty() ? a.workspace : a.project);
   ProgressDisplay progress(std::cerr, stderr_is_terminal(), terminal_width());
-  if (!a.json) ctx.on_progress = progress.fn();
+  StageTimeline stages;
+  ctx.on_progress = stages.tee(a.json ? ProgressFn{} : progress.fn());
   migration::MigrateOptions options;
   options.cut_through = !a.sequential;
   options.follow.follow.timeout = std::chrono::milliseconds(static_cast<long long>(a.follow_timeout_seconds * 1000));
@@ -214,7 +216,9 @@ int run(MigrateArgs& a) {
     report->warnings.push_back(recovery_hint(a, a.from.node, a.to.node));
   }
   if (a.json) {
-    std::cout << (a.project.empty() ? to_json(*report) : project_json(*report)).dump(2) << "\n";
+    auto j = a.project.empty() ? to_json(*report) : project_json(*report);
+    j["stages"] = stages.to_json();
+    std::cout << j.dump(2) << "\n";
   } else {
     print_human(*report);
   }

@@ -1,5 +1,7 @@
 #include "store/compression.h"
 
+#include <algorithm>
+
 #include <zstd.h>
 
 namespace wscp::store {
@@ -31,7 +33,7 @@ Result<std::unique_ptr<ZstdCompressSink>> ZstdCompressSink::make(ByteSink& next,
   }
   ZSTD_CCtx* cctx = ZSTD_createCCtx();
   if (cctx == nullptr) return Error(ErrorCode::kInternal, "zstd: out of memory");
-  std::unique_ptr<ZstdCompressSink> sink(new ZstdCompressSink(next, cctx));
+  std::unique_ptr<ZstdCompressSink> sink(new ZstdCompressSink(next, cctx, options.raw_window));
   std::size_t rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, options.level);
   if (ZSTD_isError(rc)) return zstd_error("zstd level", rc);
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
@@ -44,8 +46,13 @@ Result<std::unique_ptr<ZstdCompressSink>> ZstdCompressSink::make(ByteSink& next,
   return sink;
 }
 
-ZstdCompressSink::ZstdCompressSink(ByteSink& next, void* cctx)
-    : next_(next), cctx_(cctx), out_(ZSTD_CStreamOutSize()) {}
+ZstdCompressSink::ZstdCompressSink(ByteSink& next, void* cctx, std::size_t raw_window)
+    : next_(next), cctx_(cctx), out_(ZSTD_CStreamOutSize()), raw_window_(raw_window) {
+  if (raw_window_ > 0) {
+    probe_ = std::make_unique<CompressibilityProbe>();
+    window_.reserve(raw_window_);
+  }
+}
 
 ZstdCompressSink::~ZstdCompressSink() { ZSTD_freeCCtx(cctx_of(cctx_)); }
 
@@ -65,10 +72,44 @@ Status ZstdCompressSink::pump(std::span<const std::byte> data, bool end) {
   }
 }
 
-Status ZstdCompressSink::write(std::span<const std::byte> data) { return pump(data, false); }
+Status ZstdCompressSink::write(std::span<const std::byte> data) {
+  if (!probe_) return pump(data, false);
+  while (!data.empty()) {
+    const std::size_t take = std::min(raw_window_ - window_.size(), data.size());
+    window_.insert(window_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
+    data = data.subspan(take);
+    if (window_.size() == raw_window_) {
+      auto st = flush_window();
+      if (!st) return st;
+    }
+  }
+  return Ok{};
+}
+
+// A compressed frame stays open across compressible windows (so zstd's
+// workers keep their parallelism and history); an incompressible window ends
+// it and follows as a raw frame.
+Status ZstdCompressSink::flush_window() {
+  if (window_.empty()) return Ok{};
+  Status st = Ok{};
+  if (probe_->incompressible(window_)) {
+    if (frame_open_) st = pump({}, true);
+    frame_open_ = false;
+    if (st) st = write_raw_zstd_frame(window_, next_);
+    raw_bytes_ += window_.size();
+  } else {
+    st = pump(window_, false);
+    frame_open_ = true;
+  }
+  wrote_frame_ = true;
+  window_.clear();
+  return st;
+}
 
 Status ZstdCompressSink::close() {
-  auto st = pump({}, true);
+  auto st = flush_window();
+  // An empty stream is still one (empty) frame.
+  if (st && (frame_open_ || !wrote_frame_)) st = pump({}, true);
   if (!st) return st;
   return next_.close();
 }
