@@ -280,8 +280,10 @@ int serve(const std::string& config_path) {
           logger->warning("termination notice", {{"provider", notices::to_string(n.provider)},
                                                  {"kind", notices::to_string(n.kind)},
                                                  {"action", n.action}});
-          if (reg) reg->update([&](registration::RegistrationInfo& info) { info.termination_notice = n.to_json(); });
+          // The evacuation is published first: a controller that sees the
+          // notice finds the checkpoints to adopt beside it, not after it.
           evacuator.on_notice(n);
+          if (reg) reg->update([&](registration::RegistrationInfo& info) { info.termination_notice = n.to_json(); });
         });
     monitor->start();
   }

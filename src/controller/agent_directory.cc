@@ -357,6 +357,18 @@ std::optional<std::string> lease_name_of(const json& lease) {
 
 }  // namespace
 
+std::string EvacuationInfo::store() const {
+  const json* s = document.is_object() ? member(document, "store") : nullptr;
+  return s && s->is_string() ? s->get<std::string>() : std::string();
+}
+
+const EvacuatedWorkspace* EvacuationInfo::adoptable(std::string_view workspace) const {
+  for (const auto& w : workspaces) {
+    if (w.workspace == workspace && (w.state == "checkpointing" || w.state == "checkpointed")) return &w;
+  }
+  return nullptr;
+}
+
 bool AgentInfo::has_capability(std::string_view capability) const {
   return std::find(capabilities.begin(), capabilities.end(), capability) != capabilities.end();
 }

@@ -50,6 +50,13 @@ struct EvacuatedWorkspace {
 struct EvacuationInfo {
   nlohmann::json document;  // the annotation as published
   std::vector<EvacuatedWorkspace> workspaces;
+
+  // The store the agent checkpoints to ("" when it did not say).
+  std::string store() const;
+  // The workspace's checkpoint while it is being made or sealed and not yet
+  // restored or resumed: a migration restores it instead of dumping again.
+  // nullptr otherwise.
+  const EvacuatedWorkspace* adoptable(std::string_view workspace) const;
   bool operator==(const EvacuationInfo&) const = default;
 };
 

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <thread>
 
+#include "agent/registration/node_registration.h"
 #include "controller/agent_client_factory.h"
 #include "controller/agent_directory.h"
 #include "controller/checkpoint_reconciler.h"
@@ -39,6 +40,16 @@ constexpr std::string_view kNodeKeyPrefix = "node:";
 std::string key_of(const nlohmann::json& object) {
   const auto& meta = object.at("metadata");
   return meta.value("namespace", "") + "/" + meta.value("name", "");
+}
+
+// The termination notice an agent's Lease carries ("" for none).
+std::string notice_annotation(const nlohmann::json& lease) {
+  const auto m = lease.find("metadata");
+  if (m == lease.end() || !m->is_object()) return {};
+  const auto a = m->find("annotations");
+  if (a == m->end() || !a->is_object()) return {};
+  const auto n = a->find(agent::registration::kNoticeAnnotation);
+  return n != a->end() && n->is_string() ? n->get<std::string>() : std::string();
 }
 
 std::string node_key_of(const nlohmann::json& node) {
@@ -115,6 +126,19 @@ Status run_controller(const ControllerOptions& options, const CancelToken& stop)
       [&](const nlohmann::json& o) { queue.add(key_of(o)); },
       [&](const nlohmann::json&, const nlohmann::json& o) { queue.add(key_of(o)); },
       [&](const nlohmann::json& o) { queue.add(key_of(o)); },
+  });
+  // An agent's termination notice empties its node as a taint does: a
+  // Lease that brings one (or another one) queues the node.
+  auto queue_noticed_node = [&](const nlohmann::json& lease) {
+    auto agent = parse_agent_lease(lease, WallTime{});
+    if (agent && agent->termination_notice) queue.add(std::string(kNodeKeyPrefix) + agent->node);
+  };
+  leases.add_handlers(kube::InformerHandlers{
+      [=](const nlohmann::json& lease) { queue_noticed_node(lease); },
+      [=](const nlohmann::json& before, const nlohmann::json& lease) {
+        if (notice_annotation(before) != notice_annotation(lease)) queue_noticed_node(lease);
+      },
+      nullptr,
   });
   nodes.add_handlers(kube::InformerHandlers{
       [&](const nlohmann::json& n) { queue.add(node_key_of(n)); },

@@ -31,7 +31,9 @@ std::string evacuation_name(const std::string& node, const std::string& node_uid
 EvacuationPlan plan_evacuation(const EvacuationInput& input, const TenancyPolicy& tenancy) {
   EvacuationPlan plan;
   for (const auto& w : input.workspaces) {
-    if (!w.running) {
+    const bool agent_made =
+        input.agent_evacuation && input.agent_evacuation->adoptable(w.id) != nullptr;
+    if (!w.running && !agent_made) {
       plan.skipped.push_back("workspace " + w.id + ": not running");
       continue;
     }
@@ -47,7 +49,9 @@ EvacuationPlan plan_evacuation(const EvacuationInput& input, const TenancyPolicy
                            {"destination", nlohmann::json::object()},
                            {"reason", std::string(kube::to_string(input.why.reason))}};
     if (input.deadline) spec["deadline"] = kube::format_rfc3339(*input.deadline);
-    if (input.store && !input.store->empty()) spec["store"] = *input.store;
+    // The agent's checkpoint is restored from where the agent wrote it.
+    const std::string store = agent_made ? input.agent_evacuation->store() : input.store.value_or("");
+    if (!store.empty()) spec["store"] = store;
     plan.create.push_back({{"apiVersion", std::string(kube::kWorkspaceCheckpointApiVersion)},
                            {"kind", std::string(kube::kWorkspaceCheckpointKind)},
                            {"metadata",
@@ -58,6 +62,13 @@ EvacuationPlan plan_evacuation(const EvacuationInput& input, const TenancyPolicy
                            {"spec", spec}});
   }
   return plan;
+}
+
+std::optional<Evacuation> evacuation_for_notice(const std::optional<NoticeInfo>& notice) {
+  if (!notice || notice->kind == "rebalance") return std::nullopt;
+  std::string what = notice->provider.empty() ? "a" : notice->provider;
+  if (!notice->action.empty()) what += " " + notice->action;
+  return Evacuation{kube::CheckpointReason::kSpotInterruption, "its agent reports a termination notice (" + what + ")"};
 }
 
 }  // namespace wscp::controller

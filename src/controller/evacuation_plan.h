@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/inventory/inventory.h"
+#include "controller/agent_directory.h"
 #include "controller/placement.h"
 #include "controller/placement_reader.h"
 
@@ -26,6 +27,9 @@ struct EvacuationInput {
   std::vector<agent::inventory::Workspace> workspaces;  // as the node's agent lists them
   std::optional<Time> deadline;                         // from the agent's termination notice
   std::optional<std::string> store;                     // "" / absent: the agents' only store
+  // What the node's agent checkpoints on its own (its termination notice):
+  // those workspaces are moved even when already stopped, from that store.
+  std::optional<EvacuationInfo> agent_evacuation;
 };
 
 struct EvacuationPlan {
@@ -38,6 +42,11 @@ struct EvacuationPlan {
 std::string evacuation_name(const std::string& node, const std::string& node_uid, const std::string& workspace);
 
 EvacuationPlan plan_evacuation(const EvacuationInput& input, const TenancyPolicy& tenancy);
+
+// A node whose agent reports a termination notice is emptied as if it were
+// tainted for termination (SpotInterruption); a rebalance recommendation
+// only marks the node.
+std::optional<Evacuation> evacuation_for_notice(const std::optional<NoticeInfo>& notice);
 
 // The label on what plan_evacuation creates, naming the node it empties.
 inline constexpr std::string_view kEvacuatedNodeLabel = "wscp.dev/evacuated-node";

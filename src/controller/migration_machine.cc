@@ -112,7 +112,11 @@ Need operation_need(const CheckpointObject& o, Kind kind, const std::string& nod
   Need n;
   n.kind = Need::Kind::kOperation;
   n.node = node;
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) n.operation_ids.push_back(operation_id_for(o, step, attempt));
+  if (step == CheckpointStep::kCheckpoint && o.status.adopted) {
+    n.operation_ids.push_back(o.status.adopted->operation);  // the agent's own: never started here
+  } else {
+    for (int attempt = 0; attempt < kMaxAttempts; ++attempt) n.operation_ids.push_back(operation_id_for(o, step, attempt));
+  }
   n.request = request_for(o, kind);
   return n;
 }
@@ -250,8 +254,16 @@ Action on_placement(const CheckpointObject& o, const Result<Placement>& placemen
   finish_step(s, CheckpointStep::kPlan, now);
   start_step(s, CheckpointStep::kCheckpoint, now);
   set_running(s, o, placement->source_node, "NotMovedYet", now);
-  s.message = "checkpointing " + workspace_words(o) + " on " + placement->source_node +
-              (placement->destination_node ? ", to restore on " + *placement->destination_node : "");
+  const std::string destination =
+      placement->destination_node ? ", to restore on " + *placement->destination_node : "";
+  if (placement->adopt) {
+    s.adopted = placement->adopt;
+    s.message = "adopting checkpoint " + placement->adopt->id + " that the agent of " + placement->source_node +
+                " makes of " + workspace_words(o) + " on its own (operation " + placement->adopt->operation + ")" +
+                destination;
+    return record(std::move(s), false, "Adopted");
+  }
+  s.message = "checkpointing " + workspace_words(o) + " on " + placement->source_node + destination;
   return record(std::move(s), false, "Planned");
 }
 
@@ -472,12 +484,24 @@ Action on_operation(const CheckpointObject& o, const Need& need, const Observed&
     // Deleted before the checkpoint began: nothing was touched.
     return simple(Action::Kind::kRemoveFinalizer);
   }
+  if (!op && need.request.kind == Kind::kCheckpoint && o.status.adopted) {
+    // The agent lost its own operation: what it did to the workspace is
+    // unknown, and a resume is what brings it back if it was stopped.
+    Operation lost;
+    lost.state = State::kFailed;
+    lost.failure = agent::operations::Failure{std::string(to_string(ErrorCode::kNotFound)),
+                                              "the agent of " + o.status.source_node.value_or("?") +
+                                                  " no longer knows its checkpoint operation " +
+                                                  o.status.adopted->operation};
+    return on_checkpoint(o, lost, now);
+  }
   if (!op) return start_attempt(need, 0, "");
   if (!agent::operations::finished(op->state)) {
     if (time_to_cut_through(o, need, *op, options)) return begin_cut_through(o, now);
     return simple(Action::Kind::kWait, kPollInterval);
   }
-  if (observed.attempt + 1 < kMaxAttempts && worth_another_attempt(need.request.kind, *op)) {
+  const auto next_attempt = static_cast<std::size_t>(observed.attempt) + 1;
+  if (next_attempt < need.operation_ids.size() && worth_another_attempt(need.request.kind, *op)) {
     return start_attempt(need, observed.attempt + 1, ", again: the last attempt " + failure_words(*op));
   }
   switch (need.request.kind) {
@@ -495,7 +519,9 @@ bool planned(const CheckpointObject& o) { return o.status.phase && *o.status.pha
 
 }  // namespace
 
-std::string checkpoint_id_for(const CheckpointObject& object) { return "wscp-" + object.uid; }
+std::string checkpoint_id_for(const CheckpointObject& object) {
+  return object.status.adopted ? object.status.adopted->id : "wscp-" + object.uid;
+}
 
 std::string operation_id_for(const CheckpointObject& object, CheckpointStep step, int attempt) {
   return object.uid + "-" + lower(to_string(step)) + (attempt > 0 ? "-a" + std::to_string(attempt) : "");

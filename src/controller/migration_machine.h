@@ -22,7 +22,10 @@
 //   decision Resume  the resume on the source                          -> Failed (running on the source)
 //
 // Operation ids come from the object's uid and the step, so a repeated pass
-// finds the operation it started instead of starting another.
+// finds the operation it started instead of starting another. A checkpoint
+// the source's agent made on its own after a termination notice is adopted
+// at the plan (status.adopted): the checkpoint step follows the agent's
+// operation instead of starting one, and the rest goes on as above.
 
 #include <chrono>
 #include <optional>
@@ -49,8 +52,9 @@ struct CheckpointObject {
   kube::WorkspaceCheckpointStatus status;
 };
 
-// Ids derived from the uid: the archive's checkpoint id, and one operation
-// id per step and attempt ("<uid>-restore", then "<uid>-restore-a1", ...).
+// Ids derived from the uid: the archive's checkpoint id (an adopted
+// checkpoint keeps the agent's), and one operation id per step and attempt
+// ("<uid>-restore", then "<uid>-restore-a1", ...).
 std::string checkpoint_id_for(const CheckpointObject& object);
 std::string operation_id_for(const CheckpointObject& object, kube::CheckpointStep step, int attempt = 0);
 
@@ -82,6 +86,9 @@ struct Placement {
   std::string source_node;
   std::string workspace_id;  // the workspace label's value there
   std::optional<std::string> destination_node;  // set when spec.destination is
+  // The checkpoint the source's agent is making or made on its own (a
+  // termination notice): restored instead of a second dump.
+  std::optional<kube::AdoptedCheckpoint> adopt;
 };
 
 // What was read, for the Need given.

@@ -23,10 +23,10 @@ kube::WorkResult NodeEvacuator::reconcile(const std::string& node_name) {
   }
   auto node = parse_node(*raw);
   if (!node) return kube::WorkResult::terminal(node.error());
-  const auto why = evacuation_for(*node, options_.termination_taint_keys, options_.drain_cordoned);
-  if (!why) return kube::WorkResult::done();
-
   auto agent = agents_.find(node_name);
+  auto why = evacuation_for(*node, options_.termination_taint_keys, options_.drain_cordoned);
+  if (!why && agent) why = evacuation_for_notice(agent->termination_notice);
+  if (!why) return kube::WorkResult::done();
   if (!agent) return kube::WorkResult::retry(agent.error().wrap("evacuating node " + node_name));
   auto client = clients_.client_for(node_name);
   if (!client) return kube::WorkResult::retry(client.error());
@@ -41,6 +41,7 @@ kube::WorkResult NodeEvacuator::reconcile(const std::string& node_name) {
   if (agent->termination_notice && agent->termination_notice->kind != "rebalance")
     input.deadline = agent->termination_notice->deadline;
   input.store = options_.store;
+  input.agent_evacuation = agent->evacuation;
   const auto plan = plan_evacuation(input, options_.tenancy);
 
   const auto node_ref = kube::ObjectReference::of(kube::resources::kNodes, *raw);

@@ -86,6 +86,20 @@ Result<std::pair<std::string, Workspace>> ClusterPlacementReader::find_anywhere(
   return Error(ErrorCode::kNotFound, "no agent reports " + describe(ref) + " running");
 }
 
+std::optional<kube::AdoptedCheckpoint> ClusterPlacementReader::agent_checkpoint(const std::string& node,
+                                                                               const std::string& workspace,
+                                                                               const CheckpointObject& object) {
+  auto agent = agents_.find(node);
+  if (!agent || !agent->evacuation) return std::nullopt;
+  const auto* made = agent->evacuation->adoptable(workspace);
+  // Another store than the one asked for is another checkpoint.
+  if (!made || (object.spec.store && *object.spec.store != agent->evacuation->store())) return std::nullopt;
+  // The ids go into status: the schema's rules, checked before they are written.
+  auto adopted = kube::AdoptedCheckpoint::from_json({{"id", made->checkpoint_id}, {"operation", made->operation}});
+  if (!adopted) return std::nullopt;
+  return *adopted;
+}
+
 Result<Placement> ClusterPlacementReader::place(const CheckpointObject& object) {
   if (!object.spec.workspace) {
     return Error(ErrorCode::kUnsupported,
@@ -106,7 +120,8 @@ Result<Placement> ClusterPlacementReader::place(const CheckpointObject& object) 
     source = found->first;
     workspace = std::move(found->second);
   }
-  if (!workspace.running) {
+  auto adopt = agent_checkpoint(source, workspace.id, object);
+  if (!workspace.running && !adopt) {
     return Error(ErrorCode::kInvalidArgument, describe(ref) + " on " + source + " is not running: start it first");
   }
   auto owner = workspace_namespace(workspace, options_.tenancy);
@@ -123,6 +138,7 @@ Result<Placement> ClusterPlacementReader::place(const CheckpointObject& object) 
   Placement placement;
   placement.source_node = source;
   placement.workspace_id = workspace.id;
+  placement.adopt = std::move(adopt);
   if (!object.spec.destination) return placement;
 
   PlacementRequest request;

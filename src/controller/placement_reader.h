@@ -53,6 +53,9 @@ class ClusterPlacementReader final : public PlacementReader {
   Result<agent::inventory::Workspace> find_on(const std::string& node, const kube::WorkspaceRef& ref);
   // The node whose agent lists the workspace.
   Result<std::pair<std::string, agent::inventory::Workspace>> find_anywhere(const kube::WorkspaceRef& ref);
+  // The checkpoint `node`'s agent makes or made of the workspace on its own.
+  std::optional<kube::AdoptedCheckpoint> agent_checkpoint(const std::string& node, const std::string& workspace,
+                                                          const CheckpointObject& object);
 
   NodeLister nodes_;
   AgentDirectory& agents_;

@@ -892,6 +892,17 @@ const Condition* WorkspaceCheckpointStatus::condition(std::string_view type) con
   return nullptr;
 }
 
+json AdoptedCheckpoint::to_json() const { return json{{"id", id}, {"operation", operation}}; }
+
+Result<AdoptedCheckpoint> AdoptedCheckpoint::from_json(const json& j, std::string_view path) {
+  Fields f(j, std::string(path));
+  AdoptedCheckpoint a;
+  a.id = f.string("id", kPlainName, true).value_or("");
+  a.operation = f.string("operation", kPlainName, true).value_or("");
+  if (!f.ok()) return f.error();
+  return a;
+}
+
 json WorkspaceCheckpointStatus::to_json() const {
   json j = json::object();
   if (phase) j["phase"] = to_string(*phase);
@@ -906,6 +917,7 @@ json WorkspaceCheckpointStatus::to_json() const {
   if (decision) j["decision"] = to_string(*decision);
   put_object(j, "runningOn", running_on);
   put_object(j, "checkpoint", checkpoint);
+  put_object(j, "adopted", adopted);
   if (!timings.empty()) {
     j["timings"] = json::array();
     for (const auto& t : timings) j["timings"].push_back(t.to_json());
@@ -930,6 +942,7 @@ Result<WorkspaceCheckpointStatus> WorkspaceCheckpointStatus::from_json(const jso
   s.decision = f.enumeration("decision", parse_migration_decision);
   s.running_on = f.object<RunningOn>("runningOn");
   s.checkpoint = f.object<CheckpointRecord>("checkpoint");
+  s.adopted = f.object<AdoptedCheckpoint>("adopted");
   s.timings = f.list<StepTiming>("timings", 16, [](const StepTiming& t) { return to_string(t.step); }, "step");
   s.criu = f.object<CriuStats>("criu");
   s.deadline = f.object<DeadlineOutcome>("deadline");

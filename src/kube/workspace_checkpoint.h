@@ -192,6 +192,18 @@ struct CheckpointRecord {
   bool operator==(const CheckpointRecord&) const = default;
 };
 
+// status.adopted: a checkpoint the source's agent made on its own (after a
+// termination notice), which this migration restores instead of dumping the
+// workspace again.
+struct AdoptedCheckpoint {
+  std::string id;         // the checkpoint's id in the store
+  std::string operation;  // the agent's checkpoint operation
+
+  nlohmann::json to_json() const;
+  static Result<AdoptedCheckpoint> from_json(const nlohmann::json& j, std::string_view path = "status.adopted");
+  bool operator==(const AdoptedCheckpoint&) const = default;
+};
+
 // One entry of status.timings.
 struct StepTiming {
   CheckpointStep step = CheckpointStep::kPlan;
@@ -258,6 +270,7 @@ struct WorkspaceCheckpointStatus {
   std::optional<MigrationDecision> decision;
   std::optional<RunningOn> running_on;
   std::optional<CheckpointRecord> checkpoint;
+  std::optional<AdoptedCheckpoint> adopted;
   std::vector<StepTiming> timings;  // one per step
   std::optional<CriuStats> criu;
   std::optional<DeadlineOutcome> deadline;

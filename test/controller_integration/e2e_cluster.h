@@ -102,11 +102,12 @@ struct Cluster {
   }
   ~Cluster() { (void)kube.kubectl({"delete", "namespace", team, agents_namespace, "--wait=false"}); }
 
-  at::NodeAgentConfig agent(const std::string& node, const std::string& socket) const {
+  at::NodeAgentConfig agent(const std::string& node, const std::string& socket,
+                            const std::string& notices = "") const {
     const std::string registration = "kubernetes:\n  kubeconfig: " + kube.admin_kubeconfig() +
                                      "\n  namespace: " + agents_namespace +
                                      "\n  lease_renew_interval: 1s\n  lease_duration: 10s\n";
-    return at::NodeAgentConfig{node, socket, dir.path() / node, pki, at::directory_store("main", store), "",
+    return at::NodeAgentConfig{node, socket, dir.path() / node, pki, at::directory_store("main", store), notices,
                                registration};
   }
   std::unique_ptr<Controller> controller(const std::string& identity) const {
@@ -119,7 +120,8 @@ struct Cluster {
 // node-1 only with kNode1Only; a test may start node-2's itself). With
 // `node1_faults`, node-1's agent starts with WSCP_FAULT set to it (its
 // points reached are logged in `node1_fault_log`); a restart of that agent
-// (agent1->start()) runs without faults.
+// (agent1->start()) runs without faults. `node1_notices` configures the
+// termination notices node-1's agent watches (the `notices:` entries).
 struct TwoNodes {
   enum Agents { kBoth, kNode1Only };
   wt::SandboxNode n1{"node-1"};
@@ -127,7 +129,8 @@ struct TwoNodes {
   std::filesystem::path node1_fault_log;
   std::unique_ptr<at::NodeAgent> agent1;
   std::unique_ptr<at::NodeAgent> agent2;
-  explicit TwoNodes(const Cluster& cluster, Agents agents = kBoth, const std::string& node1_faults = "") {
+  explicit TwoNodes(const Cluster& cluster, Agents agents = kBoth, const std::string& node1_faults = "",
+                    const std::string& node1_notices = "") {
     n1.ensure_testbox();
     n2.ensure_testbox();
     node1_fault_log = cluster.dir.path() / "node-1-faults.log";
@@ -135,7 +138,7 @@ struct TwoNodes {
       setenv("WSCP_FAULT", node1_faults.c_str(), 1);
       setenv("WSCP_FAULT_LOG", node1_fault_log.c_str(), 1);
     }
-    agent1 = std::make_unique<at::NodeAgent>(cluster.agent("node-1", n1.socket()));
+    agent1 = std::make_unique<at::NodeAgent>(cluster.agent("node-1", n1.socket(), node1_notices));
     unsetenv("WSCP_FAULT");
     unsetenv("WSCP_FAULT_LOG");
     if (agents == kBoth) agent2 = std::make_unique<at::NodeAgent>(cluster.agent("node-2", n2.socket()));

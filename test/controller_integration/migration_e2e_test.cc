@@ -180,3 +180,62 @@ TEST_CASE("controller e2e: a termination taint on node-1 moves each of its works
   n1.remove(stray);
   for (const std::string& c : {single, project + "-dev", project + "-db"}) n2.remove(c);
 }
+
+TEST_CASE("controller e2e: a spot notice to node-1's agent; the controller adopts its checkpoint and restores it on node-2") {
+  at::Emulator emulator;
+  Cluster cluster;
+  const auto& kube = cluster.kube;
+  const std::string& team = cluster.team;
+  TwoNodes nodes(cluster, TwoNodes::kBoth, "",
+                 "  default_window: 60s\n  resume_grace: 10s\n"
+                 "  aws: {enabled: true, base_url: \"" + emulator.url() + "\", poll_interval: 200ms}\n");
+  auto& n1 = nodes.n1;
+  auto& n2 = nodes.n2;
+  const std::string name = wt::unique_name("spot");
+  start_counter(n1, name, team);
+  auto controller = cluster.controller("e2e-adopt");
+
+  // The notice reaches node-1's agent only (no taint): it checkpoints at
+  // once, on its own, and the controller moves what it made.
+  emulator.post("/_emulator/aws/instance-action", json{{"action", "terminate"}, {"time", at::rfc3339_in(45s)}});
+  json object;
+  auto settled = [&] {
+    auto r = kube.kubectl({"get", "wscp", "-n", team, "-l", "wscp.dev/evacuated-node=node-1", "-o", "json"});
+    auto list = r.ok() ? json::parse(r.out, nullptr, false) : json();
+    if (!list.is_object() || list.at("items").size() != 1) return false;
+    object = list.at("items").at(0);
+    const auto phase = phase_of(object);
+    return phase == "Restored" || phase == "Failed";
+  };
+  REQUIRE_MESSAGE(wt::eventually(300s, settled), object.dump(2), "\ncontroller:\n", controller->log(),
+                  "\nagent-1:\n", nodes.agent1->log(), "\nagent-2:\n", nodes.agent2->log());
+  INFO(object.dump(2));
+  INFO(controller->log());
+  const auto& status = object.at("status");
+  CHECK(status.at("phase") == "Restored");
+  CHECK(object.at("spec").at("reason") == "SpotInterruption");
+  CHECK(object.at("spec").contains("deadline"));  // the notice's
+  CHECK(status.at("deadline").contains("met"));
+  REQUIRE(status.contains("adopted"));
+  // The archive restored is the agent's own: the workspace was dumped once.
+  const std::string agent_checkpoint = status.at("adopted").at("id");
+  CHECK(status.at("checkpoint").at("id") == agent_checkpoint);
+  const json evacuation = nodes.agent1->get("/v1/evacuation").second;
+  CHECK(at::evacuation_entry(evacuation, name).at("checkpointId") == agent_checkpoint);
+  CHECK(at::evacuation_entry(evacuation, name).at("operation") == status.at("adopted").at("operation"));
+  CHECK(status.at("runningOn").at("node") == "node-2");
+  // Moved once: gone from node-1, counting on node-2.
+  CHECK_FALSE(*n1.client().container_exists(name));
+  REQUIRE(n2.client().inspect_container(name)->running());
+  const long long count = n2.count(name);
+  CHECK(count >= 10);
+  CHECK(wt::eventually(30s, [&] { return n2.count(name) > count; }));
+  // Past the notice's deadline and the grace, the agent would resume what no
+  // restore claimed: it finds this one restored elsewhere and leaves it.
+  CHECK(wt::eventually(120s, [&] {
+    return at::evacuation_entry(nodes.agent1->get("/v1/evacuation").second, name).at("state") == "moved";
+  }));
+  CHECK_FALSE(*n1.client().container_exists(name));
+  CHECK(n2.client().inspect_container(name)->running());
+  n2.remove(name);
+}

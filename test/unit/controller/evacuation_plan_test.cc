@@ -2,6 +2,8 @@
 
 #include "controller/evacuation_plan.h"
 
+#include <map>
+
 using namespace wscp;
 using namespace wscp::controller;
 
@@ -85,4 +87,43 @@ TEST_CASE("evacuation: a mapped workspace goes to its mapped namespace; the stor
     CHECK(o["spec"]["store"] == "s3-main");
     CHECK(o["spec"]["reason"] == "Drain");
   }
+}
+
+TEST_CASE("evacuation: workspaces the agent checkpoints on its own are moved even when stopped, from its store") {
+  auto in = input();
+  in.store = "s3-main";
+  EvacuationInfo agent;
+  agent.document = {{"store", "agent-store"}, {"checkpointId", "evac-1"}};
+  agent.workspaces = {{"stopped", "evac-1", "checkpointed", "op-stopped"},
+                      {"dev-alice", "evac-1", "checkpointing", "op-alice"},
+                      {"shop", "evac-1", "resumed", "op-shop"}};  // back in place: not the agent's any more
+  in.agent_evacuation = agent;
+  const auto plan = plan_evacuation(in, TenancyPolicy{});
+  REQUIRE(plan.create.size() == 3);
+  std::map<std::string, std::string> store_of;
+  for (const auto& o : plan.create) {
+    const auto& w = o["spec"]["workspace"];
+    store_of[w.value("workspaceId", w.value("composeProject", ""))] = o["spec"].value("store", "");
+  }
+  CHECK(store_of.at("stopped") == "agent-store");
+  CHECK(store_of.at("dev-alice") == "agent-store");
+  CHECK(store_of.at("shop") == "s3-main");
+  CHECK(plan.skipped.size() == 1);  // the stray one, without a namespace
+
+  CHECK(agent.adoptable("stopped")->operation == "op-stopped");
+  CHECK(agent.adoptable("shop") == nullptr);
+  CHECK(agent.adoptable("nobody") == nullptr);
+  CHECK(agent.store() == "agent-store");
+  CHECK(EvacuationInfo{}.store().empty());
+}
+
+TEST_CASE("evacuation: an agent's termination notice empties its node; a rebalance recommendation does not") {
+  CHECK_FALSE(evacuation_for_notice(std::nullopt));
+  NoticeInfo rebalance{"aws", "rebalance", "r-1", "", std::nullopt};
+  CHECK_FALSE(evacuation_for_notice(rebalance));
+  NoticeInfo spot{"aws", "termination", "instance-action/terminate", "terminate", std::nullopt};
+  auto why = evacuation_for_notice(spot);
+  REQUIRE(why);
+  CHECK(why->reason == kube::CheckpointReason::kSpotInterruption);
+  CHECK(why->detail == "its agent reports a termination notice (aws terminate)");
 }

@@ -55,7 +55,7 @@ Script fails(std::string why, std::optional<agent::operations::Recovery> recover
 
 // The world the controller reads: placements, preflight verdicts, agents.
 struct World {
-  Result<Placement> placement = Placement{"node-1", "ws-dev", std::string("node-2")};
+  Result<Placement> placement = Placement{"node-1", "ws-dev", std::string("node-2"), std::nullopt};
   std::optional<std::string> preflight_refusal;
   std::map<Kind, Script> scripts;  // how every attempt of a kind ends
   std::map<Kind, std::vector<Script>> first_attempts;  // how the first ones end, in order
@@ -747,7 +747,7 @@ TEST_CASE("cut through: not while deleting, without a destination, or when the c
     auto o = migration_object();
     o.spec.destination.reset();
     World w;
-    w.placement = Placement{"node-1", "ws-dev", std::nullopt};
+    w.placement = Placement{"node-1", "ws-dev", std::nullopt, std::nullopt};
     w.runs_for[Kind::kCheckpoint] = 3;
     run(o, w, 60, false, MachineOptions{true});
     CHECK(o.status.phase == CheckpointPhase::kCheckpointed);
@@ -768,5 +768,88 @@ TEST_CASE("cut through: not while deleting, without a destination, or when the c
     run(o, w);
     CHECK(o.status.phase == CheckpointPhase::kRestored);
     CHECK_FALSE(has_note(w, "CutThrough"));
+  }
+}
+
+namespace {
+
+// The source's agent checkpointing the workspace on its own (a termination
+// notice): its operation is already there when the controller plans.
+World world_with_agent_checkpoint(State state) {
+  World w;
+  Placement p{"node-1", "ws-dev", std::string("node-2"), std::nullopt};
+  p.adopt = kube::AdoptedCheckpoint{"evac-aws-i-0abc", "evacuate-aws-i-0abc-ws-dev"};
+  w.placement = p;
+  Operation op;
+  op.id = p.adopt->operation;
+  op.request.kind = Kind::kCheckpoint;
+  op.request.workspace = "ws-dev";
+  op.request.checkpoint_id = p.adopt->id;
+  op.state = state;
+  op.started_at = "2030-01-01T09:59:58Z";
+  w.operations[op.id] = op;
+  w.node_of[op.id] = "node-1";
+  return w;
+}
+
+}  // namespace
+
+TEST_CASE("an agent's own checkpoint is adopted: no second dump, its id restored, then released") {
+  for (auto state : {State::kRunning, State::kSucceeded}) {
+    CAPTURE(to_string(state));
+    for (bool cut_through : {false, true}) {
+      CAPTURE(cut_through);
+      auto o = migration_object();
+      auto w = world_with_agent_checkpoint(state);
+      if (state == State::kSucceeded) {
+        agent::operations::Outcome out;
+        out.workspace_id = "ws-dev";
+        out.checkpoint_id = "evac-aws-i-0abc";
+        out.archive_bytes = 64ull << 20;
+        w.operations.begin()->second.outcome = out;
+      }
+      run(o, w, 60, false, MachineOptions{cut_through});
+      CHECK(o.status.phase == CheckpointPhase::kRestored);
+      REQUIRE(o.status.adopted);
+      CHECK(o.status.adopted->id == "evac-aws-i-0abc");
+      CHECK(checkpoint_id_for(o) == "evac-aws-i-0abc");
+      CHECK(o.status.checkpoint->id == "evac-aws-i-0abc");
+      CHECK(has_note(w, "Adopted"));
+      CHECK(o.status.running_on->node == "node-2");
+      // Nothing was checkpointed by the controller: only restore and release started.
+      CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kCheckpoint)) == 0);
+      CHECK(w.starts.size() == 2);
+      const auto& restore = w.operations.at(operation_id_for(o, CheckpointStep::kRestore)).request;
+      CHECK(restore.checkpoint_id == "evac-aws-i-0abc");
+      CHECK(restore.cut_through == (cut_through && state == State::kRunning));
+      CHECK(w.operations.at(operation_id_for(o, CheckpointStep::kRelease)).request.checkpoint_id ==
+            "evac-aws-i-0abc");
+    }
+  }
+}
+
+TEST_CASE("an adopted checkpoint that fails, or that its agent forgot, resumes the source and is not retried") {
+  SUBCASE("failed") {
+    auto o = migration_object();
+    auto w = world_with_agent_checkpoint(State::kRunning);
+    w.operations.begin()->second.started_at.clear();  // queued, then cancelled: the controller's own is retried
+    w.scripts[Kind::kCheckpoint] = cancelled_before_it_began();
+    run(o, w);
+    CHECK(o.status.phase == CheckpointPhase::kFailed);
+    CHECK(o.status.decision == MigrationDecision::kResume);
+    CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kCheckpoint, 1)) == 0);
+    CHECK(w.operations.at(operation_id_for(o, CheckpointStep::kResume)).request.checkpoint_id == "evac-aws-i-0abc");
+  }
+  SUBCASE("forgotten") {
+    auto o = migration_object();
+    auto w = world_with_agent_checkpoint(State::kRunning);
+    w.operations.clear();
+    run(o, w);
+    CHECK(o.status.phase == CheckpointPhase::kFailed);
+    CHECK(condition(o, kube::kConditionCheckpointed).reason == "CheckpointFailed");
+    CHECK(o.status.message.find("no longer knows its checkpoint operation evacuate-aws-i-0abc-ws-dev") !=
+          std::string::npos);
+    CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kCheckpoint)) == 0);
+    CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kResume)) == 1);
   }
 }
