@@ -200,10 +200,11 @@ int run(MigrateArgs& a) {
   request.restore.file_locks = a.file_locks;
   if (!a.new_name.empty()) request.restore.name = a.new_name;
 
+  // Declared before the context that reports to them, so they outlive it.
+  StageTimeline stages;
+  ProgressDisplay progress(std::cerr, stderr_is_terminal(), terminal_width());
   OperationContext ctx;
   ctx.operation_id = "migrate-" + (a.project.empty() ? a.workspace : a.project);
-  ProgressDisplay progress(std::cerr, stderr_is_terminal(), terminal_width());
-  StageTimeline stages;
   ctx.on_progress = stages.tee(a.json ? ProgressFn{} : progress.fn());
   migration::MigrateOptions options;
   options.cut_through = !a.sequential;

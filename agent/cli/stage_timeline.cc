@@ -19,6 +19,8 @@ ProgressFn StageTimeline::tee(ProgressFn next) {
 nlohmann::json StageTimeline::to_json() const {
   std::lock_guard lock(mutex_);
   nlohmann::json j = nlohmann::json::object();
+  j["startedAtMs"] =
+      std::chrono::duration_cast<std::chrono::milliseconds>(started_at_.time_since_epoch()).count();
   for (const auto& [stage, span] : stages_) j[stage] = {{"firstMs", span.first_ms}, {"lastMs", span.last_ms}};
   return j;
 }

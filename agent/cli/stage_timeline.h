@@ -21,13 +21,14 @@ class StageTimeline {
  public:
   using Clock = std::chrono::steady_clock;
 
-  explicit StageTimeline(Clock::time_point start = Clock::now()) : start_(start) {}
+  explicit StageTimeline(Clock::time_point start = Clock::now())
+      : start_(start), started_at_(std::chrono::system_clock::now() - (Clock::now() - start)) {}
 
   void record(const Progress& p, Clock::time_point at = Clock::now());
   // Records, then passes the report on to `next` (may be empty).
   ProgressFn tee(ProgressFn next);
 
-  // {"upload": {"firstMs": 1200, "lastMs": 9800}, ...}
+  // {"startedAtMs": <Unix ms of the start>, "upload": {"firstMs": 1200, "lastMs": 9800}, ...}
   nlohmann::json to_json() const;
 
  private:
@@ -36,6 +37,7 @@ class StageTimeline {
     std::int64_t last_ms = 0;
   };
   Clock::time_point start_;
+  std::chrono::system_clock::time_point started_at_;  // the same instant, on the wall clock
   mutable std::mutex mutex_;
   std::map<std::string, Span> stages_;
 };

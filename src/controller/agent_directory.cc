@@ -362,9 +362,10 @@ std::string EvacuationInfo::store() const {
   return s && s->is_string() ? s->get<std::string>() : std::string();
 }
 
-const EvacuatedWorkspace* EvacuationInfo::adoptable(std::string_view workspace) const {
+const EvacuatedWorkspace* EvacuationInfo::adoptable(std::string_view workspace, bool running) const {
   for (const auto& w : workspaces) {
-    if (w.workspace == workspace && (w.state == "checkpointing" || w.state == "checkpointed")) return &w;
+    if (w.workspace != workspace) continue;
+    if (w.state == "checkpointing" || (w.state == "checkpointed" && !running)) return &w;
   }
   return nullptr;
 }

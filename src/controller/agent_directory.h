@@ -55,8 +55,9 @@ struct EvacuationInfo {
   std::string store() const;
   // The workspace's checkpoint while it is being made or sealed and not yet
   // restored or resumed: a migration restores it instead of dumping again.
-  // nullptr otherwise.
-  const EvacuatedWorkspace* adoptable(std::string_view workspace) const;
+  // A workspace that runs has only one being made (a sealed one is stale:
+  // the workspace was resumed since). nullptr otherwise.
+  const EvacuatedWorkspace* adoptable(std::string_view workspace, bool running) const;
   bool operator==(const EvacuationInfo&) const = default;
 };
 

@@ -32,7 +32,7 @@ EvacuationPlan plan_evacuation(const EvacuationInput& input, const TenancyPolicy
   EvacuationPlan plan;
   for (const auto& w : input.workspaces) {
     const bool agent_made =
-        input.agent_evacuation && input.agent_evacuation->adoptable(w.id) != nullptr;
+        input.agent_evacuation && input.agent_evacuation->adoptable(w.id, w.running) != nullptr;
     if (!w.running && !agent_made) {
       plan.skipped.push_back("workspace " + w.id + ": not running");
       continue;
@@ -64,8 +64,9 @@ EvacuationPlan plan_evacuation(const EvacuationInput& input, const TenancyPolicy
   return plan;
 }
 
-std::optional<Evacuation> evacuation_for_notice(const std::optional<NoticeInfo>& notice) {
+std::optional<Evacuation> evacuation_for_notice(const std::optional<NoticeInfo>& notice, WallTime now) {
   if (!notice || notice->kind == "rebalance") return std::nullopt;
+  if (notice->deadline && now > *notice->deadline + kNoticeOutlivedAfter) return std::nullopt;
   std::string what = notice->provider.empty() ? "a" : notice->provider;
   if (!notice->action.empty()) what += " " + notice->action;
   return Evacuation{kube::CheckpointReason::kSpotInterruption, "its agent reports a termination notice (" + what + ")"};

@@ -45,8 +45,10 @@ EvacuationPlan plan_evacuation(const EvacuationInput& input, const TenancyPolicy
 
 // A node whose agent reports a termination notice is emptied as if it were
 // tainted for termination (SpotInterruption); a rebalance recommendation
-// only marks the node.
-std::optional<Evacuation> evacuation_for_notice(const std::optional<NoticeInfo>& notice);
+// only marks the node, and a notice whose deadline passed long ago (the
+// node outlived it: its agent resumed what nobody claimed) no longer counts.
+inline constexpr std::chrono::minutes kNoticeOutlivedAfter{10};
+std::optional<Evacuation> evacuation_for_notice(const std::optional<NoticeInfo>& notice, WallTime now);
 
 // The label on what plan_evacuation creates, naming the node it empties.
 inline constexpr std::string_view kEvacuatedNodeLabel = "wscp.dev/evacuated-node";

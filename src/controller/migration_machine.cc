@@ -77,7 +77,11 @@ bool cutting_through(const CheckpointObject& o) {
   return o.status.phase == CheckpointPhase::kRestoring && step_open(o.status, CheckpointStep::kCheckpoint);
 }
 
-std::string store_of(const CheckpointObject& o) { return o.spec.store.value_or(""); }
+// An adopted checkpoint is where its agent wrote it.
+std::string store_of(const CheckpointObject& o) {
+  if (o.status.adopted && o.status.adopted->store) return *o.status.adopted->store;
+  return o.spec.store.value_or("");
+}
 
 std::string workspace_words(const CheckpointObject& o) {
   if (o.status.workspace_id) return "workspace " + *o.status.workspace_id;
@@ -287,8 +291,8 @@ Action on_checkpoint(const CheckpointObject& o, const Operation& op, Time now) {
   }
   auto s = next_status(o);
   const auto& out = op.outcome.value_or(agent::operations::Outcome{});
-  if (!out.workspace_id.empty()) s.workspace_id = out.workspace_id;
-  s.checkpoint = kube::CheckpointRecord{checkpoint_id_for(o), o.spec.store.value_or("default"),
+  if (!out.workspace_id.empty() && !o.status.adopted) s.workspace_id = out.workspace_id;
+  s.checkpoint = kube::CheckpointRecord{checkpoint_id_for(o), store_of(o).empty() ? "default" : store_of(o),
                                         static_cast<std::int64_t>(out.archive_bytes), std::nullopt, false};
   if (!out.criu.empty()) {
     kube::CriuCheckpointStats sum;
@@ -365,7 +369,7 @@ Action on_restore(const CheckpointObject& o, const Operation& op, Time now) {
     // The restore took its archives' last bytes only from a sealed checkpoint.
     const auto& out = op.outcome.value_or(agent::operations::Outcome{});
     finish_step(s, CheckpointStep::kCheckpoint, now);
-    s.checkpoint = kube::CheckpointRecord{checkpoint_id_for(o), o.spec.store.value_or("default"),
+    s.checkpoint = kube::CheckpointRecord{checkpoint_id_for(o), store_of(o).empty() ? "default" : store_of(o),
                                           static_cast<std::int64_t>(out.archive_bytes), std::nullopt, false};
     set_condition(s, kube::kConditionCheckpointed, ConditionStatus::kTrue, "ManifestWritten",
                   "archive " + checkpoint_id_for(o) + " is durable in the store (restored while it was written)",
@@ -474,26 +478,52 @@ Action after_failed_cut_through(const CheckpointObject& o, const std::optional<O
   return decide_resume(with_checkpoint, now, why, "Resuming");
 }
 
+// An agent publishes a checkpoint it makes on its own before its operation
+// may have started: the controller waits for it this long past the
+// notice's deadline (or past the plan without one).
+constexpr std::chrono::minutes kAdoptedOperationWait{2};
+
+Action adopted_failed(const CheckpointObject& o, std::string why, Time now) {
+  Operation failed;
+  failed.state = State::kFailed;
+  failed.failure = agent::operations::Failure{std::string(to_string(ErrorCode::kNotFound)), std::move(why)};
+  return on_checkpoint(o, failed, now);
+}
+
+// The agent's own checkpoint operation, followed instead of one of ours.
+// nullopt: go on as with the controller's own operation.
+std::optional<Action> on_adopted_checkpoint(const CheckpointObject& o, const std::optional<Operation>& op,
+                                            Time now) {
+  const auto& adopted = *o.status.adopted;
+  const std::string source = o.status.source_node.value_or("?");
+  if (!op) {
+    const auto* started = o.status.timings.empty() ? nullptr : &o.status.timings.front();
+    const Time since = o.spec.deadline.value_or(started ? started->started_at : now);
+    if (now < since + kAdoptedOperationWait) return simple(Action::Kind::kWait, kPollInterval);
+    return adopted_failed(o, "the agent of " + source + " does not know its checkpoint operation " +
+                                 adopted.operation, now);
+  }
+  // The entry and the operation both come from the source's agent, which
+  // runs the workspace anyway; what is checked is that they agree.
+  if (op->request.kind != Kind::kCheckpoint || op->request.checkpoint_id != adopted.id) {
+    return adopted_failed(o, "the operation " + adopted.operation + " the agent of " + source +
+                                 " published is not a checkpoint as " + adopted.id + ": it is not used", now);
+  }
+  if (o.deleting && never_began(*op)) return simple(Action::Kind::kRemoveFinalizer);
+  return std::nullopt;
+}
+
 Action on_operation(const CheckpointObject& o, const Need& need, const Observed& observed, Time now,
                     const MachineOptions& options) {
   const auto& op = observed.operation;
   if (need.request.kind == Kind::kCheckpoint && o.status.phase == CheckpointPhase::kRestoring) {
     return after_failed_cut_through(o, op, now);
   }
-  if (o.deleting && need.request.kind == Kind::kCheckpoint && (!op || never_began(*op))) {
+  if (need.request.kind == Kind::kCheckpoint && o.status.adopted) {
+    if (auto adopted = on_adopted_checkpoint(o, op, now)) return *adopted;
+  } else if (o.deleting && need.request.kind == Kind::kCheckpoint && (!op || never_began(*op))) {
     // Deleted before the checkpoint began: nothing was touched.
     return simple(Action::Kind::kRemoveFinalizer);
-  }
-  if (!op && need.request.kind == Kind::kCheckpoint && o.status.adopted) {
-    // The agent lost its own operation: what it did to the workspace is
-    // unknown, and a resume is what brings it back if it was stopped.
-    Operation lost;
-    lost.state = State::kFailed;
-    lost.failure = agent::operations::Failure{std::string(to_string(ErrorCode::kNotFound)),
-                                              "the agent of " + o.status.source_node.value_or("?") +
-                                                  " no longer knows its checkpoint operation " +
-                                                  o.status.adopted->operation};
-    return on_checkpoint(o, lost, now);
   }
   if (!op) return start_attempt(need, 0, "");
   if (!agent::operations::finished(op->state)) {

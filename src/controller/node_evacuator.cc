@@ -25,7 +25,7 @@ kube::WorkResult NodeEvacuator::reconcile(const std::string& node_name) {
   if (!node) return kube::WorkResult::terminal(node.error());
   auto agent = agents_.find(node_name);
   auto why = evacuation_for(*node, options_.termination_taint_keys, options_.drain_cordoned);
-  if (!why && agent) why = evacuation_for_notice(agent->termination_notice);
+  if (!why && agent) why = evacuation_for_notice(agent->termination_notice, std::chrono::system_clock::now());
   if (!why) return kube::WorkResult::done();
   if (!agent) return kube::WorkResult::retry(agent.error().wrap("evacuating node " + node_name));
   auto client = clients_.client_for(node_name);

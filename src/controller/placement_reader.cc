@@ -87,15 +87,18 @@ Result<std::pair<std::string, Workspace>> ClusterPlacementReader::find_anywhere(
 }
 
 std::optional<kube::AdoptedCheckpoint> ClusterPlacementReader::agent_checkpoint(const std::string& node,
-                                                                               const std::string& workspace,
+                                                                               const Workspace& workspace,
                                                                                const CheckpointObject& object) {
   auto agent = agents_.find(node);
   if (!agent || !agent->evacuation) return std::nullopt;
-  const auto* made = agent->evacuation->adoptable(workspace);
+  const auto* made = agent->evacuation->adoptable(workspace.id, workspace.running);
+  const std::string store = agent->evacuation->store();
   // Another store than the one asked for is another checkpoint.
-  if (!made || (object.spec.store && *object.spec.store != agent->evacuation->store())) return std::nullopt;
+  if (!made || (object.spec.store && *object.spec.store != store)) return std::nullopt;
   // The ids go into status: the schema's rules, checked before they are written.
-  auto adopted = kube::AdoptedCheckpoint::from_json({{"id", made->checkpoint_id}, {"operation", made->operation}});
+  nlohmann::json entry{{"id", made->checkpoint_id}, {"operation", made->operation}};
+  if (!store.empty()) entry["store"] = store;
+  auto adopted = kube::AdoptedCheckpoint::from_json(entry);
   if (!adopted) return std::nullopt;
   return *adopted;
 }
@@ -120,7 +123,7 @@ Result<Placement> ClusterPlacementReader::place(const CheckpointObject& object) 
     source = found->first;
     workspace = std::move(found->second);
   }
-  auto adopt = agent_checkpoint(source, workspace.id, object);
+  auto adopt = agent_checkpoint(source, workspace, object);
   if (!workspace.running && !adopt) {
     return Error(ErrorCode::kInvalidArgument, describe(ref) + " on " + source + " is not running: start it first");
   }

@@ -54,7 +54,8 @@ class ClusterPlacementReader final : public PlacementReader {
   // The node whose agent lists the workspace.
   Result<std::pair<std::string, agent::inventory::Workspace>> find_anywhere(const kube::WorkspaceRef& ref);
   // The checkpoint `node`'s agent makes or made of the workspace on its own.
-  std::optional<kube::AdoptedCheckpoint> agent_checkpoint(const std::string& node, const std::string& workspace,
+  std::optional<kube::AdoptedCheckpoint> agent_checkpoint(const std::string& node,
+                                                          const agent::inventory::Workspace& workspace,
                                                           const CheckpointObject& object);
 
   NodeLister nodes_;

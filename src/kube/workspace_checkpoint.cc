@@ -892,13 +892,18 @@ const Condition* WorkspaceCheckpointStatus::condition(std::string_view type) con
   return nullptr;
 }
 
-json AdoptedCheckpoint::to_json() const { return json{{"id", id}, {"operation", operation}}; }
+json AdoptedCheckpoint::to_json() const {
+  json j{{"id", id}, {"operation", operation}};
+  put(j, "store", store);
+  return j;
+}
 
 Result<AdoptedCheckpoint> AdoptedCheckpoint::from_json(const json& j, std::string_view path) {
   Fields f(j, std::string(path));
   AdoptedCheckpoint a;
   a.id = f.string("id", kPlainName, true).value_or("");
   a.operation = f.string("operation", kPlainName, true).value_or("");
+  a.store = f.string("store", kStoreName);
   if (!f.ok()) return f.error();
   return a;
 }

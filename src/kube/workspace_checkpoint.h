@@ -198,6 +198,7 @@ struct CheckpointRecord {
 struct AdoptedCheckpoint {
   std::string id;         // the checkpoint's id in the store
   std::string operation;  // the agent's checkpoint operation
+  std::optional<std::string> store;  // where the agent wrote it (absent: its only store)
 
   nlohmann::json to_json() const;
   static Result<AdoptedCheckpoint> from_json(const nlohmann::json& j, std::string_view path = "status.adopted");

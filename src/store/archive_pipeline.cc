@@ -366,6 +366,7 @@ std::uint64_t transfer_memory_bound(const PipelineOptions& options) {
     // (workers + 2) jobs of input and output each; one job in and out without workers.
     const std::uint64_t jobs = options.compression.workers > 0 ? options.compression.workers + 2 : 1;
     compress = jobs * 2 * static_cast<std::uint64_t>(options.compression.job_size);
+    compress += options.compression.raw_window + (64 << 10);  // the window probed, and the probe's
   }
   // Each segment in flight or read ahead counted twice: its own buffer and
   // the HTTP transfer's (measured: a 1 GiB plain download peaks 60 MiB

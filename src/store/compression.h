@@ -62,7 +62,9 @@ class ZstdCompressSink : public ByteSink {
 };
 
 // Decompresses a zstd stream pulled from `upstream`. A stream that ends
-// inside a frame is an error, never a short clean end.
+// inside a frame is an error; one cut between two frames ends cleanly here
+// (a stream is any number of frames), and the archive's plain size and
+// SHA-256, checked after this stage, refuse it.
 class ZstdDecompressSource : public ByteSource {
  public:
   static Result<std::unique_ptr<ZstdDecompressSource>> make(ByteSource& upstream);

@@ -220,6 +220,9 @@ TEST_CASE("controller e2e: a spot notice to node-1's agent; the controller adopt
   // The archive restored is the agent's own: the workspace was dumped once.
   const std::string agent_checkpoint = status.at("adopted").at("id");
   CHECK(status.at("checkpoint").at("id") == agent_checkpoint);
+  // The controller never asked node-1's agent for a checkpoint of its own.
+  const std::string uid = object.at("metadata").at("uid");
+  CHECK(nodes.agent1->get("/v1/operations/" + uid + "-checkpoint").first == 404);
   const json evacuation = nodes.agent1->get("/v1/evacuation").second;
   CHECK(at::evacuation_entry(evacuation, name).at("checkpointId") == agent_checkpoint);
   CHECK(at::evacuation_entry(evacuation, name).at("operation") == status.at("adopted").at("operation"));

@@ -110,20 +110,26 @@ TEST_CASE("evacuation: workspaces the agent checkpoints on its own are moved eve
   CHECK(store_of.at("shop") == "s3-main");
   CHECK(plan.skipped.size() == 1);  // the stray one, without a namespace
 
-  CHECK(agent.adoptable("stopped")->operation == "op-stopped");
-  CHECK(agent.adoptable("shop") == nullptr);
-  CHECK(agent.adoptable("nobody") == nullptr);
+  CHECK(agent.adoptable("stopped", false)->operation == "op-stopped");
+  CHECK(agent.adoptable("stopped", true) == nullptr);  // running again: that checkpoint is stale
+  CHECK(agent.adoptable("dev-alice", true)->operation == "op-alice");
+  CHECK(agent.adoptable("shop", false) == nullptr);
+  CHECK(agent.adoptable("nobody", false) == nullptr);
   CHECK(agent.store() == "agent-store");
   CHECK(EvacuationInfo{}.store().empty());
 }
 
 TEST_CASE("evacuation: an agent's termination notice empties its node; a rebalance recommendation does not") {
-  CHECK_FALSE(evacuation_for_notice(std::nullopt));
+  const WallTime now = std::chrono::system_clock::now();
+  CHECK_FALSE(evacuation_for_notice(std::nullopt, now));
   NoticeInfo rebalance{"aws", "rebalance", "r-1", "", std::nullopt};
-  CHECK_FALSE(evacuation_for_notice(rebalance));
-  NoticeInfo spot{"aws", "termination", "instance-action/terminate", "terminate", std::nullopt};
-  auto why = evacuation_for_notice(spot);
+  CHECK_FALSE(evacuation_for_notice(rebalance, now));
+  NoticeInfo spot{"aws", "termination", "instance-action/terminate", "terminate", now + std::chrono::minutes(2)};
+  auto why = evacuation_for_notice(spot, now);
   REQUIRE(why);
   CHECK(why->reason == kube::CheckpointReason::kSpotInterruption);
   CHECK(why->detail == "its agent reports a termination notice (aws terminate)");
+  // Still while its workspaces may be moving; not once the node outlived it.
+  CHECK(evacuation_for_notice(spot, now + std::chrono::minutes(5)));
+  CHECK_FALSE(evacuation_for_notice(spot, now + std::chrono::minutes(2) + kNoticeOutlivedAfter + std::chrono::seconds(1)));
 }

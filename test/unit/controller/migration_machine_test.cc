@@ -67,6 +67,8 @@ struct World {
   std::vector<Note> notes;
   std::vector<std::string> log;  // "write Restoring decision=Restore", "start restore node-2", ...
   kube::Time now = kT0;
+  std::optional<Operation> appears;  // an operation the agent starts on its own, after `appears_after` advances
+  int appears_after = 0;
 
   Observed read(const Need& need) {
     Observed o;
@@ -107,6 +109,11 @@ struct World {
   // Time passes: every running operation ends as scripted.
   void advance() {
     now += std::chrono::seconds(2);
+    if (appears && --appears_after <= 0) {
+      operations[appears->id] = *appears;
+      appears.reset();
+      return;
+    }
     for (auto& [id, op] : operations) {
       if (op.state != State::kRunning) continue;
       if (runs_for[op.request.kind] > 0) {
@@ -778,7 +785,7 @@ namespace {
 World world_with_agent_checkpoint(State state) {
   World w;
   Placement p{"node-1", "ws-dev", std::string("node-2"), std::nullopt};
-  p.adopt = kube::AdoptedCheckpoint{"evac-aws-i-0abc", "evacuate-aws-i-0abc-ws-dev"};
+  p.adopt = kube::AdoptedCheckpoint{"evac-aws-i-0abc", "evacuate-aws-i-0abc-ws-dev", std::nullopt};
   w.placement = p;
   Operation op;
   op.id = p.adopt->operation;
@@ -844,12 +851,39 @@ TEST_CASE("an adopted checkpoint that fails, or that its agent forgot, resumes t
     auto o = migration_object();
     auto w = world_with_agent_checkpoint(State::kRunning);
     w.operations.clear();
-    run(o, w);
+    run(o, w, 200);
     CHECK(o.status.phase == CheckpointPhase::kFailed);
     CHECK(condition(o, kube::kConditionCheckpointed).reason == "CheckpointFailed");
-    CHECK(o.status.message.find("no longer knows its checkpoint operation evacuate-aws-i-0abc-ws-dev") !=
+    CHECK(o.status.message.find("does not know its checkpoint operation evacuate-aws-i-0abc-ws-dev") !=
           std::string::npos);
+    // It waited for the agent (2 minutes past the plan) before giving up.
+    CHECK(w.now >= kT0 + std::chrono::minutes(2));
     CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kCheckpoint)) == 0);
     CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kResume)) == 1);
   }
+  SUBCASE("not a checkpoint under the adopted id") {
+    auto o = migration_object();
+    auto w = world_with_agent_checkpoint(State::kRunning);
+    w.operations.begin()->second.request.checkpoint_id = "someone-else";
+    run(o, w);
+    CHECK(o.status.phase == CheckpointPhase::kFailed);
+    CHECK(o.status.message.find("is not a checkpoint as evac-aws-i-0abc") != std::string::npos);
+    CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kRestore)) == 0);
+  }
+}
+
+TEST_CASE("an adopted checkpoint the agent starts a little later is waited for, then restored from its store") {
+  auto o = migration_object();
+  auto w = world_with_agent_checkpoint(State::kRunning);
+  w.placement.value().adopt->store = "agent-store";
+  w.appears = w.operations.begin()->second;
+  w.appears_after = 5;
+  w.operations.clear();
+  run(o, w);
+  CHECK(o.status.phase == CheckpointPhase::kRestored);
+  CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kCheckpoint)) == 0);
+  const auto& restore = w.operations.at(operation_id_for(o, CheckpointStep::kRestore)).request;
+  CHECK(restore.checkpoint_id == "evac-aws-i-0abc");
+  CHECK(restore.store == "agent-store");
+  CHECK(o.status.checkpoint->store == "agent-store");
 }

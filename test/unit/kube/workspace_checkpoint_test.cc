@@ -126,7 +126,7 @@ WorkspaceCheckpointStatus every_status_field() {
   s.workspace_id = "ws-1";
   s.decision = MigrationDecision::kRestore;
   s.running_on = RunningOn{"node-b", std::string(64, 'a'), "10.88.0.2"};
-  s.adopted = AdoptedCheckpoint{"evac-aws-i-0abc", "evacuate-aws-i-0abc-ws-dev"};
+  s.adopted = AdoptedCheckpoint{"evac-aws-i-0abc", "evacuate-aws-i-0abc-ws-dev", "agent-store"};
   s.checkpoint = CheckpointRecord{"20300101T100000Z-0a1b2c3d", "default", 1 << 20,
                                   "sha256:" + std::string(64, 'f'), true};
   s.timings = {StepTiming{CheckpointStep::kCheckpoint, at("2030-01-01T10:00:00Z"), at("2030-01-01T10:00:03.5Z"), 3500},
