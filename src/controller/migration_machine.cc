@@ -83,6 +83,12 @@ std::string store_of(const CheckpointObject& o) {
   return o.spec.store.value_or("");
 }
 
+// The store's name as status.checkpoint records it.
+std::string recorded_store(const CheckpointObject& o) {
+  const std::string store = store_of(o);
+  return store.empty() ? "default" : store;
+}
+
 std::string workspace_words(const CheckpointObject& o) {
   if (o.status.workspace_id) return "workspace " + *o.status.workspace_id;
   if (!o.spec.workspace) return "the workspace";
@@ -292,7 +298,7 @@ Action on_checkpoint(const CheckpointObject& o, const Operation& op, Time now) {
   auto s = next_status(o);
   const auto& out = op.outcome.value_or(agent::operations::Outcome{});
   if (!out.workspace_id.empty() && !o.status.adopted) s.workspace_id = out.workspace_id;
-  s.checkpoint = kube::CheckpointRecord{checkpoint_id_for(o), store_of(o).empty() ? "default" : store_of(o),
+  s.checkpoint = kube::CheckpointRecord{checkpoint_id_for(o), recorded_store(o),
                                         static_cast<std::int64_t>(out.archive_bytes), std::nullopt, false};
   if (!out.criu.empty()) {
     kube::CriuCheckpointStats sum;
@@ -369,7 +375,7 @@ Action on_restore(const CheckpointObject& o, const Operation& op, Time now) {
     // The restore took its archives' last bytes only from a sealed checkpoint.
     const auto& out = op.outcome.value_or(agent::operations::Outcome{});
     finish_step(s, CheckpointStep::kCheckpoint, now);
-    s.checkpoint = kube::CheckpointRecord{checkpoint_id_for(o), store_of(o).empty() ? "default" : store_of(o),
+    s.checkpoint = kube::CheckpointRecord{checkpoint_id_for(o), recorded_store(o),
                                           static_cast<std::int64_t>(out.archive_bytes), std::nullopt, false};
     set_condition(s, kube::kConditionCheckpointed, ConditionStatus::kTrue, "ManifestWritten",
                   "archive " + checkpoint_id_for(o) + " is durable in the store (restored while it was written)",
