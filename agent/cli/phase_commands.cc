@@ -5,12 +5,14 @@
 //   source:       wscp-agent checkpoint ...
 //   destination:  wscp-agent restore ...
 //   source:       wscp-agent release ...     (or resume, if the restore failed)
+//   any node:     wscp-agent delete ...      (the archive, once nobody needs it)
 #include <nlohmann/json.hpp>
 
 #include "agent/cli/commands.h"
 #include "agent/cli/node_runtime.h"
 #include "agent/cli/output.h"
 #include "agent/cli/progress_bar.h"
+#include "migration/archive_retention.h"
 #include "migration/checkpoint_phase.h"
 #include "migration/plan_phase.h"
 #include "migration/recovery.h"
@@ -220,6 +222,36 @@ void add_resume(CLI::App& app) {
   });
 }
 
+void add_delete(CLI::App& app) {
+  auto a = std::make_shared<PhaseArgs>();
+  auto grace = std::make_shared<long long>(3600);
+  auto* cmd = app.add_subcommand(
+      "delete", "Any node: delete a checkpoint's archive from the store once no workspace needs it, then collect "
+                "the images no sealed checkpoint names");
+  add_common(*cmd, *a, true);
+  cmd->add_option("--image-grace", *grace,
+                  "Seconds an unreferenced image is kept after it was stored (longer than the slowest checkpoint)")
+      ->check(CLI::Range(0LL, 30LL * 24 * 3600))
+      ->capture_default_str();
+  cmd->callback([a, grace] {
+    run_phase(*a, [&](migration::NodeServices& node, const OperationContext& ctx) -> Result<nlohmann::json> {
+      auto deleted = migration::delete_checkpoint_archives(node, a->workspace, a->checkpoint, ctx);
+      if (!deleted) return deleted.error();
+      auto collected = migration::collect_unreferenced_images(node, std::chrono::seconds(*grace), ctx);
+      if (!collected) return collected.error().wrap("the checkpoint was deleted, but collecting images failed");
+      return nlohmann::json{{"objects", deleted->objects},
+                            {"bytes", deleted->bytes},
+                            {"imagesRemoved", collected->removed},
+                            {"imagesKept", collected->kept},
+                            {"message", "deleted checkpoint " + a->checkpoint + " of workspace " + a->workspace +
+                                            " (" + std::to_string(deleted->objects) + " objects, " +
+                                            std::to_string(deleted->bytes) + " bytes); images: " +
+                                            std::to_string(collected->removed.size()) + " removed, " +
+                                            std::to_string(collected->kept) + " kept"}};
+    });
+  });
+}
+
 }  // namespace
 
 void add_phase_commands(CLI::App& app) {
@@ -229,6 +261,7 @@ void add_phase_commands(CLI::App& app) {
   add_restore(app);
   add_release(app);
   add_resume(app);
+  add_delete(app);
 }
 
 }  // namespace wscp::agent

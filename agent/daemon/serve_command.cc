@@ -256,7 +256,7 @@ int serve(const std::string& config_path) {
       info.endpoint = "https://" + url_host + ":" + std::to_string(cfg.api.port);
       info.certificate_sha256 = identity->certificate_sha256;
       info.public_key_pin = identity->public_key_pin;
-      info.capabilities = {"checkpoint", "restore", "release", "resume", "preflight"};
+      info.capabilities = {"checkpoint", "restore", "release", "resume", "delete", "preflight"};
       if (cfg.notices.aws.enabled) info.capabilities.push_back("notices:aws");
       if (cfg.notices.gce.enabled) info.capabilities.push_back("notices:gce");
       if (cfg.notices.azure.enabled) info.capabilities.push_back("notices:azure");

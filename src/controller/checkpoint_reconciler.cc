@@ -96,15 +96,24 @@ Result<Observed> CheckpointReconciler::observe(const CheckpointObject& object, c
       break;
     }
     case Need::Kind::kOperation: {
+      // A deleted resource's archive waits for its agent a bounded time
+      // (the machine decides how long); every other step waits for it.
+      const bool bounded_wait = need.request.kind == agent::operations::Kind::kDelete;
       auto client = deps_.agents.client_for(need.node);
-      if (!client) return client.error();
+      if (!client) {
+        if (!bounded_wait) return client.error();
+        observed.unreachable = client.error();
+        break;
+      }
       // Attempts are started in order: the first id the agent does not
       // know ends the search.
       for (std::size_t attempt = 0; attempt < need.operation_ids.size(); ++attempt) {
         auto op = (*client)->get(need.operation_ids[attempt]);
         if (!op) {
           if (op.error().code() == ErrorCode::kNotFound) break;
-          return op.error();
+          if (!bounded_wait) return op.error();
+          observed.unreachable = op.error();
+          break;
         }
         observed.operation = std::move(*op);
         observed.attempt = static_cast<int>(attempt);

@@ -26,6 +26,7 @@ const char* kind_word(Kind kind) {
     case Kind::kRestore: return "restore";
     case Kind::kRelease: return "release";
     case Kind::kResume: return "resume";
+    case Kind::kDelete: return "delete";
   }
   return "operation";
 }
@@ -87,6 +88,18 @@ std::string store_of(const CheckpointObject& o) {
 std::string recorded_store(const CheckpointObject& o) {
   const std::string store = store_of(o);
   return store.empty() ? "default" : store;
+}
+
+const kube::StepTiming* timing_of(const WorkspaceCheckpointStatus& s, CheckpointStep step) {
+  for (const auto& t : s.timings) {
+    if (t.step == step) return &t;
+  }
+  return nullptr;
+}
+
+std::string archive_words(const CheckpointObject& o) {
+  return "the archive " + checkpoint_id_for(o) + " of workspace " + o.status.workspace_id.value_or("?") +
+         " in store " + recorded_store(o);
 }
 
 std::string workspace_words(const CheckpointObject& o) {
@@ -416,13 +429,15 @@ Action on_release(const CheckpointObject& o, const Operation& op, Time now) {
   return record(std::move(s), false, "Moved");
 }
 
+Action finish_deletion(const CheckpointObject& o, Time now);
+
 Action on_resume(const CheckpointObject& o, const Operation& op, int attempts, Time now) {
   const std::string source = o.status.source_node.value_or("?");
   const bool resumed = op.state == State::kSucceeded || recovered_as(op, migration::RecoveryAction::kResumedOnSource);
   // A checkpoint refused before its plan (nothing frozen) leaves nothing
   // to resume: the workspace was never touched.
   const bool untouched = !resumed && !o.status.checkpoint && op.failure && op.failure->code == to_string(ErrorCode::kNotFound);
-  if ((resumed || untouched) && o.deleting) return simple(Action::Kind::kRemoveFinalizer);
+  if ((resumed || untouched) && o.deleting) return finish_deletion(o, now);
   auto s = next_status(o);
   finish_step(s, CheckpointStep::kResume, now);
   if (!resumed && !untouched) {
@@ -519,9 +534,55 @@ std::optional<Action> on_adopted_checkpoint(const CheckpointObject& o, const std
   return std::nullopt;
 }
 
+// Deleted at a safe state: the archive this resource made goes first.
+// Kept (with a Warning) while its workspace runs nowhere known: then the
+// archive may be its only copy.
+Action finish_deletion(const CheckpointObject& o, Time now) {
+  const auto& s = o.status;
+  const bool made_archive = s.workspace_id && (s.checkpoint || timing_of(s, CheckpointStep::kCheckpoint));
+  if (!made_archive || timing_of(s, CheckpointStep::kDeleteArchive)) return simple(Action::Kind::kRemoveFinalizer);
+  auto next = next_status(o);
+  const auto* running = s.condition(kube::kConditionWorkspaceRunning);
+  if (!running || running->status != ConditionStatus::kTrue || !s.running_on) {
+    finish_step(next, CheckpointStep::kDeleteArchive, now);
+    next.message = bounded(archive_words(o) + " is kept: the workspace runs nowhere known, and it may be its only copy");
+    return record(std::move(next), true, "ArchiveKept");
+  }
+  start_step(next, CheckpointStep::kDeleteArchive, now);
+  next.message = "deleting " + archive_words(o) + " (the resource is being deleted)";
+  return record(std::move(next), false, "DeletingArchive");
+}
+
+Action on_archive_deleted(const CheckpointObject& o, const Need& need, const Observed& observed, Time now) {
+  const auto& op = observed.operation;
+  auto s = next_status(o);
+  if (observed.unreachable && !(op && agent::operations::finished(op->state))) {
+    const auto* t = timing_of(o.status, CheckpointStep::kDeleteArchive);
+    if (t && now < t->started_at + kArchiveDeletionPatience) return simple(Action::Kind::kWait, kPollInterval);
+    finish_step(s, CheckpointStep::kDeleteArchive, now);
+    s.message = bounded(archive_words(o) + " is left in the store: the agent of " + need.node +
+                        " could not be asked to delete it (" + observed.unreachable->message() + ")");
+    return record(std::move(s), true, "ArchiveKept");
+  }
+  if (!op) return start_attempt(need, 0, "");
+  if (!agent::operations::finished(op->state)) return simple(Action::Kind::kWait, kPollInterval);
+  const auto next_attempt = static_cast<std::size_t>(observed.attempt) + 1;
+  if (next_attempt < need.operation_ids.size() && worth_another_attempt(Kind::kDelete, *op))
+    return start_attempt(need, observed.attempt + 1, ", again: the last attempt " + failure_words(*op));
+  finish_step(s, CheckpointStep::kDeleteArchive, now);
+  if (op->state != State::kSucceeded) {
+    s.message = bounded(archive_words(o) + " is kept: " + failure_words(*op));
+    return record(std::move(s), true, "ArchiveKept");
+  }
+  const auto bytes = op->outcome ? op->outcome->archive_bytes : 0;
+  s.message = "deleted " + archive_words(o) + " (" + std::to_string(bytes) + " bytes)";
+  return record(std::move(s), false, "ArchiveDeleted");
+}
+
 Action on_operation(const CheckpointObject& o, const Need& need, const Observed& observed, Time now,
                     const MachineOptions& options) {
   const auto& op = observed.operation;
+  if (need.request.kind == Kind::kDelete) return on_archive_deleted(o, need, observed, now);
   if (need.request.kind == Kind::kCheckpoint && o.status.phase == CheckpointPhase::kRestoring) {
     return after_failed_cut_through(o, op, now);
   }
@@ -545,6 +606,7 @@ Action on_operation(const CheckpointObject& o, const Need& need, const Observed&
     case Kind::kRestore: return on_restore(o, *op, now);
     case Kind::kRelease: return on_release(o, *op, now);
     case Kind::kResume: return on_resume(o, *op, observed.attempt + 1, now);
+    case Kind::kDelete: break;  // not a step of a move
   }
   return simple(Action::Kind::kNothing);
 }
@@ -573,6 +635,10 @@ Need what_to_read(const CheckpointObject& o) {
   }
   if (!s.source_node) return {};  // refused at the plan: nothing ran
   const std::string source = *s.source_node;
+  if (o.deleting && step_open(s, CheckpointStep::kDeleteArchive)) {
+    return operation_need(o, Kind::kDelete, s.running_on ? s.running_on->node : source,
+                          CheckpointStep::kDeleteArchive);
+  }
   if (s.decision == MigrationDecision::kResume) {
     if (!step_open(s, CheckpointStep::kResume)) return {};
     return operation_need(o, Kind::kResume, source, CheckpointStep::kResume);
@@ -633,7 +699,7 @@ Action decide(const CheckpointObject& o, const Need& need, const Observed& obser
   if (s.phase == CheckpointPhase::kCheckpointed && !s.decision) {
     return decide_resume(o, now, "this WorkspaceCheckpoint is being deleted", "Deleting");
   }
-  return simple(Action::Kind::kRemoveFinalizer);
+  return finish_deletion(o, now);
 }
 
 void set_condition(WorkspaceCheckpointStatus& status, std::string_view type, ConditionStatus value,

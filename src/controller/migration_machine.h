@@ -21,6 +21,11 @@
 // is written. Its end closes the checkpoint step (a restore needs the seal).
 //   decision Resume  the resume on the source                          -> Failed (running on the source)
 //
+// Deleted: the move is first brought to a safe state (see decide()); then
+// the archive the resource made is deleted by the agent where the
+// workspace runs (step DeleteArchive; the agent refuses while any
+// workspace may still need it), then the finalizer goes.
+//
 // Operation ids come from the object's uid and the step, so a repeated pass
 // finds the operation it started instead of starting another. A checkpoint
 // the source's agent made on its own after a termination notice is adopted
@@ -100,6 +105,9 @@ struct Observed {
   // nullopt = the agent knows none (never started, or forgotten).
   std::optional<agent::operations::Operation> operation;
   int attempt = 0;
+  // kOperation of an archive's deletion: the agent could not be asked (a
+  // deleted resource is not held forever by a node that is gone).
+  std::optional<Error> unreachable;
 };
 
 // A line of the object's history (an Event).
@@ -131,6 +139,10 @@ struct Action {
 
 // How often a running operation is polled.
 inline constexpr std::chrono::milliseconds kPollInterval{2000};
+
+// How long a deleted resource waits for an agent to delete its archive
+// before it goes and leaves the archive (with a Warning naming it).
+inline constexpr std::chrono::minutes kArchiveDeletionPatience{2};
 
 // How the controller runs migrations (its flags).
 struct MachineOptions {

@@ -60,7 +60,7 @@ constexpr std::array<std::pair<CompressionAlgorithm, std::string_view>, 2> kAlgo
     {CompressionAlgorithm::kZstd, "zstd"},
     {CompressionAlgorithm::kNone, "none"},
 }};
-constexpr std::array<std::pair<CheckpointStep, std::string_view>, 7> kSteps{{
+constexpr std::array<std::pair<CheckpointStep, std::string_view>, 8> kSteps{{
     {CheckpointStep::kPlan, "Plan"},
     {CheckpointStep::kPreflight, "Preflight"},
     {CheckpointStep::kCheckpoint, "Checkpoint"},
@@ -68,6 +68,7 @@ constexpr std::array<std::pair<CheckpointStep, std::string_view>, 7> kSteps{{
     {CheckpointStep::kRestore, "Restore"},
     {CheckpointStep::kRelease, "Release"},
     {CheckpointStep::kResume, "Resume"},
+    {CheckpointStep::kDeleteArchive, "DeleteArchive"},
 }};
 constexpr std::array<std::pair<MigrationDecision, std::string_view>, 2> kDecisions{{
     {MigrationDecision::kRestore, "Restore"},

@@ -38,7 +38,7 @@ enum class CheckpointReason { kManual, kSpotInterruption, kRebalance, kMaintenan
 enum class CheckpointPhase { kPending, kCheckpointing, kCheckpointed, kRestoring, kRestored, kFailed };
 enum class ConditionStatus { kTrue, kFalse, kUnknown };
 enum class CompressionAlgorithm { kZstd, kNone };
-enum class CheckpointStep { kPlan, kPreflight, kCheckpoint, kShipImage, kRestore, kRelease, kResume };
+enum class CheckpointStep { kPlan, kPreflight, kCheckpoint, kShipImage, kRestore, kRelease, kResume, kDeleteArchive };
 enum class MigrationDecision { kRestore, kResume };
 
 std::string_view to_string(CheckpointReason v);

@@ -18,7 +18,7 @@ using prometheus::Gauge;
 using prometheus::Histogram;
 
 constexpr std::array kKinds = {OperationKind::kPlan, OperationKind::kPreflight, OperationKind::kCheckpoint,
-                               OperationKind::kRestore, OperationKind::kRelease, OperationKind::kResume};
+                               OperationKind::kRestore, OperationKind::kRelease, OperationKind::kResume, OperationKind::kDelete};
 constexpr std::array kResults = {OperationResult::kSucceeded, OperationResult::kFailed, OperationResult::kRefused,
                                  OperationResult::kCancelled};
 constexpr std::array kSteps = {Step::kFreeze, Step::kDump, Step::kUpload, Step::kDownload, Step::kRestore,
@@ -46,6 +46,7 @@ std::string_view to_string(OperationKind kind) {
     case OperationKind::kRestore: return "restore";
     case OperationKind::kRelease: return "release";
     case OperationKind::kResume: return "resume";
+    case OperationKind::kDelete: return "delete";
   }
   return "other";
 }

@@ -42,7 +42,7 @@ namespace wscp::metrics {
 //   wscp_agent_api_tls_refusals_total{reason}                      counter
 //       reason: untrusted|expired|subject|missing|handshake (connections refused in the TLS handshake)
 
-enum class OperationKind { kPlan, kPreflight, kCheckpoint, kRestore, kRelease, kResume };
+enum class OperationKind { kPlan, kPreflight, kCheckpoint, kRestore, kRelease, kResume, kDelete };
 enum class OperationResult { kSucceeded, kFailed, kRefused, kCancelled };
 enum class Step { kFreeze, kDump, kUpload, kDownload, kRestore, kSettle };
 enum class Direction { kUpload, kDownload };

@@ -30,7 +30,12 @@ Status store_images(NodeServices& node, const Plan& plan, std::vector<std::strin
     if (!done.insert(digest).second) continue;
     auto found = node.checkpoints.find_image(digest);
     if (!found) return found.error();
-    if (found->has_value()) continue;
+    if (found->has_value()) {
+      // Written again so that its age, by which unreferenced images are
+      // collected, counts from this checkpoint until its manifest names it.
+      if (auto st = node.checkpoints.write_image_meta(**found, ctx); !st) return st.error();
+      continue;
+    }
     std::vector<std::string> names;
     if (!c.image_name.empty()) names.push_back(c.image_name);
     auto writer = node.checkpoints.create_image(digest, names, "oci-archive", ctx);

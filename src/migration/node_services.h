@@ -19,6 +19,10 @@ struct PhaseSettings {
   // Where in a transfer the "mid-" fault points fire: once bytes flow,
   // before the end.
   std::uint64_t mid_transfer_fault_bytes = 1;
+  // How old a stored image no sealed checkpoint names must be before it is
+  // collected: longer than the slowest checkpoint (which stores its images
+  // before its manifest names them).
+  std::chrono::seconds image_grace{3600};
 };
 
 // What one node's phases are handed: this node's Podman (through its

@@ -89,7 +89,8 @@ expect yes t-wscp-controller update workspacecheckpoints.wscp.dev/status -n team
 expect yes t-wscp-controller create workspacecheckpoints.wscp.dev -n team-a
 expect yes t-wscp-controller watch nodes
 expect no t-wscp-controller update nodes
-expect no t-wscp-controller delete workspacecheckpoints.wscp.dev -n team-a
+expect yes t-wscp-controller delete workspacecheckpoints.wscp.dev -n team-a  # ttlSecondsAfterFinished
+expect no t-wscp-controller deletecollection workspacecheckpoints.wscp.dev -n team-a
 expect no t-wscp-controller get secrets -n "$ns"
 expect yes t-wscp-controller update leases.coordination.k8s.io -n "$ns"
 expect yes t-wscp-controller list leases.coordination.k8s.io -n "$ns"

@@ -3,8 +3,11 @@
 // What the controller's end-to-end tests stand on: the "kube" fixture's API
 // server with the CRD, a namespace for the agents' Leases (one per test, so
 // no earlier test's Lease is live), a tenant namespace, the Nodes a kubelet
-// would register, the test PKI, a directory store, the agents on the
-// sandbox nodes and wscp-controller as a process.
+// would register, the chart's service accounts, roles and Lease policy, the
+// test PKI, a directory store, the agents on the sandbox nodes and
+// wscp-controller as a process. The agents and the controller act with
+// ServiceAccount tokens bound to Pods, as in a cluster; only the test itself
+// (kubectl apply, taints) acts as the admin.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -19,6 +22,7 @@
 #include "kube_env.h"
 #include "node_agent.h"
 #include "sandbox_node.h"
+#include "service_account_identities.h"
 
 namespace wscp::controller::testing {
 
@@ -64,12 +68,12 @@ struct Controller {
   std::filesystem::path dir;
   std::uint16_t metrics_port = at::free_port();
   std::unique_ptr<at::ServeProcess> process;
-  Controller(const kt::KubeEnv& kube, const std::filesystem::path& d, const std::string& pki,
+  Controller(const std::string& kubeconfig, const std::filesystem::path& d, const std::string& pki,
              const std::string& agents_namespace, const std::string& identity)
       : dir(d) {
     std::filesystem::create_directories(dir);
     process = std::make_unique<at::ServeProcess>(
-        std::vector<std::string>{WSCP_CONTROLLER_BINARY, "--kubeconfig", kube.admin_kubeconfig(), "--namespace",
+        std::vector<std::string>{WSCP_CONTROLLER_BINARY, "--kubeconfig", kubeconfig, "--namespace",
                                  agents_namespace, "--client-cert", pki + "/client.crt", "--client-key",
                                  pki + "/client.key", "--identity", identity, "--log-format", "json",
                                  "--metrics-address", "127.0.0.1", "--metrics-port", std::to_string(metrics_port)},
@@ -89,6 +93,7 @@ struct Cluster {
   wt::TempDir dir;
   std::string pki = (dir.path() / "pki").string();
   std::string store = (dir.path() / "store").string();
+  std::unique_ptr<ServiceAccountIdentities> identities;
 
   Cluster() {
     kube.apply_crd(std::string(WSCP_SOURCE_DIR) + "/crds/wscp.dev_workspacecheckpoints.yaml",
@@ -97,6 +102,8 @@ struct Cluster {
     must(kube.kubectl({"create", "namespace", team}), "namespace " + team);
     register_node(kube, "node-1");
     register_node(kube, "node-2");
+    identities = std::make_unique<ServiceAccountIdentities>(kube, agents_namespace, dir.path() / "identities",
+                                                            std::vector<std::string>{"node-1", "node-2"});
     at::make_test_pki(pki);
     std::filesystem::create_directories(store);
   }
@@ -104,14 +111,15 @@ struct Cluster {
 
   at::NodeAgentConfig agent(const std::string& node, const std::string& socket,
                             const std::string& notices = "") const {
-    const std::string registration = "kubernetes:\n  kubeconfig: " + kube.admin_kubeconfig() +
+    const std::string registration = "kubernetes:\n  kubeconfig: " + identities->agent_kubeconfig(node) +
                                      "\n  namespace: " + agents_namespace +
                                      "\n  lease_renew_interval: 1s\n  lease_duration: 10s\n";
     return at::NodeAgentConfig{node, socket, dir.path() / node, pki, at::directory_store("main", store), notices,
                                registration};
   }
   std::unique_ptr<Controller> controller(const std::string& identity) const {
-    return std::make_unique<Controller>(kube, dir.path() / "controller", pki, agents_namespace, identity);
+    return std::make_unique<Controller>(identities->controller_kubeconfig(), dir.path() / "controller", pki,
+                                        agents_namespace, identity);
   }
   void apply(const json& object) const { must(kube.kubectl({"apply", "-f", "-"}, object.dump()), "kubectl apply"); }
 };

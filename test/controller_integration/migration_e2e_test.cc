@@ -70,10 +70,24 @@ TEST_CASE("controller e2e: kubectl apply moves a workspace from node-1 to node-2
     CHECK_MESSAGE(reasons.find(reason) != std::string::npos, "no Event ", reason, " in: ", reasons);
   }
 
-  // Deleting it now leaves the workspace where it is: the finalizer goes.
+  // Deleting it now leaves the workspace where it is; node-2's agent
+  // deletes the archive (its image stays for the grace), then the
+  // finalizer goes.
+  const std::filesystem::path archive = std::filesystem::path(cluster.store) / "workspaces" / name / "checkpoints" /
+                                        status.at("checkpoint").at("id").get<std::string>();
+  REQUIRE(std::filesystem::exists(archive / "manifest.json"));
   must(kube.kubectl({"delete", "wscp", "move-" + name, "-n", team, "--wait=false"}), "kubectl delete");
-  CHECK(wt::eventually(30s, [&] { return get_object(kube, team, "move-" + name).is_null(); }));
+  CHECK(wt::eventually(60s, [&] { return get_object(kube, team, "move-" + name).is_null(); }));
   CHECK(n2.client().inspect_container(name)->running());
+  CHECK_FALSE(std::filesystem::exists(archive / "manifest.json"));
+  CHECK((!std::filesystem::exists(archive) || std::filesystem::is_empty(archive)));
+  CHECK_FALSE(std::filesystem::is_empty(std::filesystem::path(cluster.store) / "images"));
+  const auto after = kube.kubectl({"get", "events.events.k8s.io", "-n", team, "-o", "json"});
+  REQUIRE(after.ok());
+  CHECK_MESSAGE(after.out.find("ArchiveDeleted") != std::string::npos, after.out);
+  CHECK_MESSAGE(nodes.agent2->operation(object.at("metadata").at("uid").get<std::string>() + "-deletearchive")
+                        .value("state", "") == "succeeded",
+                nodes.agent2->log());
   n2.remove(name);
 }
 

@@ -1,5 +1,6 @@
 #include "agent/operations/migration_phase_runner.h"
 
+#include "migration/archive_retention.h"
 #include "migration/checkpoint_phase.h"
 #include "migration/plan_phase.h"
 #include "migration/recovery.h"
@@ -106,6 +107,21 @@ Result<Outcome> MigrationPhaseRunner::run(const Request& request, RunContext& ru
       if (!resumed) return resumed.error();
       out.workspace_id = request.workspace;
       for (const auto& c : *resumed) out.containers.push_back(c.container.name);
+      return out;
+    }
+    case Kind::kDelete: {
+      run.begin_step("delete");
+      auto deleted = migration::delete_checkpoint_archives(node, request.workspace, request.checkpoint_id, run.ctx);
+      if (!deleted) return deleted.error();
+      out.workspace_id = request.workspace;
+      out.archive_bytes = deleted->bytes;
+      run.begin_step("collect-images");
+      auto collected = migration::collect_unreferenced_images(node, node.settings.image_grace, run.ctx);
+      if (!collected) {
+        return collected.error().wrap("checkpoint " + request.checkpoint_id + " was deleted (" +
+                                      std::to_string(deleted->objects) + " objects), but collecting images failed");
+      }
+      out.images = collected->removed;
       return out;
     }
   }

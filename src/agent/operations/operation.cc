@@ -144,7 +144,8 @@ struct Names {
 };
 
 constexpr Names<Kind> kKinds[] = {
-    {Kind::kCheckpoint, "checkpoint"}, {Kind::kRestore, "restore"}, {Kind::kRelease, "release"}, {Kind::kResume, "resume"}};
+    {Kind::kCheckpoint, "checkpoint"}, {Kind::kRestore, "restore"}, {Kind::kRelease, "release"}, {Kind::kResume, "resume"},
+    {Kind::kDelete, "delete"}};
 constexpr Names<State> kStates[] = {{State::kPending, "pending"},
                                     {State::kRunning, "running"},
                                     {State::kSucceeded, "succeeded"},
@@ -175,7 +176,7 @@ Result<Kind> parse_kind(std::string_view text) {
   for (const auto& k : kKinds)
     if (k.name == text) return k.value;
   return Error(ErrorCode::kInvalidArgument,
-               "kind \"" + std::string(text) + "\" is not one of checkpoint, restore, release, resume");
+               "kind \"" + std::string(text) + "\" is not one of checkpoint, restore, release, resume, delete");
 }
 Result<State> parse_state(std::string_view text) {
   for (const auto& s : kStates)

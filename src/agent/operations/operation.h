@@ -19,7 +19,7 @@ namespace wscp::agent::operations {
 // unknown fields and says which field is wrong); the API and the records on
 // disk both use it.
 
-enum class Kind { kCheckpoint, kRestore, kRelease, kResume };
+enum class Kind { kCheckpoint, kRestore, kRelease, kResume, kDelete };
 enum class State { kPending, kRunning, kSucceeded, kFailed, kCancelled };
 
 std::string_view to_string(Kind kind);
@@ -34,6 +34,9 @@ bool finished(State state);
 //   restore     workspace (the workspace id) and checkpointId
 //   release     workspace and checkpointId
 //   resume      workspace and checkpointId
+//   delete      workspace (the workspace id) and checkpointId: removes the
+//               checkpoint's archives once no workspace needs them, then
+//               the stored images no checkpoint names (after a grace)
 struct Request {
   Kind kind = Kind::kCheckpoint;
   std::string workspace;
@@ -90,8 +93,8 @@ struct Outcome {
   std::string checkpoint_id;
   std::string primary;                  // the workspace's primary container
   std::vector<std::string> containers;  // dumped, restored or resumed, in plan order
-  std::vector<std::string> images;      // images stored (checkpoint) or loaded (restore)
-  std::uint64_t archive_bytes = 0;      // checkpoint, restore: bytes of the containers' archives
+  std::vector<std::string> images;      // images stored (checkpoint), loaded (restore) or collected (delete)
+  std::uint64_t archive_bytes = 0;      // checkpoint, restore: bytes of the containers' archives; delete: removed
   std::vector<CriuStats> criu;
   std::int64_t duration_ms = 0;
   bool cut_through = false;             // restore: began before the checkpoint was sealed

@@ -21,6 +21,7 @@ metrics::OperationKind metric_kind(Kind kind) {
     case Kind::kRestore: return metrics::OperationKind::kRestore;
     case Kind::kRelease: return metrics::OperationKind::kRelease;
     case Kind::kResume: return metrics::OperationKind::kResume;
+    case Kind::kDelete: return metrics::OperationKind::kDelete;
   }
   return metrics::OperationKind::kCheckpoint;
 }
@@ -41,12 +42,34 @@ Recovery recovery_of(const Request& request, const RecoveryReport& report) {
   }
   rec.action = migration::RecoveryAction::kAlreadyFinished;
   rec.outcome = "no unfinished journal entry remained for checkpoint " + request.checkpoint_id;
+  // An evacuation's workspaces share one checkpoint id: the entry of this
+  // request's workspace, or else the only entry of its checkpoint and kind
+  // (the request may name a container where the journal has the workspace id).
+  const std::string& workspace = request.workspace.empty() ? request.project : request.workspace;
+  const RecoveredEntry* match = nullptr;
+  std::size_t candidates = 0;
   for (const auto& r : report.entries) {
     if (r.checkpoint_id != request.checkpoint_id || r.kind != request.kind) continue;
-    rec.action = r.action;
-    rec.outcome = r.outcome + (r.error ? " (" + r.error->message() + ")" : "");
-    rec.pending = r.pending;
+    if (r.workspace_id == workspace) {
+      match = &r;
+      candidates = 1;
+      break;
+    }
+    ++candidates;
+    match = &r;
   }
+  if (match == nullptr) return rec;
+  if (candidates != 1) {
+    // Which one was this request's cannot be told: a person looks.
+    rec.action = migration::RecoveryAction::kFailed;
+    rec.outcome = "several workspaces' journal entries for checkpoint " + request.checkpoint_id + ", none of " +
+                  workspace + ": see the agent's log of its recovery";
+    rec.pending = true;
+    return rec;
+  }
+  rec.action = match->action;
+  rec.outcome = match->outcome + (match->error ? " (" + match->error->message() + ")" : "");
+  rec.pending = match->pending;
   return rec;
 }
 

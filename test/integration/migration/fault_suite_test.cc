@@ -416,6 +416,37 @@ TEST_CASE("fault suite: SIGTERM, as a node being reclaimed sends, loses nothing"
   }
 }
 
+TEST_CASE("fault suite: `delete` keeps a stopped workspace's only archive, and deletes it once restored") {
+  auto files_under = [](const std::filesystem::path& dir) {
+    std::size_t n = 0;
+    if (!std::filesystem::exists(dir)) return n;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) n += e.is_regular_file() ? 1 : 0;
+    return n;
+  };
+  Flow flow("retain");
+  REQUIRE(flow.plan().exit_code == 0);
+  REQUIRE(flow.verb("checkpoint", 1).exit_code == 0);
+  const auto archive = flow.store_dir() / "workspaces" / flow.ws() / "checkpoints" / flow.checkpoint();
+  REQUIRE(std::filesystem::exists(archive / "manifest.json"));
+  REQUIRE(files_under(flow.store_dir() / "images") > 0);
+
+  AgentRun refused = flow.verb("delete", 2, {"--image-grace", "0"});
+  INFO(refused.output);
+  CHECK(refused.exit_code != 0);
+  CHECK(refused.output.find("only copy of a stopped workspace") != std::string::npos);
+  CHECK(std::filesystem::exists(archive / "manifest.json"));
+
+  REQUIRE(flow.verb("restore", 2).exit_code == 0);
+  REQUIRE(flow.verb("release", 1).exit_code == 0);
+  AgentRun deleted = flow.verb("delete", 2, {"--image-grace", "0"});
+  INFO(deleted.output);
+  REQUIRE(deleted.exit_code == 0);
+  CHECK(deleted.output.find("images: 1 removed, 0 kept") != std::string::npos);
+  CHECK(files_under(archive) == 0);
+  CHECK(files_under(flow.store_dir() / "images") == 0);
+  flow.check_running_exactly_once();
+}
+
 TEST_CASE("fault suite: two migrations of the same workspace at once: the second is refused, naming the holder") {
   ++totals.faults;
   Flow flow("twice");

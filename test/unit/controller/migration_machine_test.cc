@@ -2,6 +2,8 @@
 // simulated world: agents whose operations finish as each test scripts them.
 #include <doctest/doctest.h>
 
+#include <set>
+
 #include <map>
 
 #include "controller/migration_machine.h"
@@ -69,9 +71,15 @@ struct World {
   kube::Time now = kT0;
   std::optional<Operation> appears;  // an operation the agent starts on its own, after `appears_after` advances
   int appears_after = 0;
+  std::set<std::string> unreachable;  // nodes whose agent does not answer (read for an archive's deletion only)
 
   Observed read(const Need& need) {
     Observed o;
+    if (need.kind == Need::Kind::kOperation && unreachable.count(need.node)) {
+      REQUIRE(need.request.kind == Kind::kDelete);
+      o.unreachable = Error(ErrorCode::kUnavailable, "connection refused");
+      return o;
+    }
     switch (need.kind) {
       case Need::Kind::kPlacement: o.placement = placement; break;
       case Need::Kind::kPreflight: o.preflight_refusal = preflight_refusal; break;
@@ -530,7 +538,7 @@ TEST_CASE("deleted while checkpointing: the checkpoint finishes, the source resu
   CHECK(w.log.back() == "remove finalizer");
 }
 
-TEST_CASE("deleted before it was planned, or after it finished: the finalizer goes at once") {
+TEST_CASE("deleted before it was planned: the finalizer goes at once") {
   auto o = migration_object();
   o.has_finalizer = true;
   o.deleting = true;
@@ -538,16 +546,85 @@ TEST_CASE("deleted before it was planned, or after it finished: the finalizer go
   run(o, w);
   CHECK(w.starts.empty());
   CHECK(w.log.back() == "remove finalizer");
+}
 
+const kube::StepTiming* step_timing(const CheckpointObject& o, CheckpointStep step) {
+  for (const auto& t : o.status.timings) {
+    if (t.step == step) return &t;
+  }
+  return nullptr;
+}
+
+TEST_CASE("deleted after a move: the agent where the workspace runs deletes the archive, then the finalizer goes") {
   auto done = migration_object();
-  World w2;
-  run(done, w2);
+  World w;
+  run(done, w);
   REQUIRE(done.status.phase == CheckpointPhase::kRestored);
   done.deleting = true;
-  const auto starts = w2.starts.size();
-  run(done, w2);
-  CHECK(w2.starts.size() == starts);
-  CHECK(w2.log.back() == "remove finalizer");
+  const auto starts = w.starts.size();
+  run(done, w);
+  const std::string id = operation_id_for(done, CheckpointStep::kDeleteArchive);
+  REQUIRE(w.operations.count(id) == 1);
+  CHECK(w.starts.size() == starts + 1);
+  CHECK(w.operations.at(id).request.kind == Kind::kDelete);
+  CHECK(w.operations.at(id).request.workspace == "ws-dev");
+  CHECK(w.operations.at(id).request.checkpoint_id == checkpoint_id_for(done));
+  CHECK(w.node_of.at(id) == "node-2");
+  CHECK(has_note(w, "ArchiveDeleted"));
+  const auto* t = step_timing(done, CheckpointStep::kDeleteArchive);
+  REQUIRE(t != nullptr);
+  CHECK(t->finished_at.has_value());
+  CHECK(w.log.back() == "remove finalizer");
+  // Deleting again (a lost finalizer update) starts nothing new.
+  done.has_finalizer = true;
+  run(done, w);
+  CHECK(w.starts.size() == starts + 1);
+}
+
+TEST_CASE("deleted after a move: an archive the agent refuses to delete is kept, with a Warning, and the resource goes") {
+  auto done = migration_object();
+  World w;
+  run(done, w);
+  done.deleting = true;
+  w.scripts[Kind::kDelete] =
+      fails("checkpoint c of workspace ws-dev is kept: its claim is resuming", std::nullopt, "conflict");
+  run(done, w);
+  CHECK(has_note(w, "ArchiveKept"));
+  CHECK(done.status.message.find("its claim is resuming") != std::string::npos);
+  CHECK(w.log.back() == "remove finalizer");
+}
+
+TEST_CASE("deleted after a move: an agent that cannot be reached holds the deletion two minutes at most") {
+  auto done = migration_object();
+  World w;
+  run(done, w);
+  done.deleting = true;
+  w.unreachable.insert("node-2");
+  const auto started = w.now;
+  run(done, w, 200);
+  CHECK(w.now - started >= kArchiveDeletionPatience);
+  CHECK(w.now - started < kArchiveDeletionPatience + std::chrono::seconds(10));
+  CHECK(has_note(w, "ArchiveKept"));
+  CHECK(done.status.message.find("could not be asked") != std::string::npos);
+  CHECK(done.status.message.find("connection refused") != std::string::npos);
+  CHECK(w.log.back() == "remove finalizer");
+}
+
+TEST_CASE("deleted after a failed resume: the archive may be the workspace's only copy and is kept") {
+  auto o = migration_object();
+  World w;
+  w.scripts[Kind::kRestore] = fails("criu failed");
+  w.scripts[Kind::kResume] = fails("podman is down");
+  run(o, w);
+  REQUIRE(o.status.phase == CheckpointPhase::kFailed);
+  REQUIRE(condition(o, kube::kConditionWorkspaceRunning).status == ConditionStatus::kFalse);
+  o.deleting = true;
+  const auto starts = w.starts.size();
+  run(o, w);
+  CHECK(w.starts.size() == starts);  // no deletion asked for
+  CHECK(has_note(w, "ArchiveKept"));
+  CHECK(o.status.message.find("runs nowhere known") != std::string::npos);
+  CHECK(w.log.back() == "remove finalizer");
 }
 
 TEST_CASE("a deadline missed is recorded with its margin") {

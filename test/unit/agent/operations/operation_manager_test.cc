@@ -171,6 +171,41 @@ TEST_CASE("operations: an operation running when the agent died gets recovery's 
   CHECK(runner.runs == 0);
 }
 
+TEST_CASE("operations: workspaces sharing a checkpoint id get their own recovery, a container name the only one") {
+  agent::testing::TempDir dir;
+  {
+    auto store = store_in(dir.path());
+    Operation op;
+    op.state = State::kRunning;
+    for (const auto& [id, workspace] : {std::pair{"op-a", "ws-a"}, {"op-b", "ws-b"}, {"op-web", "web"}}) {
+      op.id = id;
+      op.request = checkpoint(workspace, std::string(id) == "op-web" ? "c2" : "c1");
+      REQUIRE(store->save(op).ok());
+    }
+    op.id = "op-x";
+    op.request = checkpoint("x", "c1");
+    REQUIRE(store->save(op).ok());
+  }
+  agent::testing::FakePhaseRunner runner;
+  runner.recovered.push_back({"c1", "ws-a", Kind::kCheckpoint, "resumed", false, std::nullopt,
+                              migration::RecoveryAction::kResumedOnSource});
+  runner.recovered.push_back({"c1", "ws-b", Kind::kCheckpoint, "sealed", true, std::nullopt,
+                              migration::RecoveryAction::kAwaitingDecision});
+  // The request named container "web"; the journal has its workspace id.
+  runner.recovered.push_back({"c2", "ws-web", Kind::kCheckpoint, "resumed", false, std::nullopt,
+                              migration::RecoveryAction::kResumedOnSource});
+  OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
+  REQUIRE(m.open().ok());
+  CHECK(m.get("op-a")->recovery->action == migration::RecoveryAction::kResumedOnSource);
+  CHECK(m.get("op-b")->recovery->action == migration::RecoveryAction::kAwaitingDecision);
+  CHECK(m.get("op-web")->recovery->action == migration::RecoveryAction::kResumedOnSource);
+  // Two entries of c1, neither x's: which was x's cannot be told.
+  const auto x = m.get("op-x");
+  CHECK(x->recovery->action == migration::RecoveryAction::kFailed);
+  CHECK(x->recovery->pending);
+  CHECK(x->recovery->outcome.find("several workspaces") != std::string::npos);
+}
+
 TEST_CASE("operations: a store recovery cannot read marks only its own interrupted operations; others are recovered") {
   agent::testing::TempDir dir;
   {

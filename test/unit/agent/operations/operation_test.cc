@@ -41,6 +41,16 @@ TEST_CASE("operations: a request reads back equal and refuses unknown or mistype
       request_from_json(json{{"kind", "checkpoint"}, {"workspace", "w"}, {"checkpointId", "c"}, {"cutThrough", true}});
   REQUIRE_FALSE(cut_checkpoint.ok());
   CHECK(cut_checkpoint.error().message().find("cutThrough is only for a restore") != std::string::npos);
+
+  Request remove{Kind::kDelete, "ws-1", "", "c1", "main"};
+  auto remove_back = request_from_json(to_json(remove));
+  REQUIRE(remove_back.ok());
+  CHECK(*remove_back == remove);
+  CHECK(to_json(remove)["kind"] == "delete");
+  auto remove_project = request_from_json(json{{"kind", "delete"}, {"project", "p"}, {"checkpointId", "c"}});
+  REQUIRE_FALSE(remove_project.ok());
+  CHECK(remove_project.error().message().find("workspace (the workspace id) is required for delete") !=
+        std::string::npos);
 }
 
 TEST_CASE("operations: ids are file-safe") {

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "migration/node_services.h"
+
+namespace wscp::migration {
+
+// What deleting one checkpoint removed.
+struct DeletedCheckpoint {
+  std::uint64_t objects = 0;  // archives, segments, plan, claim and manifest
+  std::uint64_t bytes = 0;
+};
+
+// Deletes a checkpoint's objects once they are nobody's only copy of the
+// workspace: its claim is final (restored on a destination, or resumed on
+// its source), or it was never sealed and nobody claims it (nothing can
+// restore it; its source resumes from what Podman kept). Refused
+// (kConflict, saying what to do) while the workspace may still need it: a
+// sealed checkpoint of a stopped workspace, or a restore or resume in
+// flight (a cut-through restore claims a checkpoint before its seal). A
+// checkpoint already gone deletes nothing and succeeds. The check and the
+// removal are not one atomic step: run it once the operations on the
+// checkpoint have ended, as the controller does.
+Result<DeletedCheckpoint> delete_checkpoint_archives(NodeServices& node, const std::string& workspace_id,
+                                                     const std::string& checkpoint_id, const OperationContext& ctx);
+
+struct ImageCollection {
+  std::vector<std::string> removed;  // image ids
+  std::size_t kept = 0;              // referenced, or younger than the grace
+};
+
+// Removes the stored images that no sealed checkpoint's manifest names and
+// that were stored more than `grace` ago by the store's clock (a checkpoint
+// being written has stored its images but not yet its manifest: the grace
+// must outlast the longest checkpoint). A manifest that cannot be read
+// (another keyring, damage) could name any image: then nothing is removed
+// and the error says which.
+Result<ImageCollection> collect_unreferenced_images(NodeServices& node, std::chrono::seconds grace,
+                                                    const OperationContext& ctx);
+
+}  // namespace wscp::migration
