@@ -458,7 +458,7 @@ TEST_CASE("a failed release still ends Restored, with a warning naming the sourc
   CHECK(has_note(w, "ReleaseFailed"));
 }
 
-TEST_CASE("a failed resume: Failed, not running, the archive named") {
+TEST_CASE("a failed resume: Failed, not running, the archive named and kept when the resource is deleted") {
   auto o = migration_object();
   World w;
   w.scripts[Kind::kRestore] = fails("no room");
@@ -468,6 +468,15 @@ TEST_CASE("a failed resume: Failed, not running, the archive named") {
   CHECK_FALSE(o.status.running_on);
   CHECK(condition(o, kube::kConditionWorkspaceRunning).status == ConditionStatus::kFalse);
   CHECK(o.status.message.find(checkpoint_id_for(o)) != std::string::npos);
+  // Deleted now: the archive may be the workspace's only copy; it is kept
+  // without asking any agent, and the resource goes.
+  o.deleting = true;
+  const auto starts = w.starts.size();
+  run(o, w);
+  CHECK(w.starts.size() == starts);
+  CHECK(has_note(w, "ArchiveKept"));
+  CHECK(o.status.message.find("runs nowhere known") != std::string::npos);
+  CHECK(w.log.back() == "remove finalizer");
 }
 
 TEST_CASE("placement: refused ends Failed before anything runs; unavailable waits") {
@@ -607,23 +616,6 @@ TEST_CASE("deleted after a move: an agent that cannot be reached holds the delet
   CHECK(has_note(w, "ArchiveKept"));
   CHECK(done.status.message.find("could not be asked") != std::string::npos);
   CHECK(done.status.message.find("connection refused") != std::string::npos);
-  CHECK(w.log.back() == "remove finalizer");
-}
-
-TEST_CASE("deleted after a failed resume: the archive may be the workspace's only copy and is kept") {
-  auto o = migration_object();
-  World w;
-  w.scripts[Kind::kRestore] = fails("criu failed");
-  w.scripts[Kind::kResume] = fails("podman is down");
-  run(o, w);
-  REQUIRE(o.status.phase == CheckpointPhase::kFailed);
-  REQUIRE(condition(o, kube::kConditionWorkspaceRunning).status == ConditionStatus::kFalse);
-  o.deleting = true;
-  const auto starts = w.starts.size();
-  run(o, w);
-  CHECK(w.starts.size() == starts);  // no deletion asked for
-  CHECK(has_note(w, "ArchiveKept"));
-  CHECK(o.status.message.find("runs nowhere known") != std::string::npos);
   CHECK(w.log.back() == "remove finalizer");
 }
 
