@@ -149,7 +149,8 @@ RecoveryReport MigrationPhaseRunner::recover(const OperationContext& ctx) {
     }
     for (const auto& r : *recovered)
       report.entries.push_back(RecoveredEntry{r.entry.checkpoint_id, r.entry.workspace_id, kind_of(r.entry.phase),
-                                              r.outcome, r.pending, r.error, r.action});
+                                              r.outcome, r.pending, r.error, r.action,
+                                              r.entry.containers});
   }
   return report;
 }

@@ -50,7 +50,9 @@ Recovery recovery_of(const Request& request, const RecoveryReport& report) {
   std::size_t candidates = 0;
   for (const auto& r : report.entries) {
     if (r.checkpoint_id != request.checkpoint_id || r.kind != request.kind) continue;
-    if (r.workspace_id == workspace) {
+    // A request names the workspace by id or by one of its containers.
+    if (r.workspace_id == workspace ||
+        std::find(r.containers.begin(), r.containers.end(), workspace) != r.containers.end()) {
       match = &r;
       candidates = 1;
       break;

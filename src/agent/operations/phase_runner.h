@@ -38,6 +38,7 @@ struct RecoveredEntry {
   bool pending = false;
   std::optional<Error> error;
   migration::RecoveryAction action = migration::RecoveryAction::kFailed;
+  std::vector<std::string> containers;  // the workspace's containers, as journalled
 };
 
 // Recovery over every store: what it did, and the stores whose journal or

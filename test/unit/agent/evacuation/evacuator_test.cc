@@ -349,8 +349,8 @@ TEST_CASE("evacuation: checkpoints a kill -9 interrupted before their seal are t
   }
   f.runner.recovered = {
       {cp, "a", Kind::kCheckpoint, "resumed on the source", false, std::nullopt,
-       migration::RecoveryAction::kResumedOnSource},
-      {cp, "c", Kind::kCheckpoint, "sealed; waiting", true, std::nullopt, migration::RecoveryAction::kAwaitingDecision}};
+       migration::RecoveryAction::kResumedOnSource, {}},
+      {cp, "c", Kind::kCheckpoint, "sealed; waiting", true, std::nullopt, migration::RecoveryAction::kAwaitingDecision, {}}};
   f.start_agent();
   f.evacuator->on_notice(n);
   REQUIRE(eventually([&] { return f.all_checkpoints_ended(); }));

@@ -155,7 +155,7 @@ TEST_CASE("operations: an operation running when the agent died gets recovery's 
   }
   agent::testing::FakePhaseRunner runner;
   runner.recovered.push_back({"c9", "ws", Kind::kCheckpoint, "resumed on the source", false, std::nullopt,
-                              migration::RecoveryAction::kResumedOnSource});
+                              migration::RecoveryAction::kResumedOnSource, {}});
   OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
   REQUIRE(m.open().ok());
   auto op = m.get("op-run");
@@ -177,7 +177,8 @@ TEST_CASE("operations: workspaces sharing a checkpoint id get their own recovery
     auto store = store_in(dir.path());
     Operation op;
     op.state = State::kRunning;
-    for (const auto& [id, workspace] : {std::pair{"op-a", "ws-a"}, {"op-b", "ws-b"}, {"op-web", "web"}}) {
+    for (const auto& [id, workspace] :
+         {std::pair{"op-a", "ws-a"}, {"op-b", "ws-b"}, {"op-web", "web"}, {"op-c", "c-primary"}}) {
       op.id = id;
       op.request = checkpoint(workspace, std::string(id) == "op-web" ? "c2" : "c1");
       REQUIRE(store->save(op).ok());
@@ -188,17 +189,21 @@ TEST_CASE("operations: workspaces sharing a checkpoint id get their own recovery
   }
   agent::testing::FakePhaseRunner runner;
   runner.recovered.push_back({"c1", "ws-a", Kind::kCheckpoint, "resumed", false, std::nullopt,
-                              migration::RecoveryAction::kResumedOnSource});
+                              migration::RecoveryAction::kResumedOnSource, {}});
   runner.recovered.push_back({"c1", "ws-b", Kind::kCheckpoint, "sealed", true, std::nullopt,
-                              migration::RecoveryAction::kAwaitingDecision});
+                              migration::RecoveryAction::kAwaitingDecision, {}});
+  // An evacuation names the primary container; the journal has the workspace id and its containers.
+  runner.recovered.push_back({"c1", "ws-c", Kind::kCheckpoint, "resumed", false, std::nullopt,
+                              migration::RecoveryAction::kResumedOnSource, {"c-primary", "c-db"}});
   // The request named container "web"; the journal has its workspace id.
   runner.recovered.push_back({"c2", "ws-web", Kind::kCheckpoint, "resumed", false, std::nullopt,
-                              migration::RecoveryAction::kResumedOnSource});
+                              migration::RecoveryAction::kResumedOnSource, {}});
   OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
   REQUIRE(m.open().ok());
   CHECK(m.get("op-a")->recovery->action == migration::RecoveryAction::kResumedOnSource);
   CHECK(m.get("op-b")->recovery->action == migration::RecoveryAction::kAwaitingDecision);
   CHECK(m.get("op-web")->recovery->action == migration::RecoveryAction::kResumedOnSource);
+  CHECK(m.get("op-c")->recovery->action == migration::RecoveryAction::kResumedOnSource);
   // Two entries of c1, neither x's: which was x's cannot be told.
   const auto x = m.get("op-x");
   CHECK(x->recovery->action == migration::RecoveryAction::kFailed);
@@ -224,7 +229,7 @@ TEST_CASE("operations: a store recovery cannot read marks only its own interrupt
   agent::testing::FakePhaseRunner runner;
   runner.recovery_failed_stores.emplace("down", Error(ErrorCode::kUnavailable, "store down: connection refused"));
   runner.recovered.push_back({"c2", "ws-b", Kind::kCheckpoint, "resumed on the source", false, std::nullopt,
-                              migration::RecoveryAction::kResumedOnSource});
+                              migration::RecoveryAction::kResumedOnSource, {}});
   OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, nullptr);
   auto opened = m.open();
   REQUIRE_FALSE(opened.ok());
