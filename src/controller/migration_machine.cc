@@ -437,7 +437,13 @@ Action on_resume(const CheckpointObject& o, const Operation& op, int attempts, T
   // A checkpoint refused before its plan (nothing frozen) leaves nothing
   // to resume: the workspace was never touched.
   const bool untouched = !resumed && !o.status.checkpoint && op.failure && op.failure->code == to_string(ErrorCode::kNotFound);
-  if ((resumed || untouched) && o.deleting) return finish_deletion(o, now);
+  if ((resumed || untouched) && o.deleting) {
+    // The archive is deleted from what is now true: the workspace runs on the source.
+    auto after = o;
+    finish_step(after.status, CheckpointStep::kResume, now);
+    set_running(after.status, o, source, untouched ? "NotMoved" : "Resumed", now);
+    return finish_deletion(after, now);
+  }
   auto s = next_status(o);
   finish_step(s, CheckpointStep::kResume, now);
   if (!resumed && !untouched) {

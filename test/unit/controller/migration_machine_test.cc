@@ -544,6 +544,12 @@ TEST_CASE("deleted while checkpointing: the checkpoint finishes, the source resu
   run(o, w);
   CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kRestore)) == 0);
   CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kResume)) == 1);
+  // Resumed on the source: the archive is no one's only copy and goes.
+  const std::string remove = operation_id_for(o, CheckpointStep::kDeleteArchive);
+  REQUIRE(w.starts.count(remove) == 1);
+  CHECK(w.node_of.at(remove) == "node-1");
+  CHECK(has_note(w, "ArchiveDeleted"));
+  CHECK_FALSE(has_note(w, "ArchiveKept"));
   CHECK(w.log.back() == "remove finalizer");
 }
 
