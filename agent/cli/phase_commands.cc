@@ -235,19 +235,17 @@ void add_delete(CLI::App& app) {
       ->capture_default_str();
   cmd->callback([a, grace] {
     run_phase(*a, [&](migration::NodeServices& node, const OperationContext& ctx) -> Result<nlohmann::json> {
-      auto deleted = migration::delete_checkpoint_archives(node, a->workspace, a->checkpoint, ctx);
-      if (!deleted) return deleted.error();
-      auto collected = migration::collect_unreferenced_images(node, std::chrono::seconds(*grace), ctx);
-      if (!collected) return collected.error().wrap("the checkpoint was deleted, but collecting images failed");
-      return nlohmann::json{{"objects", deleted->objects},
-                            {"bytes", deleted->bytes},
-                            {"imagesRemoved", collected->removed},
-                            {"imagesKept", collected->kept},
-                            {"message", "deleted checkpoint " + a->checkpoint + " of workspace " + a->workspace +
-                                            " (" + std::to_string(deleted->objects) + " objects, " +
-                                            std::to_string(deleted->bytes) + " bytes); images: " +
-                                            std::to_string(collected->removed.size()) + " removed, " +
-                                            std::to_string(collected->kept) + " kept"}};
+      auto done = migration::delete_checkpoint(node, a->workspace, a->checkpoint, std::chrono::seconds(*grace), ctx);
+      if (!done) return done.error();
+      nlohmann::json out{{"objects", done->deleted.objects},
+                         {"bytes", done->deleted.bytes},
+                         {"message", done->describe(a->workspace, a->checkpoint)}};
+      if (done->images) {
+        out["imagesRemoved"] = done->images->removed;
+        out["imagesKept"] = done->images->kept;
+      }
+      if (done->collection_failed) out["imageCollectionError"] = done->collection_failed->describe();
+      return out;
     });
   });
 }

@@ -37,18 +37,20 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-kube::StepTiming* timing(WorkspaceCheckpointStatus& s, CheckpointStep step) {
-  for (auto& t : s.timings) {
+const kube::StepTiming* timing_of(const WorkspaceCheckpointStatus& s, CheckpointStep step) {
+  for (const auto& t : s.timings) {
     if (t.step == step) return &t;
   }
   return nullptr;
 }
 
+kube::StepTiming* timing(WorkspaceCheckpointStatus& s, CheckpointStep step) {
+  return const_cast<kube::StepTiming*>(timing_of(s, step));
+}
+
 bool step_open(const WorkspaceCheckpointStatus& s, CheckpointStep step) {
-  for (const auto& t : s.timings) {
-    if (t.step == step) return !t.finished_at.has_value();
-  }
-  return false;
+  const auto* t = timing_of(s, step);
+  return t && !t->finished_at.has_value();
 }
 
 void start_step(WorkspaceCheckpointStatus& s, CheckpointStep step, Time now) {
@@ -88,13 +90,6 @@ std::string store_of(const CheckpointObject& o) {
 std::string recorded_store(const CheckpointObject& o) {
   const std::string store = store_of(o);
   return store.empty() ? "default" : store;
-}
-
-const kube::StepTiming* timing_of(const WorkspaceCheckpointStatus& s, CheckpointStep step) {
-  for (const auto& t : s.timings) {
-    if (t.step == step) return &t;
-  }
-  return nullptr;
 }
 
 std::string archive_words(const CheckpointObject& o) {
@@ -158,6 +153,9 @@ bool worth_another_attempt(Kind kind, const Operation& op) {
   // A resume brings a stopped workspace back: try it again, unless there
   // is nothing to resume (no plan: the checkpoint never began).
   const bool nothing_there = op.failure && op.failure->code == to_string(ErrorCode::kNotFound);
+  // A deletion cut short (the store unreachable, the agent restarted) is
+  // safe to repeat: it checks again what may go.
+  if (kind == Kind::kDelete) return op.failure && op.failure->code == to_string(ErrorCode::kUnavailable);
   return kind == Kind::kResume && !nothing_there && !recovered_as(op, migration::RecoveryAction::kResumedOnSource);
 }
 
@@ -559,29 +557,54 @@ Action finish_deletion(const CheckpointObject& o, Time now) {
   return record(std::move(next), false, "DeletingArchive");
 }
 
+// Leaves the archive, with a Warning saying why: a deleted resource never
+// waits on its archive without bound.
+Action archive_kept(const CheckpointObject& o, const std::string& why, Time now) {
+  auto s = next_status(o);
+  finish_step(s, CheckpointStep::kDeleteArchive, now);
+  s.message = bounded(archive_words(o) + " is " + why);
+  return record(std::move(s), true, "ArchiveKept");
+}
+
 Action on_archive_deleted(const CheckpointObject& o, const Need& need, const Observed& observed, Time now) {
   const auto& op = observed.operation;
-  auto s = next_status(o);
-  if (observed.unreachable && !(op && agent::operations::finished(op->state))) {
-    const auto* t = timing_of(o.status, CheckpointStep::kDeleteArchive);
-    if (t && now < t->started_at + kArchiveDeletionPatience) return simple(Action::Kind::kWait, kPollInterval);
-    finish_step(s, CheckpointStep::kDeleteArchive, now);
-    s.message = bounded(archive_words(o) + " is left in the store: the agent of " + need.node +
-                        " could not be asked to delete it (" + observed.unreachable->message() + ")");
-    return record(std::move(s), true, "ArchiveKept");
+  const auto* t = timing_of(o.status, CheckpointStep::kDeleteArchive);
+  const Time since = t ? t->started_at : now;
+  const bool running = op && !agent::operations::finished(op->state);
+  if (observed.unreachable && !running) {
+    if (now < since + kArchiveDeletionPatience) return simple(Action::Kind::kWait, kPollInterval);
+    return archive_kept(o, "left in the store: the agent of " + need.node + " could not be asked to delete it (" +
+                               observed.unreachable->message() + ")", now);
   }
-  if (!op) return start_attempt(need, 0, "");
-  if (!agent::operations::finished(op->state)) return simple(Action::Kind::kWait, kPollInterval);
+  if (!op) {
+    // Started again until the agent takes it; an agent that refuses it (one
+    // without the delete operation, a store it does not know) is given up.
+    if (now >= since + kArchiveDeletionPatience) {
+      return archive_kept(o, "left in the store: the agent of " + need.node + " did not take the deletion (the "
+                             "controller's log says why: an agent without the delete operation, or a store it "
+                             "does not know)", now);
+    }
+    return start_attempt(need, 0, "");
+  }
+  if (running) {
+    if (now < since + kArchiveDeletionLimit) return simple(Action::Kind::kWait, kPollInterval);
+    return archive_kept(o, "left in the store: the agent of " + need.node + " had not finished deleting it after " +
+                               std::to_string(kArchiveDeletionLimit.count()) + " min (operation " + op->id +
+                               "; it may still finish)", now);
+  }
   const auto next_attempt = static_cast<std::size_t>(observed.attempt) + 1;
-  if (next_attempt < need.operation_ids.size() && worth_another_attempt(Kind::kDelete, *op))
+  if (next_attempt < need.operation_ids.size() && worth_another_attempt(Kind::kDelete, *op) &&
+      now < since + kArchiveDeletionLimit)
     return start_attempt(need, observed.attempt + 1, ", again: the last attempt " + failure_words(*op));
+  if (op->state != State::kSucceeded) return archive_kept(o, "kept: " + failure_words(*op), now);
+  auto s = next_status(o);
   finish_step(s, CheckpointStep::kDeleteArchive, now);
-  if (op->state != State::kSucceeded) {
-    s.message = bounded(archive_words(o) + " is kept: " + failure_words(*op));
-    return record(std::move(s), true, "ArchiveKept");
-  }
   const auto bytes = op->outcome ? op->outcome->archive_bytes : 0;
-  s.message = "deleted " + archive_words(o) + " (" + std::to_string(bytes) + " bytes)";
+  s.message = bytes == 0 ? "found nothing of " + archive_words(o) + " left in the store to delete"
+                         : "deleted " + archive_words(o) + " (" + std::to_string(bytes) + " bytes)";
+  if (op->outcome) {
+    for (const auto& w : op->outcome->warnings) s.message = bounded(s.message + "; " + w);
+  }
   return record(std::move(s), false, "ArchiveDeleted");
 }
 

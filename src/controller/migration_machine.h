@@ -140,9 +140,12 @@ struct Action {
 // How often a running operation is polled.
 inline constexpr std::chrono::milliseconds kPollInterval{2000};
 
-// How long a deleted resource waits for an agent to delete its archive
-// before it goes and leaves the archive (with a Warning naming it).
+// How long a deleted resource waits for an agent to take the deletion of
+// its archive (unreachable, or refusing to start it) before it goes and
+// leaves the archive (with a Warning naming it).
 inline constexpr std::chrono::minutes kArchiveDeletionPatience{2};
+// How long an agent's deletion may run before the resource goes without it.
+inline constexpr std::chrono::minutes kArchiveDeletionLimit{10};
 
 // How the controller runs migrations (its flags).
 struct MachineOptions {

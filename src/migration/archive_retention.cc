@@ -4,8 +4,10 @@
 #include <optional>
 #include <set>
 
+#include "common/time_format.h"
 #include "migration/claim.h"
 #include "migration/plan_phase.h"
+#include "migration/workspace_lock.h"
 #include "store/layout.h"
 
 namespace wscp::migration {
@@ -29,6 +31,32 @@ std::string still_needed(const std::optional<Plan>& sealed_plan, const Claim& cl
              ": a restore or a resume is in flight; delete it once that has ended";
   }
   return "its claim is unknown";
+}
+
+// Why the migration that made this checkpoint may still need it, or "".
+// Its source holds the workspace lock until it has released or resumed
+// the workspace, and its recovery reads the plan: an expired lock too,
+// since an agent that comes back recovers whatever its journal holds.
+std::string still_in_use(const LockState& lock, const std::string& checkpoint_id) {
+  if (!lock.held || lock.checkpoint_id != checkpoint_id) return "";
+  return "node " + lock.node + " still holds the workspace lock for it (since " + utc_rfc3339(lock.since) +
+         "): its migration has not finished releasing or resuming the workspace; run `wscp-agent resume --pending` "
+         "on node " + lock.node + " if it stopped, then delete it";
+}
+
+// Whether an image was stored again (a checkpoint reusing it rewrites its
+// objects) since it was listed: that checkpoint's manifest will name it.
+// Checked just before removal, it narrows the race to that moment; a
+// restore that then misses the image fails before anything runs, and the
+// source resumes.
+bool touched_since(store::ObjectStore& objects, const std::string& prefix,
+                   std::chrono::system_clock::time_point listed_newest) {
+  auto again = objects.list(prefix + "/");
+  if (!again) return true;  // unknown: keep it
+  for (const auto& o : *again) {
+    if (o.last_modified > listed_newest) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -59,6 +87,11 @@ Result<DeletedCheckpoint> delete_checkpoint_archives(NodeServices& node, const s
   auto claim = ClaimLog(node.documents, node.verify_keys(), workspace_id, checkpoint_id).current();
   if (!claim) return claim.error().wrap("checkpoint " + checkpoint_id + ": its claim cannot be read; kept");
   if (auto why = still_needed(sealed_plan, *claim); !why.empty())
+    return Error(ErrorCode::kConflict, "checkpoint " + checkpoint_id + " of workspace " + workspace_id +
+                                           " is kept: " + why);
+  auto lock = WorkspaceLock(node.documents, node.verify_keys(), workspace_id).current();
+  if (!lock) return lock.error().wrap("checkpoint " + checkpoint_id + ": the workspace lock cannot be read; kept");
+  if (auto why = still_in_use(*lock, checkpoint_id); !why.empty())
     return Error(ErrorCode::kConflict, "checkpoint " + checkpoint_id + " of workspace " + workspace_id +
                                            " is kept: " + why);
   for (const auto& o : *objects) {
@@ -114,7 +147,7 @@ Result<ImageCollection> collect_unreferenced_images(NodeServices& node, std::chr
   ImageCollection result;
   for (const auto& [prefix, image] : images) {
     const auto& [newest, members] = image;
-    if (referenced.count(prefix) != 0 || *now - newest < grace) {
+    if (referenced.count(prefix) != 0 || *now - newest < grace || touched_since(objects, prefix, newest)) {
       result.kept++;
       continue;
     }
@@ -124,6 +157,34 @@ Result<ImageCollection> collect_unreferenced_images(NodeServices& node, std::chr
     result.removed.push_back("sha256:" + prefix.substr(std::string("images/sha256/").size()));
   }
   return result;
+}
+
+Result<CheckpointDeletion> delete_checkpoint(NodeServices& node, const std::string& workspace_id,
+                                             const std::string& checkpoint_id,
+                                             std::optional<std::chrono::seconds> collect_with_grace,
+                                             const OperationContext& ctx) {
+  auto deleted = delete_checkpoint_archives(node, workspace_id, checkpoint_id, ctx);
+  if (!deleted) return deleted.error();
+  CheckpointDeletion result{*deleted, std::nullopt, std::nullopt};
+  if (!collect_with_grace) return result;
+  auto collected = collect_unreferenced_images(node, *collect_with_grace, ctx);
+  if (collected) result.images = std::move(*collected);
+  else result.collection_failed = collected.error();
+  return result;
+}
+
+std::string CheckpointDeletion::describe(const std::string& workspace_id, const std::string& checkpoint_id) const {
+  std::string text = deleted.objects == 0
+                         ? "checkpoint " + checkpoint_id + " of workspace " + workspace_id + " was not in the store"
+                         : "deleted checkpoint " + checkpoint_id + " of workspace " + workspace_id + " (" +
+                               std::to_string(deleted.objects) + " objects, " + std::to_string(deleted.bytes) +
+                               " bytes)";
+  if (images) {
+    text += "; images: " + std::to_string(images->removed.size()) + " removed, " + std::to_string(images->kept) +
+            " kept";
+  }
+  if (collection_failed) text += "; images were not collected: " + collection_failed->describe();
+  return text;
 }
 
 }  // namespace wscp::migration

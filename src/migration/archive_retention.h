@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,8 +21,10 @@ struct DeletedCheckpoint {
 // its source), or it was never sealed and nobody claims it (nothing can
 // restore it; its source resumes from what Podman kept). Refused
 // (kConflict, saying what to do) while the workspace may still need it: a
-// sealed checkpoint of a stopped workspace, or a restore or resume in
-// flight (a cut-through restore claims a checkpoint before its seal). A
+// sealed checkpoint of a stopped workspace, a restore or resume in flight
+// (a cut-through restore claims a checkpoint before its seal), or a
+// migration whose source still holds the workspace lock for it (being
+// written, or its release or resume not finished: recovery reads it). A
 // checkpoint already gone deletes nothing and succeeds. The check and the
 // removal are not one atomic step: run it once the operations on the
 // checkpoint have ended, as the controller does.
@@ -41,5 +44,22 @@ struct ImageCollection {
 // and the error says which.
 Result<ImageCollection> collect_unreferenced_images(NodeServices& node, std::chrono::seconds grace,
                                                     const OperationContext& ctx);
+
+// A deletion, then (when asked) a collection of the images it may have
+// freed. A collection that fails does not fail the deletion, which has
+// happened: it is reported beside it.
+struct CheckpointDeletion {
+  DeletedCheckpoint deleted;
+  std::optional<ImageCollection> images;  // nullopt: not collected (not asked, or failed)
+  std::optional<Error> collection_failed;
+
+  // "deleted checkpoint c of workspace w (n objects, b bytes); images: ..."
+  std::string describe(const std::string& workspace_id, const std::string& checkpoint_id) const;
+};
+
+Result<CheckpointDeletion> delete_checkpoint(NodeServices& node, const std::string& workspace_id,
+                                             const std::string& checkpoint_id,
+                                             std::optional<std::chrono::seconds> collect_with_grace,
+                                             const OperationContext& ctx);
 
 }  // namespace wscp::migration

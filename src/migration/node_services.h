@@ -23,6 +23,9 @@ struct PhaseSettings {
   // collected: longer than the slowest checkpoint (which stores its images
   // before its manifest names them).
   std::chrono::seconds image_grace{3600};
+  // How often at most an agent's deletions also collect images: each
+  // collection reads every sealed checkpoint's manifest.
+  std::chrono::seconds image_collection_interval{600};
 };
 
 // What one node's phases are handed: this node's Podman (through its

@@ -35,6 +35,15 @@ Result<migration::NodeServices*> MigrationPhaseRunner::pick(std::string_view sto
                    (names.empty() ? std::string("none") : names) + ")");
 }
 
+std::optional<std::chrono::seconds> MigrationPhaseRunner::collection_due(migration::NodeServices& node) {
+  const auto now = node.clock.now();
+  std::lock_guard lock(collection_mu_);
+  auto [it, first] = last_collection_.try_emplace(&node, now);
+  if (!first && now - it->second < node.settings.image_collection_interval) return std::nullopt;
+  it->second = now;
+  return node.settings.image_grace;
+}
+
 Status MigrationPhaseRunner::check_store(std::string_view store) const {
   auto s = pick(store);
   if (!s) return s.error();
@@ -111,17 +120,14 @@ Result<Outcome> MigrationPhaseRunner::run(const Request& request, RunContext& ru
     }
     case Kind::kDelete: {
       run.begin_step("delete");
-      auto deleted = migration::delete_checkpoint_archives(node, request.workspace, request.checkpoint_id, run.ctx);
-      if (!deleted) return deleted.error();
+      auto done = migration::delete_checkpoint(node, request.workspace, request.checkpoint_id,
+                                               collection_due(node), run.ctx);
+      if (!done) return done.error();
       out.workspace_id = request.workspace;
-      out.archive_bytes = deleted->bytes;
-      run.begin_step("collect-images");
-      auto collected = migration::collect_unreferenced_images(node, node.settings.image_grace, run.ctx);
-      if (!collected) {
-        return collected.error().wrap("checkpoint " + request.checkpoint_id + " was deleted (" +
-                                      std::to_string(deleted->objects) + " objects), but collecting images failed");
-      }
-      out.images = collected->removed;
+      out.archive_bytes = done->deleted.bytes;
+      if (done->images) out.images = done->images->removed;
+      if (done->collection_failed)
+        out.warnings.push_back("images were not collected: " + done->collection_failed->describe());
       return out;
     }
   }

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "agent/operations/phase_runner.h"
@@ -21,8 +23,13 @@ class MigrationPhaseRunner final : public PhaseRunner {
 
  private:
   Result<migration::NodeServices*> pick(std::string_view store) const;
+  // The grace to collect images with after a deletion in `node`'s store,
+  // or nullopt when that store was collected less than its interval ago.
+  std::optional<std::chrono::seconds> collection_due(migration::NodeServices& node);
 
   std::map<std::string, migration::NodeServices*> stores_;
+  std::mutex collection_mu_;
+  std::map<const migration::NodeServices*, Clock::time_point> last_collection_;
 };
 
 }  // namespace wscp::agent::operations

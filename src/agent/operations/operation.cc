@@ -264,9 +264,11 @@ json to_json(const CriuStats& v) {
 json to_json(const Outcome& v) {
   json criu = json::array();
   for (const auto& c : v.criu) criu.push_back(to_json(c));
-  return {{"workspaceId", v.workspace_id}, {"checkpointId", v.checkpoint_id}, {"primary", v.primary},
-          {"containers", v.containers},    {"images", v.images},               {"archiveBytes", v.archive_bytes},
-          {"criu", criu},                  {"durationMs", v.duration_ms},      {"cutThrough", v.cut_through}};
+  json j{{"workspaceId", v.workspace_id}, {"checkpointId", v.checkpoint_id}, {"primary", v.primary},
+         {"containers", v.containers},    {"images", v.images},               {"archiveBytes", v.archive_bytes},
+         {"criu", criu},                  {"durationMs", v.duration_ms},      {"cutThrough", v.cut_through}};
+  if (!v.warnings.empty()) j["warnings"] = v.warnings;
+  return j;
 }
 json to_json(const Operation& v) {
   json steps = json::array();
@@ -300,6 +302,7 @@ Result<Outcome> outcome_from_json(const json& j, std::string_view where) {
   o.archive_bytes = in.u64("archiveBytes");
   o.duration_ms = in.i64("durationMs");
   o.cut_through = in.boolean("cutThrough");
+  o.warnings = in.strings("warnings");
   if (const json* criu = in.sub("criu")) {
     if (!criu->is_array()) in.problem(std::string(where) + "criu must be an array");
     else

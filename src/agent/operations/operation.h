@@ -98,6 +98,7 @@ struct Outcome {
   std::vector<CriuStats> criu;
   std::int64_t duration_ms = 0;
   bool cut_through = false;             // restore: began before the checkpoint was sealed
+  std::vector<std::string> warnings;    // what went wrong beside a success (delete: images not collected)
   bool operator==(const Outcome&) const = default;
 };
 

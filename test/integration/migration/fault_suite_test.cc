@@ -416,7 +416,8 @@ TEST_CASE("fault suite: SIGTERM, as a node being reclaimed sends, loses nothing"
   }
 }
 
-TEST_CASE("fault suite: `delete` keeps a stopped workspace's only archive, and deletes it once restored") {
+TEST_CASE("fault suite: `delete` keeps a stopped workspace's only archive, and deletes it once released") {
+  ++totals.faults;
   auto files_under = [](const std::filesystem::path& dir) {
     std::size_t n = 0;
     if (!std::filesystem::exists(dir)) return n;
@@ -437,6 +438,13 @@ TEST_CASE("fault suite: `delete` keeps a stopped workspace's only archive, and d
   CHECK(std::filesystem::exists(archive / "manifest.json"));
 
   REQUIRE(flow.verb("restore", 2).exit_code == 0);
+  // Restored, but the source has not released it yet: its recovery would read the plan.
+  AgentRun early = flow.verb("delete", 2, {"--image-grace", "0"});
+  INFO(early.output);
+  CHECK(early.exit_code != 0);
+  CHECK(early.output.find("node node-1 still holds the workspace lock") != std::string::npos);
+  CHECK(std::filesystem::exists(archive / "manifest.json"));
+
   REQUIRE(flow.verb("release", 1).exit_code == 0);
   AgentRun deleted = flow.verb("delete", 2, {"--image-grace", "0"});
   INFO(deleted.output);

@@ -72,6 +72,7 @@ struct World {
   std::optional<Operation> appears;  // an operation the agent starts on its own, after `appears_after` advances
   int appears_after = 0;
   std::set<std::string> unreachable;  // nodes whose agent does not answer (read for an archive's deletion only)
+  std::set<Kind> refused_starts;      // kinds the agents refuse to start (an older agent)
 
   Observed read(const Need& need) {
     Observed o;
@@ -100,6 +101,10 @@ struct World {
   // An agent: the same id again is the same operation, never a second one.
   void start(const Need& need, const Action& a) {
     ++starts[a.operation_id];
+    if (refused_starts.count(a.request.kind)) {
+      now += std::chrono::seconds(2);  // the reconciler's back-off before it asks again
+      return;
+    }
     for (const auto& [id, op] : operations) {
       if (a.request.kind == Kind::kResume && op.request.kind == Kind::kCheckpoint && op.state == State::kRunning)
         resumed_beside_running_checkpoint = true;
@@ -594,6 +599,50 @@ TEST_CASE("deleted after a move: the agent where the workspace runs deletes the 
   done.has_finalizer = true;
   run(done, w);
   CHECK(w.starts.size() == starts + 1);
+  CHECK(w.starts.at(id) == 1);
+}
+
+TEST_CASE("deleted after a move: a deletion cut short (the agent restarted) is tried again under the next id") {
+  auto done = migration_object();
+  World w;
+  run(done, w);
+  done.deleting = true;
+  w.first_attempts[Kind::kDelete] = {fails("the agent stopped while this operation ran", std::nullopt, "unavailable")};
+  run(done, w);
+  CHECK(w.starts.at(operation_id_for(done, CheckpointStep::kDeleteArchive, 0)) == 1);
+  CHECK(w.starts.at(operation_id_for(done, CheckpointStep::kDeleteArchive, 1)) == 1);
+  CHECK(has_note(w, "ArchiveDeleted"));
+  CHECK(w.log.back() == "remove finalizer");
+}
+
+TEST_CASE("deleted after a move: an agent that will not take the deletion holds the resource two minutes at most") {
+  auto done = migration_object();
+  World w;
+  run(done, w);
+  done.deleting = true;
+  w.refused_starts.insert(Kind::kDelete);
+  const auto started = w.now;
+  run(done, w, 200);
+  CHECK(w.now - started >= kArchiveDeletionPatience);
+  CHECK(w.now - started < kArchiveDeletionPatience + std::chrono::seconds(10));
+  CHECK(has_note(w, "ArchiveKept"));
+  CHECK(done.status.message.find("did not take the deletion") != std::string::npos);
+  CHECK(w.log.back() == "remove finalizer");
+}
+
+TEST_CASE("deleted after a move: a deletion that does not finish holds the resource ten minutes at most") {
+  auto done = migration_object();
+  World w;
+  run(done, w);
+  done.deleting = true;
+  w.runs_for[Kind::kDelete] = 100000;
+  const auto started = w.now;
+  run(done, w, 400);
+  CHECK(w.now - started >= kArchiveDeletionLimit);
+  CHECK(w.now - started < kArchiveDeletionLimit + std::chrono::seconds(10));
+  CHECK(has_note(w, "ArchiveKept"));
+  CHECK(done.status.message.find("had not finished deleting it") != std::string::npos);
+  CHECK(w.log.back() == "remove finalizer");
 }
 
 TEST_CASE("deleted after a move: an archive the agent refuses to delete is kept, with a Warning, and the resource goes") {

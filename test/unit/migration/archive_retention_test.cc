@@ -6,11 +6,10 @@
 
 #include <doctest/doctest.h>
 
-#include <fstream>
-
 #include "migration/checkpoint_phase.h"
 #include "migration/plan_phase.h"
 #include "migration/source_phases.h"
+#include "migration/workspace_lock.h"
 #include "store/layout.h"
 #include "two_node_world.h"
 
@@ -115,6 +114,32 @@ TEST_CASE("retention: a checkpoint a restore is claiming is kept; an unsealed on
   REQUIRE_FALSE(followed.ok());
   CHECK(followed.error().code() == ErrorCode::kConflict);
   CHECK(objects_under(w, store::layout::checkpoint_prefix("ws-4", "c-4")) > 1);
+}
+
+TEST_CASE("retention: a checkpoint its source still holds the workspace lock for is kept") {
+  World w;
+  w.add(w.a, "web", "ws-1");
+  PlanRequest request;
+  request.workspace = "web";
+  request.checkpoint_id = "c-1";
+  auto plan = make_plan(w.source.services, request);  // takes the lock; a checkpoint being written
+  REQUIRE_MESSAGE(plan.ok(), plan.error().describe());
+  const std::size_t before = checkpoint_objects(w, *plan);
+  REQUIRE(before > 0);
+
+  auto refused = delete_checkpoint_archives(w.source.services, "ws-1", "c-1", OperationContext{});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code() == ErrorCode::kConflict);
+  CHECK(refused.error().message().find("node node-a still holds the workspace lock") != std::string::npos);
+  CHECK(checkpoint_objects(w, *plan) == before);
+
+  // Once the source is done with it (here: the lock freed, as recovery of
+  // a plan that froze nothing does), nothing can restore it: it goes.
+  REQUIRE(WorkspaceLock(w.documents, {}, "ws-1").release("node-a", "c-1").ok());
+  auto deleted = delete_checkpoint_archives(w.source.services, "ws-1", "c-1", OperationContext{});
+  REQUIRE_MESSAGE(deleted.ok(), deleted.error().describe());
+  CHECK(checkpoint_objects(w, *plan) == 0);
+  CHECK(w.a.containers.at("web").running());
 }
 
 TEST_CASE("retention: a tampered manifest keeps its checkpoint and stops image collection") {

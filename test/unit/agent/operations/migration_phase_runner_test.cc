@@ -10,6 +10,7 @@
 #include "migration/plan.h"
 #include "migration/plan_phase.h"
 #include "podman/fake_podman_client.h"
+#include "store/layout.h"
 #include "store/local_store.h"
 #include "testing/temp_dir.h"
 
@@ -126,4 +127,57 @@ TEST_CASE("phase runner: an inline plan is checked as strictly as a stored one")
     CHECK(refused.error().code() == ErrorCode::kInvalidArgument);
     CHECK(refused.error().message().find("main") != std::string::npos);
   }
+}
+
+namespace {
+
+Request deletion(const std::string& checkpoint_id) {
+  Request r;
+  r.kind = Kind::kDelete;
+  r.workspace = "ws-9";
+  r.checkpoint_id = checkpoint_id;
+  return r;
+}
+
+Result<Outcome> run_one(World& w, const Request& r) {
+  OperationContext ctx;
+  RunContext run{ctx, [](std::string_view) {}};
+  return w.runner.run(r, run);
+}
+
+void store_orphan_image(World& w, char digit) {
+  const std::string key = "images/sha256/" + std::string(64, digit) + "/image.tar";
+  REQUIRE(w.objects->put(key, "layers", OperationContext{}).ok());
+}
+
+}  // namespace
+
+TEST_CASE("phase runner: deletions collect images at most once an interval, and a failed collection is a warning") {
+  World w;
+  w.destination.services.settings.image_grace = std::chrono::seconds(0);
+  store_orphan_image(w, '1');
+  auto first = run_one(w, deletion("c-1x"));
+  REQUIRE_MESSAGE(first.ok(), (first.ok() ? "" : first.error().describe()));
+  CHECK(first->images == std::vector<std::string>{"sha256:" + std::string(64, '1')});
+
+  store_orphan_image(w, '2');
+  auto soon = run_one(w, deletion("c-2x"));
+  REQUIRE(soon.ok());
+  CHECK(soon->images.empty());  // collected a moment ago: not again yet
+  CHECK(w.objects->list("images/sha256/" + std::string(64, '2'))->size() == 1);
+
+  // A manifest that cannot be read could name any image: nothing is
+  // collected, and the deletion, which happened, still succeeds.
+  REQUIRE(w.objects
+              ->put("workspaces/ws-7/checkpoints/c-7/" + std::string(store::layout::kManifestName), "{not json",
+                    OperationContext{})
+              .ok());
+  w.clock->sleep_for(w.destination.services.settings.image_collection_interval);
+  auto damaged = run_one(w, deletion("c-3x"));
+  REQUIRE_MESSAGE(damaged.ok(), (damaged.ok() ? "" : damaged.error().describe()));
+  CHECK(damaged->images.empty());
+  REQUIRE(damaged->warnings.size() == 1);
+  CHECK(damaged->warnings[0].find("images were not collected") != std::string::npos);
+  CHECK(damaged->warnings[0].find("c-7") != std::string::npos);
+  CHECK(w.objects->list("images/sha256/" + std::string(64, '2'))->size() == 1);
 }
