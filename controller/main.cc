@@ -72,6 +72,12 @@ int main(int argc, char** argv) {
   app.add_flag("--sequential", sequential,
                "start a restore only once its checkpoint is sealed (by default the destination restores while the "
                "source writes the checkpoint: cut-through)");
+  app.add_option("--keep-last", options.keep_last,
+                 "keep the newest N finished WorkspaceCheckpoints of each workspace in each namespace, deleting "
+                 "older ones with their archives (0: keep all; a resource whose workspace runs nowhere known is "
+                 "always kept)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000));
   app.add_option("--evacuation-store", options.evacuation_store,
                  "the agents' store evacuations use (default: their only store)");
   app.add_option("--metrics-address", options.metrics_address, "where /metrics listens")->capture_default_str();

@@ -107,7 +107,7 @@ ControllerMetrics::ControllerMetrics(std::string_view version)
     : registry_(std::make_shared<prometheus::Registry>()), f_(std::make_unique<Families>(*registry_)) {
   f_->build.Add({{"version", std::string(version)}}).Set(1);
   f_->leader.Add({}).Set(0);
-  for (const char* kind : {"checkpoint", "node"}) {
+  for (const char* kind : {"checkpoint", "node", "retention"}) {
     for (const char* result : {"done", "requeue", "retry", "terminal"}) f_->reconciles.Add({{"kind", kind}, {"result", result}});
   }
   for (bool met : {true, false}) f_->deadlines.Add({{"outcome", met ? "met" : "missed"}});

@@ -25,7 +25,7 @@ class ControllerMetrics {
   ControllerMetrics(const ControllerMetrics&) = delete;
   ControllerMetrics& operator=(const ControllerMetrics&) = delete;
 
-  // kind: "checkpoint" or "node".
+  // kind: "checkpoint", "node" or "retention".
   void reconciled(std::string_view kind, const kube::WorkResult& result, std::chrono::duration<double> took);
   // A move reached a final phase: Restored, Failed, or Checkpointed (kept).
   void migration_finished(kube::CheckpointReason reason, kube::CheckpointPhase phase,

@@ -12,6 +12,7 @@
 #include "controller/checkpoint_reconciler.h"
 #include "controller/controller_metrics.h"
 #include "controller/node_evacuator.h"
+#include "controller/retention.h"
 #include "kube/config.h"
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
@@ -114,17 +115,30 @@ Status run_controller(const ControllerOptions& options, const CancelToken& stop)
   evacuator_options.tenancy = options.tenancy;
   evacuator_options.store = options.evacuation_store;
   NodeEvacuator evacuator(*kube, directory, agents, events, logger, evacuator_options);
+  RetentionSweeper retention(*kube, events, logger, [&checkpoints] { return checkpoints.list(); }, options.keep_last);
   auto reconcile = [&](const std::string& key) {
     const auto started = std::chrono::steady_clock::now();
+    if (key.starts_with(kRetentionKeyPrefix)) {
+      auto result = retention.reconcile(key.substr(kRetentionKeyPrefix.size()));
+      metrics.reconciled("retention", result, std::chrono::steady_clock::now() - started);
+      return result;
+    }
     const bool node = key.starts_with(kNodeKeyPrefix);
     auto result = node ? evacuator.reconcile(key.substr(kNodeKeyPrefix.size())) : reconciler.reconcile(key);
     metrics.reconciled(node ? "node" : "checkpoint", result, std::chrono::steady_clock::now() - started);
     return result;
   };
+  // A finished resource may push an older one of its workspace past the
+  // newest N.
+  auto queue_checkpoint = [&](const nlohmann::json& o) {
+    queue.add(key_of(o));
+    if (options.keep_last == 0) return;
+    if (auto c = retained_checkpoint(o)) queue.add(retention_key(*c));
+  };
 
   checkpoints.add_handlers(kube::InformerHandlers{
-      [&](const nlohmann::json& o) { queue.add(key_of(o)); },
-      [&](const nlohmann::json&, const nlohmann::json& o) { queue.add(key_of(o)); },
+      [&](const nlohmann::json& o) { queue_checkpoint(o); },
+      [&](const nlohmann::json&, const nlohmann::json& o) { queue_checkpoint(o); },
       [&](const nlohmann::json& o) { queue.add(key_of(o)); },
   });
   // An agent's termination notice empties its node as a taint does: a
@@ -174,7 +188,7 @@ Status run_controller(const ControllerOptions& options, const CancelToken& stop)
   callbacks.on_started_leading = [&](std::shared_ptr<CancelToken>) {
     logger->info("leading", {{"identity", identity}});
     metrics.leading(true);
-    for (const auto& o : checkpoints.list()) queue.add(key_of(o));
+    for (const auto& o : checkpoints.list()) queue_checkpoint(o);
     for (const auto& n : nodes.list()) queue.add(node_key_of(n));
     workers = kube::run_workers(queue, options.workers, reconcile,
                                 [&](const std::string& key, const Error& e, bool will_retry) {

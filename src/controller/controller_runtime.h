@@ -34,6 +34,8 @@ struct ControllerOptions {
   std::string evacuation_store;
   // Restore while the checkpoint is written (MachineOptions::cut_through).
   bool cut_through = true;
+  // Keep-last-N finished resources per workspace and namespace (0: all).
+  std::size_t keep_last = 0;
   std::string metrics_address = "0.0.0.0";
   std::uint16_t metrics_port = 9465;  // 0: no metrics endpoint
   log::Format log_format = log::Format::kText;

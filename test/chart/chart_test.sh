@@ -24,7 +24,8 @@ echo "== helm lint"
 "$helm" lint --strict "$chart" --kube-version 1.34.0 2>&1 | grep -v 'found symbolic link'
 
 echo "== the schema refuses bad values"
-for bad in agent.memoryBudget=lots controller.replicas=0 tls.mode=sometimes agent.apiPort=70000 nosuchkey=1; do
+for bad in agent.memoryBudget=lots controller.replicas=0 controller.keepLast=-1 tls.mode=sometimes \
+  agent.apiPort=70000 nosuchkey=1; do
   if template --set "$bad" >/dev/null; then fail "--set $bad was accepted"; fi
   grep -q "values don't meet the specifications" "$work/err" || fail "--set $bad: $(cat "$work/err")"
 done
@@ -42,6 +43,7 @@ dash = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].en
 assert dash, "no dashboard ConfigMap"
 json.loads(dash[0]["data"]["wscp.json"])  # the dashboard is valid JSON
 PY
+template --set controller.keepLast=3 | grep -q -- "- --keep-last=3" || fail "controller.keepLast is not passed on"
 template --set tls.mode=existing --set tls.existingSecret=mine >"$work/existing.yaml"
 grep -q "secretName: mine" "$work/existing.yaml" || fail "tls.existingSecret not used"
 if template --set tls.mode=existing >/dev/null; then fail "tls.mode=existing without a Secret was accepted"; fi

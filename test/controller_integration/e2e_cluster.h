@@ -69,15 +69,16 @@ struct Controller {
   std::uint16_t metrics_port = at::free_port();
   std::unique_ptr<at::ServeProcess> process;
   Controller(const std::string& kubeconfig, const std::filesystem::path& d, const std::string& pki,
-             const std::string& agents_namespace, const std::string& identity)
+             const std::string& agents_namespace, const std::string& identity,
+             const std::vector<std::string>& extra_args = {})
       : dir(d) {
     std::filesystem::create_directories(dir);
-    process = std::make_unique<at::ServeProcess>(
-        std::vector<std::string>{WSCP_CONTROLLER_BINARY, "--kubeconfig", kubeconfig, "--namespace",
-                                 agents_namespace, "--client-cert", pki + "/client.crt", "--client-key",
-                                 pki + "/client.key", "--identity", identity, "--log-format", "json",
-                                 "--metrics-address", "127.0.0.1", "--metrics-port", std::to_string(metrics_port)},
-        (dir / (identity + ".log")).string());
+    std::vector<std::string> args{WSCP_CONTROLLER_BINARY, "--kubeconfig", kubeconfig, "--namespace",
+                                  agents_namespace, "--client-cert", pki + "/client.crt", "--client-key",
+                                  pki + "/client.key", "--identity", identity, "--log-format", "json",
+                                  "--metrics-address", "127.0.0.1", "--metrics-port", std::to_string(metrics_port)};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    process = std::make_unique<at::ServeProcess>(args, (dir / (identity + ".log")).string());
   }
   std::string log() const { return process->log(); }
   std::string metrics() const {
@@ -117,9 +118,10 @@ struct Cluster {
     return at::NodeAgentConfig{node, socket, dir.path() / node, pki, at::directory_store("main", store), notices,
                                registration};
   }
-  std::unique_ptr<Controller> controller(const std::string& identity) const {
+  std::unique_ptr<Controller> controller(const std::string& identity,
+                                         const std::vector<std::string>& extra_args = {}) const {
     return std::make_unique<Controller>(identities->controller_kubeconfig(), dir.path() / "controller", pki,
-                                        agents_namespace, identity);
+                                        agents_namespace, identity, extra_args);
   }
   void apply(const json& object) const { must(kube.kubectl({"apply", "-f", "-"}, object.dump()), "kubectl apply"); }
 };
@@ -166,13 +168,14 @@ struct TwoNodes {
 };
 
 // A WorkspaceCheckpoint moving container `name` from node-1 to node-2.
-inline json move_resource(const std::string& ns, const std::string& name) {
+inline json move_resource(const std::string& ns, const std::string& name, const std::string& from = "node-1",
+                          const std::string& to = "node-2", const std::string& resource_name = "") {
   return {{"apiVersion", "wscp.dev/v1alpha1"},
           {"kind", "WorkspaceCheckpoint"},
-          {"metadata", {{"name", "move-" + name}, {"namespace", ns}}},
+          {"metadata", {{"name", resource_name.empty() ? "move-" + name : resource_name}, {"namespace", ns}}},
           {"spec",
-           {{"workspace", {{"node", "node-1"}, {"container", name}}},
-            {"destination", {{"node", "node-2"}}},
+           {{"workspace", {{"node", from}, {"container", name}}},
+            {"destination", {{"node", to}}},
             {"store", "main"},
             {"deadline", at::rfc3339_in(std::chrono::seconds(300))}}}};
 }

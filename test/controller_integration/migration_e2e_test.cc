@@ -21,7 +21,7 @@ TEST_CASE("controller e2e: kubectl apply moves a workspace from node-1 to node-2
 
   const std::string name = wt::unique_name("e2e-counter");
   start_counter(n1, name, team);
-  auto controller = cluster.controller("e2e-1");
+  auto controller = cluster.controller("e2e-1", {"--keep-last", "1"});
   cluster.apply(move_resource(team, name));
   const json object = wait_final(cluster, "move-" + name, [&] {
     return "controller:\n" + controller->log() + "\nagent-1:\n" + nodes.agent1->log() + "\nagent-2:\n" +
@@ -70,25 +70,46 @@ TEST_CASE("controller e2e: kubectl apply moves a workspace from node-1 to node-2
     CHECK_MESSAGE(reasons.find(reason) != std::string::npos, "no Event ", reason, " in: ", reasons);
   }
 
-  // Deleting it now leaves the workspace where it is; node-2's agent
-  // deletes the archive (its image stays for the grace), then the
-  // finalizer goes.
-  const std::filesystem::path archive = std::filesystem::path(cluster.store) / "workspaces" / name / "checkpoints" /
-                                        status.at("checkpoint").at("id").get<std::string>();
-  REQUIRE(std::filesystem::exists(archive / "manifest.json"));
-  must(kube.kubectl({"delete", "wscp", "move-" + name, "-n", team, "--wait=false"}), "kubectl delete");
+  // Moved back by a second resource: with --keep-last 1 the first one,
+  // now older than the newest finished move of the workspace, is deleted,
+  // and node-2's agent deletes its archive (its image stays for the grace)
+  // before the finalizer goes.
+  const auto archive_of = [&](const json& o) {
+    return std::filesystem::path(cluster.store) / "workspaces" / name / "checkpoints" /
+           o.at("status").at("checkpoint").at("id").get<std::string>();
+  };
+  const std::filesystem::path first_archive = archive_of(object);
+  REQUIRE(std::filesystem::exists(first_archive / "manifest.json"));
+  cluster.apply(move_resource(team, name, "node-2", "node-1", "back-" + name));
+  const json back = wait_final(cluster, "back-" + name, [&] { return controller->log(); });
+  INFO(back.dump(2));
+  REQUIRE(phase_of(back) == "Restored");
   CHECK(wt::eventually(60s, [&] { return get_object(kube, team, "move-" + name).is_null(); }));
-  CHECK(n2.client().inspect_container(name)->running());
-  CHECK_FALSE(std::filesystem::exists(archive / "manifest.json"));
-  CHECK((!std::filesystem::exists(archive) || std::filesystem::is_empty(archive)));
+  CHECK_FALSE(std::filesystem::exists(first_archive / "manifest.json"));
   CHECK_FALSE(std::filesystem::is_empty(std::filesystem::path(cluster.store) / "images"));
-  const auto after = kube.kubectl({"get", "events.events.k8s.io", "-n", team, "-o", "json"});
-  REQUIRE(after.ok());
-  CHECK_MESSAGE(after.out.find("ArchiveDeleted") != std::string::npos, after.out);
   CHECK_MESSAGE(nodes.agent2->operation(object.at("metadata").at("uid").get<std::string>() + "-deletearchive")
                         .value("state", "") == "succeeded",
                 nodes.agent2->log());
-  n2.remove(name);
+  REQUIRE(n1.client().inspect_container(name)->running());
+  CHECK_FALSE(*n2.client().container_exists(name));
+
+  // Deleting the newest one leaves the workspace where it is; node-1's
+  // agent deletes its archive, then the finalizer goes.
+  const std::filesystem::path archive = archive_of(back);
+  REQUIRE(std::filesystem::exists(archive / "manifest.json"));
+  must(kube.kubectl({"delete", "wscp", "back-" + name, "-n", team, "--wait=false"}), "kubectl delete");
+  CHECK(wt::eventually(60s, [&] { return get_object(kube, team, "back-" + name).is_null(); }));
+  CHECK(n1.client().inspect_container(name)->running());
+  CHECK_FALSE(std::filesystem::exists(archive / "manifest.json"));
+  CHECK((!std::filesystem::exists(archive) || std::filesystem::is_empty(archive)));
+  const auto after = kube.kubectl({"get", "events.events.k8s.io", "-n", team, "-o", "json"});
+  REQUIRE(after.ok());
+  for (const std::string reason : {"Retention", "ArchiveDeleted"})
+    CHECK_MESSAGE(after.out.find("\"" + reason + "\"") != std::string::npos, "no Event ", reason, " in ", after.out);
+  CHECK_MESSAGE(nodes.agent1->operation(back.at("metadata").at("uid").get<std::string>() + "-deletearchive")
+                        .value("state", "") == "succeeded",
+                nodes.agent1->log());
+  n1.remove(name);
 }
 
 TEST_CASE("controller e2e: a workspace of another namespace is refused, and keeps running; the resource expires") {

@@ -1,0 +1,76 @@
+#include "controller/retention.h"
+
+#include <algorithm>
+#include <map>
+
+#include "controller/checkpoint_reconciler.h"
+#include "kube/api_error.h"
+#include "kube/resource.h"
+
+namespace wscp::controller {
+
+std::optional<RetainedCheckpoint> retained_checkpoint(const nlohmann::json& object) {
+  auto parsed = parse_checkpoint_object(object);
+  if (!parsed || parsed->deleting) return std::nullopt;
+  const auto& s = parsed->status;
+  if (!s.workspace_id || !s.finished_at) return std::nullopt;
+  const auto* running = s.condition(kube::kConditionWorkspaceRunning);
+  return RetainedCheckpoint{parsed->ns,  parsed->name, parsed->uid, *s.workspace_id, *s.finished_at,
+                            running && running->status == kube::ConditionStatus::kTrue};
+}
+
+std::vector<RetainedCheckpoint> beyond_keep_last(std::vector<RetainedCheckpoint> same_workspace,
+                                                 std::size_t keep_last) {
+  if (keep_last == 0 || same_workspace.size() <= keep_last) return {};
+  std::sort(same_workspace.begin(), same_workspace.end(), [](const auto& a, const auto& b) {
+    return a.finished_at != b.finished_at ? a.finished_at > b.finished_at : a.name < b.name;
+  });
+  std::vector<RetainedCheckpoint> out;
+  for (std::size_t i = keep_last; i < same_workspace.size(); ++i) {
+    if (same_workspace[i].workspace_running) out.push_back(same_workspace[i]);
+  }
+  return out;
+}
+
+std::string retention_key(const RetainedCheckpoint& c) {
+  return std::string(kRetentionKeyPrefix) + c.ns + "/" + c.workspace_id;
+}
+
+RetentionSweeper::RetentionSweeper(kube::KubeClient& kube, kube::EventRecorder& events,
+                                   std::shared_ptr<log::Logger> logger,
+                                   std::function<std::vector<nlohmann::json>()> list, std::size_t keep_last)
+    : kube_(kube), events_(events), logger_(std::move(logger)), list_(std::move(list)), keep_last_(keep_last) {}
+
+kube::WorkResult RetentionSweeper::reconcile(const std::string& key) {
+  const auto slash = key.find('/');
+  if (slash == std::string::npos) return kube::WorkResult::terminal(Error(ErrorCode::kInternal, "bad key " + key));
+  const std::string ns = key.substr(0, slash);
+  const std::string workspace = key.substr(slash + 1);
+  std::vector<RetainedCheckpoint> same;
+  std::map<std::string, nlohmann::json> raw_by_uid;
+  for (auto& object : list_()) {
+    auto c = retained_checkpoint(object);
+    if (!c || c->ns != ns || c->workspace_id != workspace) continue;
+    raw_by_uid[c->uid] = std::move(object);
+    same.push_back(std::move(*c));
+  }
+  for (const auto& old : beyond_keep_last(std::move(same), keep_last_)) {
+    kube::DeleteOptions options;
+    options.precondition_uid = old.uid;  // this incarnation only
+    auto removed = kube_.remove(kube::resources::kWorkspaceCheckpoints, old.ns, old.name, options);
+    if (!removed) {
+      if (kube::is_not_found(removed.error()) || kube::is_conflict(removed.error())) continue;  // gone or replaced
+      return kube::WorkResult::retry(removed.error());
+    }
+    const std::string why = "deleted by retention: workspace " + workspace + " has " + std::to_string(keep_last_) +
+                            " newer finished WorkspaceCheckpoints in " + ns + " (--keep-last " +
+                            std::to_string(keep_last_) + ")";
+    auto told = events_.record(kube::ObjectReference::of(kube::resources::kWorkspaceCheckpoints, raw_by_uid[old.uid]),
+                               kube::EventType::kNormal, "Retention", "Delete", why);
+    if (!told) logger_->warning("event not recorded", {{"reason", "Retention"}, {"error", told.error().describe()}});
+    logger_->info("deleted by retention", {{"object", old.ns + "/" + old.name}, {"workspace", workspace}});
+  }
+  return kube::WorkResult::done();
+}
+
+}  // namespace wscp::controller
