@@ -235,7 +235,9 @@ void add_delete(CLI::App& app) {
       ->capture_default_str();
   cmd->callback([a, grace] {
     run_phase(*a, [&](migration::NodeServices& node, const OperationContext& ctx) -> Result<nlohmann::json> {
-      auto done = migration::delete_checkpoint(node, a->workspace, a->checkpoint, std::chrono::seconds(*grace), ctx);
+      auto done = migration::delete_checkpoint(
+          node, a->workspace, a->checkpoint,
+          [&]() -> std::optional<std::chrono::seconds> { return std::chrono::seconds(*grace); }, ctx);
       if (!done) return done.error();
       nlohmann::json out{{"objects", done->deleted.objects},
                          {"bytes", done->deleted.bytes},

@@ -70,11 +70,31 @@ kube::WorkResult CheckpointReconciler::reconcile(const std::string& key) {
     // what this controller cannot read. Retrying cannot help.
     return kube::WorkResult::terminal(object.error());
   }
-  const Need need = what_to_read(*object);
+  Need need = what_to_read(*object);
   auto observed = observe(*object, need);
   if (!observed) return retry(observed.error());
+  if (observed->agent_node) need.node = *observed->agent_node;
   const Action action = decide(*object, need, *observed, deps_.clock->wall_now(), deps_.machine);
   return act(*raw, *object, need, action);
+}
+
+Result<CheckpointReconciler::ReadOperation> CheckpointReconciler::read_operation(const std::string& node,
+                                                                                const Need& need) {
+  auto client = deps_.agents.client_for(node);
+  if (!client) return client.error();
+  // Attempts are started in order: the first id the agent does not know
+  // ends the search.
+  ReadOperation read;
+  for (std::size_t attempt = 0; attempt < need.operation_ids.size(); ++attempt) {
+    auto op = (*client)->get(need.operation_ids[attempt]);
+    if (!op) {
+      if (op.error().code() == ErrorCode::kNotFound) break;
+      return op.error();
+    }
+    read.operation = std::move(*op);
+    read.attempt = static_cast<int>(attempt);
+  }
+  return read;
 }
 
 Result<Observed> CheckpointReconciler::observe(const CheckpointObject& object, const Need& need) {
@@ -96,27 +116,33 @@ Result<Observed> CheckpointReconciler::observe(const CheckpointObject& object, c
       break;
     }
     case Need::Kind::kOperation: {
-      // A deleted resource's archive waits for its agent a bounded time
-      // (the machine decides how long); every other step waits for it.
-      const bool bounded_wait = need.request.kind == agent::operations::Kind::kDelete;
-      auto client = deps_.agents.client_for(need.node);
-      if (!client) {
-        if (!bounded_wait) return client.error();
-        observed.unreachable = client.error();
+      if (need.request.kind != agent::operations::Kind::kDelete) {
+        // Every step of a move waits for its agent.
+        auto read = read_operation(need.node, need);
+        if (!read) return read.error();
+        observed.operation = std::move(read->operation);
+        observed.attempt = read->attempt;
         break;
       }
-      // Attempts are started in order: the first id the agent does not
-      // know ends the search.
-      for (std::size_t attempt = 0; attempt < need.operation_ids.size(); ++attempt) {
-        auto op = (*client)->get(need.operation_ids[attempt]);
-        if (!op) {
-          if (op.error().code() == ErrorCode::kNotFound) break;
-          if (!bounded_wait) return op.error();
-          observed.unreachable = op.error();
-          break;
+      // A deleted resource's archive waits for an agent a bounded time (the
+      // machine decides how long). Any agent with the store can delete it:
+      // when the node the workspace ran on does not answer, another is asked.
+      std::vector<std::string> nodes{need.node};
+      if (deps_.deletion_agents) {
+        for (auto& n : deps_.deletion_agents())
+          if (n != need.node) nodes.push_back(std::move(n));
+      }
+      for (const auto& node : nodes) {
+        auto read = read_operation(node, need);
+        if (!read) {
+          if (!observed.unreachable) observed.unreachable = read.error();
+          continue;
         }
-        observed.operation = std::move(*op);
-        observed.attempt = static_cast<int>(attempt);
+        observed.unreachable.reset();
+        observed.operation = std::move(read->operation);
+        observed.attempt = read->attempt;
+        if (node != need.node) observed.agent_node = node;
+        break;
       }
       break;
     }

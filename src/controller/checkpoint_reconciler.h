@@ -6,7 +6,10 @@
 // that just took over, a user's edit) fails with a conflict and is retried
 // on fresh data instead of overwriting it.
 
+#include <functional>
 #include <memory>
+#include <optional>
+#include <vector>
 #include <string>
 
 #include "common/clock.h"
@@ -35,6 +38,9 @@ struct ReconcilerDeps {
   std::string field_manager = "wscp-controller";
   ControllerMetrics* metrics = nullptr;  // optional
   MachineOptions machine;
+  // The nodes whose agents are live and can delete archives (optional):
+  // asked when the node of a deleted resource's workspace does not answer.
+  std::function<std::vector<std::string>()> deletion_agents;
 };
 
 class CheckpointReconciler {
@@ -44,6 +50,12 @@ class CheckpointReconciler {
   kube::WorkResult reconcile(const std::string& key);
 
  private:
+  struct ReadOperation {
+    std::optional<agent::operations::Operation> operation;
+    int attempt = 0;
+  };
+  // The latest attempt of the Need's operation that `node`'s agent knows.
+  Result<ReadOperation> read_operation(const std::string& node, const Need& need);
   Result<Observed> observe(const CheckpointObject& object, const Need& need);
   kube::WorkResult act(const nlohmann::json& raw, const CheckpointObject& object, const Need& need,
                        const Action& action);

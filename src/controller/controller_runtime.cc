@@ -13,6 +13,7 @@
 #include "controller/controller_metrics.h"
 #include "controller/node_evacuator.h"
 #include "controller/retention.h"
+#include "kube/api_error.h"
 #include "kube/config.h"
 #include "kube/event_recorder.h"
 #include "kube/informer.h"
@@ -101,14 +102,24 @@ Status run_controller(const ControllerOptions& options, const CancelToken& stop)
   agent_options.client_key = options.client_key;
   if (auto st = validate(agent_options); !st) return st;
   DirectoryAgentClientFactory agents(directory, agent_options);
-  ClusterPlacementReader placement([&nodes] { return nodes.list(); }, directory, agents,
-                                   ClusterPlacementOptions{PlacementPolicy{}, options.tenancy});
+  ClusterPlacementReader placement(
+      [&nodes] { return nodes.list(); }, directory, agents, ClusterPlacementOptions{PlacementPolicy{}, options.tenancy},
+      [&kube](const std::string& ns, const std::string& name) -> Result<nlohmann::json> {
+        auto got = kube->get(kube::resources::kWorkspaceCheckpoints, ns, name);
+        if (!got && kube::is_not_found(got.error())) return Error(ErrorCode::kNotFound, got.error().message());
+        return got;
+      });
   kube::EventRecorderConfig events_config;
   events_config.reporting_instance = identity;
   kube::KubeEventRecorder events(*kube, events_config, clock);
-  CheckpointReconciler reconciler(
-      ReconcilerDeps{*kube, placement, agents, events, logger, clock, "wscp-controller", &metrics,
-                     MachineOptions{options.cut_through}});
+  CheckpointReconciler reconciler(ReconcilerDeps{
+      *kube, placement, agents, events, logger, clock, "wscp-controller", &metrics, MachineOptions{options.cut_through},
+      [&directory] {
+        std::vector<std::string> deleters;
+        for (const auto& agent : directory.live_agents())
+          if (agent.has_capability("delete")) deleters.push_back(agent.node);
+        return deleters;
+      }});
   EvacuatorOptions evacuator_options;
   evacuator_options.termination_taint_keys = options.termination_taint_keys;
   evacuator_options.drain_cordoned = options.drain_cordoned;

@@ -81,10 +81,18 @@ bool cutting_through(const CheckpointObject& o) {
 }
 
 // An adopted checkpoint is where its agent wrote it.
+// spec.restoreFrom's archive is where its resource recorded it.
 std::string store_of(const CheckpointObject& o) {
   if (o.status.adopted && o.status.adopted->store) return *o.status.adopted->store;
+  if (o.spec.restore_from && o.status.checkpoint)
+    return o.status.checkpoint->store == "default" ? std::string() : o.status.checkpoint->store;
   return o.spec.store.value_or("");
 }
+
+// A resource with spec.restoreFrom does not stop its workspace (the one it
+// names did): the workspace is never resumed by it, and it owns the
+// archive only once it has restored it.
+bool restores_another(const CheckpointObject& o) { return o.spec.restore_from.has_value(); }
 
 // The store's name as status.checkpoint records it.
 std::string recorded_store(const CheckpointObject& o) {
@@ -150,12 +158,12 @@ bool never_began(const Operation& op) { return op.state == State::kCancelled && 
 bool worth_another_attempt(Kind kind, const Operation& op) {
   if (op.state == State::kSucceeded) return false;
   if (never_began(op)) return true;
-  // A resume brings a stopped workspace back: try it again, unless there
-  // is nothing to resume (no plan: the checkpoint never began).
-  const bool nothing_there = op.failure && op.failure->code == to_string(ErrorCode::kNotFound);
   // A deletion cut short (the store unreachable, the agent restarted) is
   // safe to repeat: it checks again what may go.
   if (kind == Kind::kDelete) return op.failure && op.failure->code == to_string(ErrorCode::kUnavailable);
+  // A resume brings a stopped workspace back: try it again, unless there
+  // is nothing to resume (no plan: the checkpoint never began).
+  const bool nothing_there = op.failure && op.failure->code == to_string(ErrorCode::kNotFound);
   return kind == Kind::kResume && !nothing_there && !recovered_as(op, migration::RecoveryAction::kResumedOnSource);
 }
 
@@ -248,6 +256,25 @@ Action decide_resume(const CheckpointObject& o, Time now, std::string why, std::
   return record(std::move(s), true, std::move(reason));
 }
 
+// spec.restoreFrom: the archive is sealed already; the move starts at
+// its preflight, the workspace stopped where the named resource left it.
+Action plan_restore_from(const CheckpointObject& o, WorkspaceCheckpointStatus s, const Placement& placement,
+                         Time now) {
+  s.phase = CheckpointPhase::kCheckpointed;
+  s.checkpoint = placement.restore_from;
+  s.running_on.reset();
+  start_step(s, CheckpointStep::kPreflight, now);
+  const std::string from = o.spec.restore_from->name;
+  set_condition(s, kube::kConditionCheckpointed, ConditionStatus::kTrue, "RestoreFrom",
+                "archive " + placement.restore_from->id + " made by WorkspaceCheckpoint " + from, o.generation, now);
+  set_condition(s, kube::kConditionWorkspaceRunning, ConditionStatus::kFalse, "StoppedForCheckpoint",
+                "stopped on " + placement.source_node + " (WorkspaceCheckpoint " + from + ")", o.generation, now);
+  s.message = "restoring archive " + placement.restore_from->id + " of workspace " + placement.workspace_id +
+              " (WorkspaceCheckpoint " + from + "); asking " + placement.destination_node.value_or("?") +
+              " whether it can restore it";
+  return record(std::move(s), false, "Planned");
+}
+
 Action on_placement(const CheckpointObject& o, const Result<Placement>& placement, Time now) {
   if (!placement) {
     if (placement.error().code() == ErrorCode::kUnavailable) {
@@ -273,6 +300,7 @@ Action on_placement(const CheckpointObject& o, const Result<Placement>& placemen
   s.destination_node = placement->destination_node;
   if (!placement->workspace_id.empty()) s.workspace_id = placement->workspace_id;
   finish_step(s, CheckpointStep::kPlan, now);
+  if (placement->restore_from) return plan_restore_from(o, std::move(s), *placement, now);
   start_step(s, CheckpointStep::kCheckpoint, now);
   set_running(s, o, placement->source_node, "NotMovedYet", now);
   const std::string destination =
@@ -342,8 +370,21 @@ Action on_checkpoint(const CheckpointObject& o, const Operation& op, Time now) {
   return record(std::move(s), false, "Checkpointed");
 }
 
+// What a failed spec.restoreFrom leaves: nothing of its own.
+std::string kept_as_it_was(const CheckpointObject& o) {
+  return "the archive and the workspace stay as WorkspaceCheckpoint " + o.spec.restore_from->name +
+         " left them (stopped on " + o.status.source_node.value_or("?") + ")";
+}
+
 Action on_preflight(const CheckpointObject& o, const std::optional<std::string>& refusal, Time now) {
   const std::string destination = o.status.destination_node.value_or("?");
+  if (refusal && restores_another(o)) {
+    auto s = next_status(o);
+    finish_step(s, CheckpointStep::kPreflight, now);
+    s.message = bounded("destination " + destination + " cannot restore it: " + *refusal + "; " + kept_as_it_was(o));
+    finish(s, o, CheckpointPhase::kFailed, now);
+    return record(std::move(s), true, "PreflightRefused");
+  }
   if (refusal) {
     auto with_preflight = o;
     finish_step(with_preflight.status, CheckpointStep::kPreflight, now);
@@ -371,6 +412,15 @@ Action on_restore(const CheckpointObject& o, const Operation& op, Time now) {
     set_condition(s, kube::kConditionRestored, ConditionStatus::kFalse, "RestoreFailed", bounded(failure_words(op)),
                   o.generation, now);
     s.message = bounded("restore on " + destination + " failed: " + failure_words(op));
+    return record(std::move(s), true, "RestoreFailed");
+  }
+  if (op.state != State::kSucceeded && !kept && restores_another(o)) {
+    auto s = next_status(o);
+    finish_step(s, CheckpointStep::kRestore, now);
+    set_condition(s, kube::kConditionRestored, ConditionStatus::kFalse, "RestoreFailed", bounded(failure_words(op)),
+                  o.generation, now);
+    s.message = bounded("restore on " + destination + " failed: " + failure_words(op) + "; " + kept_as_it_was(o));
+    finish(s, o, CheckpointPhase::kFailed, now);
     return record(std::move(s), true, "RestoreFailed");
   }
   if (op.state != State::kSucceeded && !kept) {
@@ -407,6 +457,11 @@ Action on_release(const CheckpointObject& o, const Operation& op, Time now) {
   const std::string source = o.status.source_node.value_or("?");
   const std::string destination = o.status.destination_node.value_or("?");
   const bool released = op.state == State::kSucceeded || recovered_as(op, migration::RecoveryAction::kReleased);
+  set_condition(s, kube::kConditionSourceReleased, released ? ConditionStatus::kTrue : ConditionStatus::kFalse,
+                released ? "Released" : "ReleaseFailed",
+                released ? "the source " + source + " removed its stopped copy"
+                         : bounded("the source " + source + " was not released: " + failure_words(op)),
+                o.generation, now);
   if (!released && op.failure && op.failure->code == to_string(ErrorCode::kConflict)) {
     s.message = bounded("restored on " + destination + ", and the source " + source + " refused its release: " +
                         failure_words(op) + "; check both nodes, the workspace may run on each");
@@ -546,8 +601,7 @@ Action finish_deletion(const CheckpointObject& o, Time now) {
   const bool made_archive = s.workspace_id && (s.checkpoint || timing_of(s, CheckpointStep::kCheckpoint));
   if (!made_archive || timing_of(s, CheckpointStep::kDeleteArchive)) return simple(Action::Kind::kRemoveFinalizer);
   auto next = next_status(o);
-  const auto* running = s.condition(kube::kConditionWorkspaceRunning);
-  if (!running || running->status != ConditionStatus::kTrue || !s.running_on) {
+  if (!runs_somewhere_known(s)) {
     finish_step(next, CheckpointStep::kDeleteArchive, now);
     next.message = bounded(archive_words(o) + " is kept: the workspace runs nowhere known, and it may be its only copy");
     return record(std::move(next), true, "ArchiveKept");
@@ -573,8 +627,9 @@ Action on_archive_deleted(const CheckpointObject& o, const Need& need, const Obs
   const bool running = op && !agent::operations::finished(op->state);
   if (observed.unreachable && !running) {
     if (now < since + kArchiveDeletionPatience) return simple(Action::Kind::kWait, kPollInterval);
-    return archive_kept(o, "left in the store: the agent of " + need.node + " could not be asked to delete it (" +
-                               observed.unreachable->message() + ")", now);
+    return archive_kept(o, "left in the store: the agent of " + need.node + " (nor any other) could not be asked "
+                           "to delete it (" + observed.unreachable->message() + "); a deletion it had begun may "
+                           "still finish", now);
   }
   if (!op) {
     // Started again until the agent takes it; an agent that refuses it (one
@@ -647,7 +702,9 @@ bool planned(const CheckpointObject& o) { return o.status.phase && *o.status.pha
 }  // namespace
 
 std::string checkpoint_id_for(const CheckpointObject& object) {
-  return object.status.adopted ? object.status.adopted->id : "wscp-" + object.uid;
+  if (object.status.adopted) return object.status.adopted->id;
+  if (object.spec.restore_from && object.status.checkpoint) return object.status.checkpoint->id;
+  return "wscp-" + object.uid;
 }
 
 std::string operation_id_for(const CheckpointObject& object, CheckpointStep step, int attempt) {
@@ -725,10 +782,20 @@ Action decide(const CheckpointObject& o, const Need& need, const Observed& obser
   }
   // Deleted: a checkpoint that stopped the workspace and will not be
   // restored is resumed first; anything else has nothing left running on it.
+  if (restores_another(o) && s.phase != CheckpointPhase::kRestored) {
+    // Nothing of its own runs or was stored: the named resource keeps both.
+    if (s.phase == CheckpointPhase::kRestoring) return simple(Action::Kind::kWait, kPollInterval);
+    return simple(Action::Kind::kRemoveFinalizer);
+  }
   if (s.phase == CheckpointPhase::kCheckpointed && !s.decision) {
     return decide_resume(o, now, "this WorkspaceCheckpoint is being deleted", "Deleting");
   }
   return finish_deletion(o, now);
+}
+
+bool runs_somewhere_known(const WorkspaceCheckpointStatus& status) {
+  const auto* running = status.condition(kube::kConditionWorkspaceRunning);
+  return running && running->status == ConditionStatus::kTrue && status.running_on.has_value();
 }
 
 void set_condition(WorkspaceCheckpointStatus& status, std::string_view type, ConditionStatus value,

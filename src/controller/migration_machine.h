@@ -94,6 +94,9 @@ struct Placement {
   // The checkpoint the source's agent is making or made on its own (a
   // termination notice): restored instead of a second dump.
   std::optional<kube::AdoptedCheckpoint> adopt;
+  // spec.restoreFrom: the sealed archive the referenced resource made
+  // (source_node and workspace_id are its); nothing is checkpointed.
+  std::optional<kube::CheckpointRecord> restore_from;
 };
 
 // What was read, for the Need given.
@@ -105,9 +108,13 @@ struct Observed {
   // nullopt = the agent knows none (never started, or forgotten).
   std::optional<agent::operations::Operation> operation;
   int attempt = 0;
-  // kOperation of an archive's deletion: the agent could not be asked (a
+  // kOperation of an archive's deletion: no agent could be asked (a
   // deleted resource is not held forever by a node that is gone).
   std::optional<Error> unreachable;
+  // kOperation of an archive's deletion: the agent that was read when it
+  // is not the Need's node (that one did not answer; any agent with the
+  // store can delete it). Operations are then started there.
+  std::optional<std::string> agent_node;
 };
 
 // A line of the object's history (an Event).
@@ -160,6 +167,10 @@ Action decide(const CheckpointObject& object, const Need& need, const Observed& 
               const MachineOptions& options = {});
 
 // Sets a condition, keeping its lastTransitionTime when its status is unchanged.
+// WorkspaceRunning is True and status.runningOn names the node: the one
+// state in which a resource's archive is nobody's only copy.
+bool runs_somewhere_known(const kube::WorkspaceCheckpointStatus& status);
+
 void set_condition(kube::WorkspaceCheckpointStatus& status, std::string_view type, kube::ConditionStatus value,
                    std::string reason, std::string message, std::int64_t generation, kube::Time now);
 

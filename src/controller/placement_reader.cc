@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "controller/checkpoint_reconciler.h"
+
 namespace wscp::controller {
 
 namespace {
@@ -46,8 +48,12 @@ Result<std::string> workspace_namespace(const Workspace& workspace, const Tenanc
 }
 
 ClusterPlacementReader::ClusterPlacementReader(NodeLister nodes, AgentDirectory& agents, AgentClientFactory& clients,
-                                               ClusterPlacementOptions options)
-    : nodes_(std::move(nodes)), agents_(agents), clients_(clients), options_(std::move(options)) {}
+                                               ClusterPlacementOptions options, CheckpointGetter checkpoints)
+    : nodes_(std::move(nodes)),
+      agents_(agents),
+      clients_(clients),
+      options_(std::move(options)),
+      checkpoints_(std::move(checkpoints)) {}
 
 Result<Workspace> ClusterPlacementReader::find_on(const std::string& node, const kube::WorkspaceRef& ref) {
   auto client = clients_.client_for(node);
@@ -103,12 +109,50 @@ std::optional<kube::AdoptedCheckpoint> ClusterPlacementReader::agent_checkpoint(
   return *adopted;
 }
 
-Result<Placement> ClusterPlacementReader::place(const CheckpointObject& object) {
-  if (!object.spec.workspace) {
-    return Error(ErrorCode::kUnsupported,
-                 "spec.restoreFrom is not handled by this controller version: delete this resource, and move the "
-                 "workspace with one that names it (spec.workspace) and a destination");
+Result<Placement> ClusterPlacementReader::restore_source(const CheckpointObject& object) {
+  const std::string name = object.spec.restore_from->name;
+  if (!checkpoints_) return Error(ErrorCode::kUnsupported, "spec.restoreFrom is not handled by this controller");
+  auto raw = checkpoints_(object.ns, name);
+  if (!raw) {
+    if (raw.error().code() == ErrorCode::kNotFound)
+      return Error(ErrorCode::kNotFound, "spec.restoreFrom names WorkspaceCheckpoint " + name +
+                                             ", which is not in namespace " + object.ns);
+    return Error(ErrorCode::kUnavailable, "cannot read WorkspaceCheckpoint " + name + ": " + raw.error().message());
   }
+  auto from = parse_checkpoint_object(*raw);
+  if (!from) return from.error().wrap("spec.restoreFrom");
+  const auto& s = from->status;
+  if (!s.finished_at) {
+    return Error(ErrorCode::kUnavailable, "WorkspaceCheckpoint " + name + " has not finished (phase " +
+                                              std::string(kube::to_string(s.phase.value_or(
+                                                  kube::CheckpointPhase::kPending))) + ")");
+  }
+  if (!s.checkpoint || !s.workspace_id || !s.source_node) {
+    return Error(ErrorCode::kInvalidArgument, "WorkspaceCheckpoint " + name +
+                                                  " has made no archive (status.checkpoint is empty): restore one "
+                                                  "that is Checkpointed");
+  }
+  if (const auto* running = s.condition(kube::kConditionWorkspaceRunning);
+      running && running->status != kube::ConditionStatus::kFalse) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "workspace " + *s.workspace_id + " of WorkspaceCheckpoint " + name + " is not known to be stopped" +
+                     (s.running_on ? " (it runs on " + s.running_on->node + ")" : "") +
+                     ": restoring its archive would run it twice; move it with spec.workspace instead");
+  }
+  if (from->deleting) {
+    return Error(ErrorCode::kInvalidArgument, "WorkspaceCheckpoint " + name +
+                                                  " is being deleted (its workspace is resumed on its source)");
+  }
+  Placement placement;
+  placement.source_node = *s.source_node;
+  placement.workspace_id = *s.workspace_id;
+  placement.restore_from = *s.checkpoint;
+  return with_destination(object, std::move(placement), std::nullopt);
+}
+
+Result<Placement> ClusterPlacementReader::place(const CheckpointObject& object) {
+  if (object.spec.restore_from) return restore_source(object);
+  if (!object.spec.workspace) return Error(ErrorCode::kInvalidArgument, "spec names no workspace");
   const auto& ref = *object.spec.workspace;
   std::string source;
   Workspace workspace;
@@ -142,8 +186,13 @@ Result<Placement> ClusterPlacementReader::place(const CheckpointObject& object) 
   placement.source_node = source;
   placement.workspace_id = workspace.id;
   placement.adopt = std::move(adopt);
-  if (!object.spec.destination) return placement;
+  return with_destination(object, std::move(placement), workspace.memory_bytes);
+}
 
+Result<Placement> ClusterPlacementReader::with_destination(const CheckpointObject& object, Placement placement,
+                                                           std::optional<std::uint64_t> memory_bytes) {
+  if (!object.spec.destination) return placement;
+  const std::string source = placement.source_node;
   PlacementRequest request;
   for (const auto& json : nodes_()) {
     if (auto node = parse_node(json)) request.nodes.push_back(std::move(*node));
@@ -156,7 +205,7 @@ Result<Placement> ClusterPlacementReader::place(const CheckpointObject& object) 
     state.termination_notice = agent.termination_notice.has_value() && agent.termination_notice->kind != "rebalance";
     request.agents.emplace(agent.node, state);
   }
-  request.needs.memory_bytes = workspace.memory_bytes;
+  request.needs.memory_bytes = memory_bytes;
   request.destination = *object.spec.destination;
   request.source_node = source;
   auto decision = choose_destination(request, options_.policy);

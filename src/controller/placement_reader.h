@@ -44,11 +44,19 @@ struct ClusterPlacementOptions {
 class ClusterPlacementReader final : public PlacementReader {
  public:
   using NodeLister = std::function<std::vector<nlohmann::json>()>;
+  // A WorkspaceCheckpoint by namespace and name, as the API server has it
+  // (the resource spec.restoreFrom names).
+  using CheckpointGetter = std::function<Result<nlohmann::json>(const std::string& ns, const std::string& name)>;
   ClusterPlacementReader(NodeLister nodes, AgentDirectory& agents, AgentClientFactory& clients,
-                         ClusterPlacementOptions options);
+                         ClusterPlacementOptions options, CheckpointGetter checkpoints = {});
   Result<Placement> place(const CheckpointObject& object) override;
 
  private:
+  // spec.restoreFrom: the archive the named resource made, and where from.
+  Result<Placement> restore_source(const CheckpointObject& object);
+  // Picks the destination for a workspace of `memory_bytes` now on `source`.
+  Result<Placement> with_destination(const CheckpointObject& object, Placement placement,
+                                     std::optional<std::uint64_t> memory_bytes);
   // The workspace on `node`, as its agent lists it.
   Result<agent::inventory::Workspace> find_on(const std::string& node, const kube::WorkspaceRef& ref);
   // The node whose agent lists the workspace.
@@ -62,6 +70,7 @@ class ClusterPlacementReader final : public PlacementReader {
   AgentDirectory& agents_;
   AgentClientFactory& clients_;
   ClusterPlacementOptions options_;
+  CheckpointGetter checkpoints_;
 };
 
 }  // namespace wscp::controller

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "controller/checkpoint_reconciler.h"
+#include "controller/migration_machine.h"
 #include "kube/api_error.h"
 #include "kube/resource.h"
 
@@ -14,9 +15,11 @@ std::optional<RetainedCheckpoint> retained_checkpoint(const nlohmann::json& obje
   if (!parsed || parsed->deleting) return std::nullopt;
   const auto& s = parsed->status;
   if (!s.workspace_id || !s.finished_at) return std::nullopt;
-  const auto* running = s.condition(kube::kConditionWorkspaceRunning);
-  return RetainedCheckpoint{parsed->ns,  parsed->name, parsed->uid, *s.workspace_id, *s.finished_at,
-                            running && running->status == kube::ConditionStatus::kTrue};
+  // A source not released still holds the workspace lock, and its stopped
+  // copy is recorded only here: the resource stays.
+  const auto* released = s.condition(kube::kConditionSourceReleased);
+  const bool settled = runs_somewhere_known(s) && !(released && released->status != kube::ConditionStatus::kTrue);
+  return RetainedCheckpoint{parsed->ns, parsed->name, parsed->uid, *s.workspace_id, *s.finished_at, settled};
 }
 
 std::vector<RetainedCheckpoint> beyond_keep_last(std::vector<RetainedCheckpoint> same_workspace,
@@ -48,7 +51,13 @@ kube::WorkResult RetentionSweeper::reconcile(const std::string& key) {
   const std::string workspace = key.substr(slash + 1);
   std::vector<RetainedCheckpoint> same;
   std::map<std::string, nlohmann::json> raw_by_uid;
+  const auto text_at = [](const nlohmann::json& j, const char* pointer) {
+    const nlohmann::json::json_pointer p(pointer);
+    return j.contains(p) && j.at(p).is_string() ? j.at(p).get<std::string>() : std::string();
+  };
   for (auto& object : list_()) {
+    // Only this workspace's resources are parsed: the cache holds them all.
+    if (text_at(object, "/metadata/namespace") != ns || text_at(object, "/status/workspaceId") != workspace) continue;
     auto c = retained_checkpoint(object);
     if (!c || c->ns != ns || c->workspace_id != workspace) continue;
     raw_by_uid[c->uid] = std::move(object);
@@ -62,9 +71,9 @@ kube::WorkResult RetentionSweeper::reconcile(const std::string& key) {
       if (kube::is_not_found(removed.error()) || kube::is_conflict(removed.error())) continue;  // gone or replaced
       return kube::WorkResult::retry(removed.error());
     }
-    const std::string why = "deleted by retention: workspace " + workspace + " has " + std::to_string(keep_last_) +
-                            " newer finished WorkspaceCheckpoints in " + ns + " (--keep-last " +
-                            std::to_string(keep_last_) + ")";
+    const std::string why = "deleted by retention: beyond the newest " + std::to_string(keep_last_) +
+                            " finished WorkspaceCheckpoints of workspace " + workspace + " in " + ns +
+                            " (--keep-last)";
     auto told = events_.record(kube::ObjectReference::of(kube::resources::kWorkspaceCheckpoints, raw_by_uid[old.uid]),
                                kube::EventType::kNormal, "Retention", "Delete", why);
     if (!told) logger_->warning("event not recorded", {{"reason", "Retention"}, {"error", told.error().describe()}});

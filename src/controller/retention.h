@@ -3,9 +3,9 @@
 // Keep-last-N: of the finished WorkspaceCheckpoints of one workspace in one
 // namespace, the newest N stay and the older ones are deleted (their
 // finalizer then deletes their archives, as for any deletion). A resource
-// whose workspace runs nowhere known is never deleted by retention: its
-// archive may be the workspace's only copy, and the resource says where it
-// is.
+// whose workspace runs nowhere known, or whose source was not released, is
+// never deleted by retention: its archive may be the workspace's only copy
+// (or its source still needs it), and the resource says where it is.
 
 #include <cstddef>
 #include <functional>
@@ -29,7 +29,10 @@ struct RetainedCheckpoint {
   std::string uid;
   std::string workspace_id;
   kube::Time finished_at;
-  bool workspace_running = false;  // WorkspaceRunning is True
+  // It runs somewhere known (runs_somewhere_known) and its source, if it
+  // moved, was released: deleting the resource and its archive loses
+  // nothing.
+  bool workspace_running = false;
 };
 
 // The resource as retention sees it; nullopt when retention does not count

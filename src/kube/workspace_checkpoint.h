@@ -62,6 +62,7 @@ inline constexpr std::string_view kConditionWorkspaceRunning = "WorkspaceRunning
 inline constexpr std::string_view kConditionCheckpointed = "Checkpointed";
 inline constexpr std::string_view kConditionRestored = "Restored";
 inline constexpr std::string_view kConditionDeadlineMet = "DeadlineMet";
+inline constexpr std::string_view kConditionSourceReleased = "SourceReleased";
 
 // ---- spec ----
 

@@ -161,13 +161,14 @@ Result<ImageCollection> collect_unreferenced_images(NodeServices& node, std::chr
 
 Result<CheckpointDeletion> delete_checkpoint(NodeServices& node, const std::string& workspace_id,
                                              const std::string& checkpoint_id,
-                                             std::optional<std::chrono::seconds> collect_with_grace,
+                                             const std::function<std::optional<std::chrono::seconds>()>& collect_with_grace,
                                              const OperationContext& ctx) {
   auto deleted = delete_checkpoint_archives(node, workspace_id, checkpoint_id, ctx);
   if (!deleted) return deleted.error();
   CheckpointDeletion result{*deleted, std::nullopt, std::nullopt};
-  if (!collect_with_grace) return result;
-  auto collected = collect_unreferenced_images(node, *collect_with_grace, ctx);
+  const auto grace = collect_with_grace();
+  if (!grace) return result;
+  auto collected = collect_unreferenced_images(node, *grace, ctx);
   if (collected) result.images = std::move(*collected);
   else result.collection_failed = collected.error();
   return result;
@@ -183,7 +184,7 @@ std::string CheckpointDeletion::describe(const std::string& workspace_id, const 
     text += "; images: " + std::to_string(images->removed.size()) + " removed, " + std::to_string(images->kept) +
             " kept";
   }
-  if (collection_failed) text += "; images were not collected: " + collection_failed->describe();
+  if (collection_failed) text += "; " + collection_failed->describe();
   return text;
 }
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,7 +34,7 @@ Result<DeletedCheckpoint> delete_checkpoint_archives(NodeServices& node, const s
 
 struct ImageCollection {
   std::vector<std::string> removed;  // image ids
-  std::size_t kept = 0;              // referenced, or younger than the grace
+  std::size_t kept = 0;  // referenced, younger than the grace, or stored again since listed
 };
 
 // Removes the stored images that no sealed checkpoint's manifest names and
@@ -57,9 +58,12 @@ struct CheckpointDeletion {
   std::string describe(const std::string& workspace_id, const std::string& checkpoint_id) const;
 };
 
+// `collect_with_grace` is asked once the checkpoint is gone (a refused
+// deletion collects nothing): the grace to collect images with, or nullopt
+// to collect none this time.
 Result<CheckpointDeletion> delete_checkpoint(NodeServices& node, const std::string& workspace_id,
                                              const std::string& checkpoint_id,
-                                             std::optional<std::chrono::seconds> collect_with_grace,
+                                             const std::function<std::optional<std::chrono::seconds>()>& collect_with_grace,
                                              const OperationContext& ctx);
 
 }  // namespace wscp::migration

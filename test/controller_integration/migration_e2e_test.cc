@@ -141,6 +141,51 @@ TEST_CASE("controller e2e: a workspace of another namespace is refused, and keep
   n1.remove(name);
 }
 
+TEST_CASE("controller e2e: spec.restoreFrom restores a kept checkpoint on node-2, and releases node-1") {
+  Cluster cluster;
+  const auto& kube = cluster.kube;
+  const std::string& team = cluster.team;
+  TwoNodes nodes(cluster);
+  auto& n1 = nodes.n1;
+  auto& n2 = nodes.n2;
+  const std::string name = wt::unique_name("e2e-kept");
+  start_counter(n1, name, team);
+  auto controller = cluster.controller("e2e-restore-from");
+
+  // A checkpoint without a destination: the workspace stays stopped on node-1.
+  json keep = move_resource(team, name, "node-1", "node-2", "keep-" + name);
+  keep["spec"].erase("destination");
+  cluster.apply(keep);
+  json kept;
+  REQUIRE_MESSAGE(wt::eventually(240s,
+                                 [&] {
+                                   kept = get_object(kube, team, "keep-" + name);
+                                   return phase_of(kept) == "Checkpointed" && kept["status"].contains("finishedAt");
+                                 }),
+                  kept.dump(2), "\n", controller->log());
+  REQUIRE_FALSE(n1.client().inspect_container(name)->running());
+  const long long frozen = n1.count(name);
+
+  json back = {{"apiVersion", "wscp.dev/v1alpha1"},
+               {"kind", "WorkspaceCheckpoint"},
+               {"metadata", {{"name", "back-" + name}, {"namespace", team}}},
+               {"spec", {{"restoreFrom", {{"name", "keep-" + name}}}, {"destination", {{"node", "node-2"}}}}}};
+  cluster.apply(back);
+  const json restored = wait_final(cluster, "back-" + name, [&] {
+    return "controller:\n" + controller->log() + "\nagent-2:\n" + nodes.agent2->log();
+  });
+  INFO(restored.dump(2));
+  REQUIRE(phase_of(restored) == "Restored");
+  CHECK(restored.at("status").at("checkpoint").at("id") == kept.at("status").at("checkpoint").at("id"));
+  CHECK(restored.at("status").at("runningOn").at("node") == "node-2");
+  // node-2 counts on from where node-1 froze it; node-1's stopped copy is gone.
+  REQUIRE(n2.client().inspect_container(name)->running());
+  CHECK(n2.count(name) >= frozen);
+  CHECK(wt::eventually(30s, [&] { return n2.count(name) > frozen; }));
+  CHECK_FALSE(*n1.client().container_exists(name));
+  n2.remove(name);
+}
+
 TEST_CASE("controller e2e: a termination taint on node-1 moves each of its workspaces to node-2 exactly once") {
   Cluster cluster;
   const auto& kube = cluster.kube;

@@ -121,13 +121,12 @@ Result<Outcome> MigrationPhaseRunner::run(const Request& request, RunContext& ru
     case Kind::kDelete: {
       run.begin_step("delete");
       auto done = migration::delete_checkpoint(node, request.workspace, request.checkpoint_id,
-                                               collection_due(node), run.ctx);
+                                               [&] { return collection_due(node); }, run.ctx);
       if (!done) return done.error();
       out.workspace_id = request.workspace;
       out.archive_bytes = done->deleted.bytes;
       if (done->images) out.images = done->images->removed;
-      if (done->collection_failed)
-        out.warnings.push_back("images were not collected: " + done->collection_failed->describe());
+      if (done->collection_failed) out.warnings.push_back(done->collection_failed->describe());
       return out;
     }
   }

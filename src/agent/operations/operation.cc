@@ -106,8 +106,11 @@ class Reader {
   void merge(const Error& e) { problems_.push_back(e.message()); }
   const std::string& where() const { return where_; }
 
+  // Fields this version does not know are not refused (see outcome_from_json).
+  void ignore_unknown_fields() { ignore_unknown_ = true; }
+
   Status finish() {
-    if (j_.is_object()) {
+    if (j_.is_object() && !ignore_unknown_) {
       for (const auto& [key, value] : j_.items()) {
         if (!seen_.contains(key)) problems_.push_back(where_ + key + " is not a known field");
       }
@@ -134,6 +137,7 @@ class Reader {
   const json& j_;
   std::string where_;
   std::set<std::string> seen_;
+  bool ignore_unknown_ = false;
   std::vector<std::string> problems_;
 };
 
@@ -303,6 +307,9 @@ Result<Outcome> outcome_from_json(const json& j, std::string_view where) {
   o.duration_ms = in.i64("durationMs");
   o.cut_through = in.boolean("cutThrough");
   o.warnings = in.strings("warnings");
+  // A result is read by controllers (and agents, from their records) of
+  // other versions: what a newer one adds is ignored, not refused.
+  in.ignore_unknown_fields();
   if (const json* criu = in.sub("criu")) {
     if (!criu->is_array()) in.problem(std::string(where) + "criu must be an array");
     else

@@ -57,7 +57,7 @@ Script fails(std::string why, std::optional<agent::operations::Recovery> recover
 
 // The world the controller reads: placements, preflight verdicts, agents.
 struct World {
-  Result<Placement> placement = Placement{"node-1", "ws-dev", std::string("node-2"), std::nullopt};
+  Result<Placement> placement = Placement{"node-1", "ws-dev", std::string("node-2"), std::nullopt, std::nullopt};
   std::optional<std::string> preflight_refusal;
   std::map<Kind, Script> scripts;  // how every attempt of a kind ends
   std::map<Kind, std::vector<Script>> first_attempts;  // how the first ones end, in order
@@ -878,7 +878,7 @@ TEST_CASE("cut through: not while deleting, without a destination, or when the c
     auto o = migration_object();
     o.spec.destination.reset();
     World w;
-    w.placement = Placement{"node-1", "ws-dev", std::nullopt, std::nullopt};
+    w.placement = Placement{"node-1", "ws-dev", std::nullopt, std::nullopt, std::nullopt};
     w.runs_for[Kind::kCheckpoint] = 3;
     run(o, w, 60, false, MachineOptions{true});
     CHECK(o.status.phase == CheckpointPhase::kCheckpointed);
@@ -908,7 +908,7 @@ namespace {
 // notice): its operation is already there when the controller plans.
 World world_with_agent_checkpoint(State state) {
   World w;
-  Placement p{"node-1", "ws-dev", std::string("node-2"), std::nullopt};
+  Placement p{"node-1", "ws-dev", std::string("node-2"), std::nullopt, std::nullopt};
   p.adopt = kube::AdoptedCheckpoint{"evac-aws-i-0abc", "evacuate-aws-i-0abc-ws-dev", std::nullopt};
   w.placement = p;
   Operation op;
@@ -1010,4 +1010,110 @@ TEST_CASE("an adopted checkpoint the agent starts a little later is waited for, 
   CHECK(restore.checkpoint_id == "evac-aws-i-0abc");
   CHECK(restore.store == "agent-store");
   CHECK(o.status.checkpoint->store == "agent-store");
+}
+
+namespace {
+
+// spec.restoreFrom of a resource that checkpointed ws-dev on node-1 as
+// archive "wscp-earlier" in store "main" and left it stopped there.
+CheckpointObject restore_from_object() {
+  CheckpointObject o;
+  o.ns = "team-a";
+  o.name = "bring-back";
+  o.uid = "9a9a9a9a-1b2c-4d5e-8f90-123456789abc";
+  o.generation = 1;
+  o.spec.restore_from = kube::RestoreFrom{"earlier"};
+  o.spec.destination = kube::Destination{};
+  return o;
+}
+
+Placement restore_from_placement() {
+  Placement p{"node-1", "ws-dev", std::string("node-2"), std::nullopt, std::nullopt};
+  p.restore_from = kube::CheckpointRecord{"wscp-earlier", "main", 4096, std::nullopt, false};
+  return p;
+}
+
+std::size_t starts_of(const World& w, Kind kind) {
+  std::size_t n = 0;
+  for (const auto& [id, op] : w.operations) n += op.request.kind == kind ? 1 : 0;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("restoreFrom: the named resource's archive is pre-flighted, restored, and its source released") {
+  auto o = restore_from_object();
+  World w;
+  w.placement = restore_from_placement();
+  run(o, w);
+  REQUIRE(o.status.phase == CheckpointPhase::kRestored);
+  CHECK(starts_of(w, Kind::kCheckpoint) == 0);
+  const std::string restore = operation_id_for(o, CheckpointStep::kRestore);
+  REQUIRE(w.operations.count(restore) == 1);
+  CHECK(w.node_of.at(restore) == "node-2");
+  CHECK(w.operations.at(restore).request.checkpoint_id == "wscp-earlier");
+  CHECK(w.operations.at(restore).request.workspace == "ws-dev");
+  CHECK(w.operations.at(restore).request.store == "main");
+  const std::string release = operation_id_for(o, CheckpointStep::kRelease);
+  REQUIRE(w.operations.count(release) == 1);
+  CHECK(w.node_of.at(release) == "node-1");
+  REQUIRE(o.status.checkpoint);
+  CHECK(o.status.checkpoint->id == "wscp-earlier");
+  CHECK(o.status.running_on->node == "node-2");
+  CHECK(condition(o, kube::kConditionSourceReleased).status == ConditionStatus::kTrue);
+  CHECK(has_note(w, "Moved"));
+}
+
+TEST_CASE("restoreFrom: a failed restore ends Failed and resumes nothing: the named resource keeps the workspace") {
+  auto o = restore_from_object();
+  World w;
+  w.placement = restore_from_placement();
+  w.scripts[Kind::kRestore] = fails("no room for it");
+  run(o, w);
+  CHECK(o.status.phase == CheckpointPhase::kFailed);
+  CHECK(starts_of(w, Kind::kResume) == 0);
+  CHECK(starts_of(w, Kind::kRelease) == 0);
+  CHECK(o.status.message.find("WorkspaceCheckpoint earlier") != std::string::npos);
+  CHECK(condition(o, kube::kConditionWorkspaceRunning).status == ConditionStatus::kFalse);
+  // Deleted, it leaves the archive to the named resource.
+  o.deleting = true;
+  run(o, w);
+  CHECK(starts_of(w, Kind::kDelete) == 0);
+  CHECK(w.log.back() == "remove finalizer");
+}
+
+TEST_CASE("restoreFrom: a destination refusing the preflight ends Failed without a resume") {
+  auto o = restore_from_object();
+  World w;
+  w.placement = restore_from_placement();
+  w.preflight_refusal = "no room";
+  run(o, w);
+  CHECK(o.status.phase == CheckpointPhase::kFailed);
+  CHECK(w.operations.empty());
+  CHECK(has_note(w, "PreflightRefused"));
+}
+
+TEST_CASE("restoreFrom: deleted once restored, it deletes the archive it restored") {
+  auto o = restore_from_object();
+  World w;
+  w.placement = restore_from_placement();
+  run(o, w);
+  REQUIRE(o.status.phase == CheckpointPhase::kRestored);
+  o.deleting = true;
+  run(o, w);
+  const std::string id = operation_id_for(o, CheckpointStep::kDeleteArchive);
+  REQUIRE(w.operations.count(id) == 1);
+  CHECK(w.operations.at(id).request.checkpoint_id == "wscp-earlier");
+  CHECK(w.node_of.at(id) == "node-2");
+  CHECK(has_note(w, "ArchiveDeleted"));
+}
+
+TEST_CASE("a release that fails is recorded in the SourceReleased condition") {
+  auto o = migration_object();
+  World w;
+  w.scripts[Kind::kRelease] = fails("podman unreachable", std::nullopt, "unavailable");
+  run(o, w);
+  REQUIRE(o.status.phase == CheckpointPhase::kRestored);
+  CHECK(condition(o, kube::kConditionSourceReleased).status == ConditionStatus::kFalse);
+  CHECK(has_note(w, "ReleaseFailed"));
 }

@@ -153,6 +153,8 @@ struct World {
   std::vector<json> nodes;
   int node_lists = 0;
   ClusterPlacementOptions options;
+  std::map<std::string, json> checkpoints;  // "<ns>/<name>" -> WorkspaceCheckpoint
+  bool can_read_checkpoints = true;
 
   // A live agent on `node` (with its Lease) listing `workspaces`.
   void agent(const std::string& node, std::vector<Workspace> workspaces) {
@@ -172,7 +174,14 @@ struct World {
           ++node_lists;
           return nodes;
         },
-        directory, clients, options);
+        directory, clients, options,
+        can_read_checkpoints ? ClusterPlacementReader::CheckpointGetter(
+                                   [this](const std::string& ns, const std::string& name) -> Result<json> {
+                                     auto it = checkpoints.find(ns + "/" + name);
+                                     if (it == checkpoints.end()) return Error(ErrorCode::kNotFound, "not found");
+                                     return it->second;
+                                   })
+                             : ClusterPlacementReader::CheckpointGetter());
     return reader.place(object);
   }
 };
@@ -537,16 +546,96 @@ TEST_CASE("placement reader: the only candidate being cordoned is kInvalidArgume
   CHECK(has(placed.error().message(), "cordoned"));
 }
 
-TEST_CASE("placement reader: spec.restoreFrom without a workspace is kUnsupported") {
+// A finished WorkspaceCheckpoint in team-a that checkpointed ws1 on node-a
+// (archive wscp-earlier in store main); `running`: its WorkspaceRunning.
+json earlier_checkpoint(kube::ConditionStatus running = kube::ConditionStatus::kFalse, bool finished = true) {
+  kube::WorkspaceCheckpointStatus s;
+  s.phase = finished ? kube::CheckpointPhase::kCheckpointed : kube::CheckpointPhase::kCheckpointing;
+  s.workspace_id = "ws1";
+  s.source_node = "node-a";
+  if (finished) {
+    s.checkpoint = kube::CheckpointRecord{"wscp-earlier", "main", 1024, std::nullopt, false};
+    s.finished_at = kube::Time{} + std::chrono::hours(500000);
+  }
+  kube::Condition c;
+  c.type = std::string(kube::kConditionWorkspaceRunning);
+  c.status = running;
+  c.reason = "StoppedForCheckpoint";
+  c.last_transition_time = kube::Time{} + std::chrono::hours(500000);
+  s.conditions.push_back(c);
+  if (running == kube::ConditionStatus::kTrue) s.running_on = kube::RunningOn{"node-a", std::nullopt, std::nullopt};
+  return {{"apiVersion", "wscp.dev/v1alpha1"},
+          {"kind", "WorkspaceCheckpoint"},
+          {"metadata", {{"name", "earlier"}, {"namespace", "team-a"}, {"uid", "u-earlier"}}},
+          {"spec", {{"workspace", {{"node", "node-a"}, {"container", "ws1-app"}}}}},
+          {"status", s.to_json()}};
+}
+
+CheckpointObject restore_earlier(std::optional<kube::Destination> destination = kube::Destination{}) {
+  CheckpointObject object = object_for(std::nullopt, std::move(destination));
+  object.spec.restore_from = kube::RestoreFrom{"earlier"};
+  return object;
+}
+
+TEST_CASE("placement reader: spec.restoreFrom restores the named resource's archive, from its source, elsewhere") {
   World world;
   world.nodes = {node_json("node-a"), node_json("node-b")};
-  world.agent("node-a", {workspace("ws1")});
   world.agent("node-b", {});
-  CheckpointObject object = object_for(std::nullopt, to_node("node-b"));
-  object.spec.restore_from = kube::RestoreFrom{"earlier-checkpoint"};
-  auto placed = world.place(object);
+  world.checkpoints["team-a/earlier"] = earlier_checkpoint();
+  auto placed = world.place(restore_earlier());
+  REQUIRE_MESSAGE(placed.ok(), describe(placed));
+  CHECK(placed->source_node == "node-a");
+  CHECK(placed->workspace_id == "ws1");
+  CHECK(placed->destination_node == "node-b");
+  REQUIRE(placed->restore_from);
+  CHECK(placed->restore_from->id == "wscp-earlier");
+  CHECK(placed->restore_from->store == "main");
+  CHECK(world.clients.asked.empty());  // no workspace is looked for: it is stopped
+}
+
+TEST_CASE("placement reader: spec.restoreFrom of a resource that is not there, or in another namespace, is kNotFound") {
+  World world;
+  world.nodes = {node_json("node-a"), node_json("node-b")};
+  world.agent("node-b", {});
+  world.checkpoints["team-b/earlier"] = earlier_checkpoint();
+  auto placed = world.place(restore_earlier());
+  REQUIRE_FALSE(placed.ok());
+  CHECK(placed.error().code() == ErrorCode::kNotFound);
+  CHECK(has(placed.error().message(), "earlier"));
+  CHECK(has(placed.error().message(), "team-a"));
+}
+
+TEST_CASE("placement reader: spec.restoreFrom waits for the named resource to finish") {
+  World world;
+  world.nodes = {node_json("node-a"), node_json("node-b")};
+  world.agent("node-b", {});
+  world.checkpoints["team-a/earlier"] = earlier_checkpoint(kube::ConditionStatus::kTrue, false);
+  auto placed = world.place(restore_earlier());
+  REQUIRE_FALSE(placed.ok());
+  CHECK(placed.error().code() == ErrorCode::kUnavailable);
+  CHECK(has(placed.error().message(), "has not finished"));
+}
+
+TEST_CASE("placement reader: spec.restoreFrom of a workspace that runs is refused: it would run twice") {
+  World world;
+  world.nodes = {node_json("node-a"), node_json("node-b")};
+  world.agent("node-b", {});
+  for (auto running : {kube::ConditionStatus::kTrue, kube::ConditionStatus::kUnknown}) {
+    world.checkpoints["team-a/earlier"] = earlier_checkpoint(running);
+    auto placed = world.place(restore_earlier());
+    REQUIRE_FALSE(placed.ok());
+    CHECK(placed.error().code() == ErrorCode::kInvalidArgument);
+    CHECK(has(placed.error().message(), "would run it twice"));
+  }
+}
+
+TEST_CASE("placement reader: spec.restoreFrom without a way to read resources is kUnsupported") {
+  World world;
+  world.nodes = {node_json("node-a"), node_json("node-b")};
+  world.agent("node-b", {});
+  world.can_read_checkpoints = false;
+  auto placed = world.place(restore_earlier(to_node("node-b")));
   REQUIRE_FALSE(placed.ok());
   CHECK(placed.error().code() == ErrorCode::kUnsupported);
   CHECK(has(placed.error().message(), "restoreFrom"));
-  CHECK(world.clients.asked.empty());
 }

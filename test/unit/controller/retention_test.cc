@@ -32,6 +32,7 @@ json checkpoint(const std::string& ns, const std::string& name, const std::strin
   c.reason = running ? "Restored" : "RestoreFailed";
   c.last_transition_time = kT0;
   s.conditions.push_back(c);
+  if (running) s.running_on = kube::RunningOn{"node-2", std::nullopt, std::nullopt};
   return {{"apiVersion", "wscp.dev/v1alpha1"},
           {"kind", "WorkspaceCheckpoint"},
           {"metadata", {{"name", name}, {"namespace", ns}}},
@@ -62,6 +63,19 @@ TEST_CASE("retention: the newest N finished resources of a workspace stay; older
   CHECK(names(beyond_keep_last(cs, 1)) == std::vector<std::string>{"c", "b", "a"});
 }
 
+TEST_CASE("retention: a resource whose source was not released is kept") {
+  json unreleased = checkpoint("t", "unreleased", "ws", 1);
+  unreleased["metadata"]["uid"] = "u";
+  kube::Condition c;
+  c.type = std::string(kube::kConditionSourceReleased);
+  c.status = kube::ConditionStatus::kFalse;
+  c.reason = "ReleaseFailed";
+  c.last_transition_time = kT0;
+  unreleased["status"]["conditions"].push_back(c.to_json());
+  std::vector<RetainedCheckpoint> cs{parsed(unreleased), parsed(checkpoint("t", "new", "ws", 3))};
+  CHECK(names(beyond_keep_last(cs, 1)).empty());
+}
+
 TEST_CASE("retention: a resource whose workspace runs nowhere known is kept, though it counts") {
   std::vector<RetainedCheckpoint> cs{parsed(checkpoint("t", "old", "ws", 1)),
                                      parsed(checkpoint("t", "stopped", "ws", 2, false)),
@@ -70,7 +84,13 @@ TEST_CASE("retention: a resource whose workspace runs nowhere known is kept, tho
 }
 
 TEST_CASE("retention: unfinished, unnamed-workspace and deleting resources are not counted") {
-  CHECK_FALSE(retained_checkpoint(checkpoint("t", "running", "ws", 1, true, false)).has_value());
+  json unfinished = checkpoint("t", "running", "ws", 1, true, false);
+  unfinished["metadata"]["uid"] = "u";
+  CHECK_FALSE(retained_checkpoint(unfinished).has_value());
+  json unnamed = checkpoint("t", "unnamed", "ws", 1);
+  unnamed["metadata"]["uid"] = "u";
+  unnamed["status"].erase("workspaceId");
+  CHECK_FALSE(retained_checkpoint(unnamed).has_value());
   json deleting = checkpoint("t", "going", "ws", 1);
   deleting["metadata"]["uid"] = "u";
   deleting["metadata"]["deletionTimestamp"] = "2030-01-01T00:00:00Z";
@@ -114,7 +134,8 @@ TEST_CASE("retention: the sweep deletes what is beyond N in its namespace and wo
   REQUIRE(recorded->items.size() == 2);
   for (const auto& e : recorded->items) {
     CHECK(e.value("reason", "") == "Retention");
-    CHECK(e.value("note", "").find("workspace ws has 1 newer finished") != std::string::npos);
+    CHECK(e.value("note", "").find("beyond the newest 1 finished WorkspaceCheckpoints of workspace ws") !=
+          std::string::npos);
   }
 
   // Again: nothing more goes.

@@ -160,6 +160,17 @@ TEST_CASE("phase runner: deletions collect images at most once an interval, and 
   REQUIRE_MESSAGE(first.ok(), (first.ok() ? "" : first.error().describe()));
   CHECK(first->images == std::vector<std::string>{"sha256:" + std::string(64, '1')});
 
+  // A deletion refused (the source still holds the lock for c-1) collects
+  // nothing and does not count as a collection.
+  w.clock->sleep_for(w.destination.services.settings.image_collection_interval);
+  store_orphan_image(w, '3');
+  Request refused = deletion("c-1");
+  refused.workspace = "ws-1";
+  REQUIRE_FALSE(run_one(w, refused).ok());
+  auto after_refusal = run_one(w, deletion("c-4x"));
+  REQUIRE(after_refusal.ok());
+  CHECK(after_refusal->images == std::vector<std::string>{"sha256:" + std::string(64, '3')});
+
   store_orphan_image(w, '2');
   auto soon = run_one(w, deletion("c-2x"));
   REQUIRE(soon.ok());
@@ -177,7 +188,7 @@ TEST_CASE("phase runner: deletions collect images at most once an interval, and 
   REQUIRE_MESSAGE(damaged.ok(), (damaged.ok() ? "" : damaged.error().describe()));
   CHECK(damaged->images.empty());
   REQUIRE(damaged->warnings.size() == 1);
-  CHECK(damaged->warnings[0].find("images were not collected") != std::string::npos);
+  CHECK(damaged->warnings[0].find("no image was collected") != std::string::npos);
   CHECK(damaged->warnings[0].find("c-7") != std::string::npos);
   CHECK(w.objects->list("images/sha256/" + std::string(64, '2'))->size() == 1);
 }
