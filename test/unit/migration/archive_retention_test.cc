@@ -134,12 +134,14 @@ TEST_CASE("retention: a checkpoint its source still holds the workspace lock for
   CHECK(checkpoint_objects(w, *plan) == before);
 
   // Once the source is done with it (here: the lock freed, as recovery of
-  // a plan that froze nothing does), nothing can restore it: it goes.
+  // a plan that froze nothing does), nothing can restore it: it goes, even
+  // while the lock is held again, for another checkpoint.
   REQUIRE(WorkspaceLock(w.documents, {}, "ws-1").release("node-a", "c-1").ok());
+  REQUIRE(WorkspaceLock(w.documents, {}, "ws-1").acquire("node-a", "c-2", std::chrono::seconds(60)).ok());
   auto deleted = delete_checkpoint_archives(w.source.services, "ws-1", "c-1", OperationContext{});
   REQUIRE_MESSAGE(deleted.ok(), deleted.error().describe());
+  CHECK(deleted->objects == before);
   CHECK(checkpoint_objects(w, *plan) == 0);
-  CHECK(w.a.containers.at("web").running());
 }
 
 TEST_CASE("retention: a tampered manifest keeps its checkpoint and stops image collection") {
