@@ -117,8 +117,13 @@ Result<Observed> CheckpointReconciler::observe(const CheckpointObject& object, c
     }
     case Need::Kind::kOperation: {
       if (need.request.kind != agent::operations::Kind::kDelete) {
-        // Every step of a move waits for its agent.
+        // Every step of a move waits for its agent; the release a bounded
+        // time (the workspace runs on the destination by then).
         auto read = read_operation(need.node, need);
+        if (!read && need.request.kind == agent::operations::Kind::kRelease) {
+          observed.unreachable = read.error();
+          break;
+        }
         if (!read) return read.error();
         observed.operation = std::move(read->operation);
         observed.attempt = read->attempt;

@@ -676,6 +676,17 @@ Action on_operation(const CheckpointObject& o, const Need& need, const Observed&
     // Deleted before the checkpoint began: nothing was touched.
     return simple(Action::Kind::kRemoveFinalizer);
   }
+  if (need.request.kind == Kind::kRelease && observed.unreachable && !(op && !agent::operations::finished(op->state))) {
+    const auto* t = timing_of(o.status, CheckpointStep::kRelease);
+    if (t && now < t->started_at + kReleasePatience) return simple(Action::Kind::kWait, kPollInterval);
+    Operation unanswered;
+    unanswered.state = State::kFailed;
+    unanswered.failure = agent::operations::Failure{
+        std::string(to_string(ErrorCode::kUnavailable)),
+        "its agent could not be reached for " + std::to_string(kReleasePatience.count()) + " min (" +
+            observed.unreachable->message() + "); it releases the copy from its journal when it comes back"};
+    return on_release(o, unanswered, now);
+  }
   if (!op) return start_attempt(need, 0, "");
   if (!agent::operations::finished(op->state)) {
     if (time_to_cut_through(o, need, *op, options)) return begin_cut_through(o, now);

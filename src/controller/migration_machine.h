@@ -108,8 +108,8 @@ struct Observed {
   // nullopt = the agent knows none (never started, or forgotten).
   std::optional<agent::operations::Operation> operation;
   int attempt = 0;
-  // kOperation of an archive's deletion: no agent could be asked (a
-  // deleted resource is not held forever by a node that is gone).
+  // kOperation of an archive's deletion or of a release: no agent could be
+  // asked (neither is held forever by a node that is gone).
   std::optional<Error> unreachable;
   // kOperation of an archive's deletion: the agent that was read when it
   // is not the Need's node (that one did not answer; any agent with the
@@ -151,6 +151,11 @@ inline constexpr std::chrono::milliseconds kPollInterval{2000};
 // its archive (unreachable, or refusing to start it) before it goes and
 // leaves the archive (with a Warning naming it).
 inline constexpr std::chrono::minutes kArchiveDeletionPatience{2};
+// How long a source whose agent does not answer is waited for to release
+// its stopped copy once the workspace runs on the destination: then the
+// move ends Restored with SourceReleased False (the source's agent releases
+// it from its journal when it comes back).
+inline constexpr std::chrono::minutes kReleasePatience{5};
 // How long an agent's deletion may run before the resource goes without it.
 inline constexpr std::chrono::minutes kArchiveDeletionLimit{10};
 

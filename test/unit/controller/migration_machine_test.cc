@@ -71,13 +71,13 @@ struct World {
   kube::Time now = kT0;
   std::optional<Operation> appears;  // an operation the agent starts on its own, after `appears_after` advances
   int appears_after = 0;
-  std::set<std::string> unreachable;  // nodes whose agent does not answer (read for an archive's deletion only)
+  std::set<std::string> unreachable;  // nodes whose agent does not answer (read for a deletion or a release only)
   std::set<Kind> refused_starts;      // kinds the agents refuse to start (an older agent)
 
   Observed read(const Need& need) {
     Observed o;
     if (need.kind == Need::Kind::kOperation && unreachable.count(need.node)) {
-      REQUIRE(need.request.kind == Kind::kDelete);
+      REQUIRE((need.request.kind == Kind::kDelete || need.request.kind == Kind::kRelease));
       o.unreachable = Error(ErrorCode::kUnavailable, "connection refused");
       return o;
     }
@@ -1115,5 +1115,30 @@ TEST_CASE("a release that fails is recorded in the SourceReleased condition") {
   run(o, w);
   REQUIRE(o.status.phase == CheckpointPhase::kRestored);
   CHECK(condition(o, kube::kConditionSourceReleased).status == ConditionStatus::kFalse);
+  CHECK(has_note(w, "ReleaseFailed"));
+}
+
+TEST_CASE("a source whose agent does not answer after the restore: Restored after five minutes, not released") {
+  auto o = migration_object();
+  World w;
+  // Up to the release: the restore succeeded, the source's agent is gone.
+  for (int i = 0; i < 60 && !step_timing(o, CheckpointStep::kRelease); ++i) {
+    Need need = what_to_read(o);
+    Action a = decide(o, need, w.read(need), w.now);
+    if (a.kind == Action::Kind::kAddFinalizer) o.has_finalizer = true;
+    if (a.kind == Action::Kind::kWriteStatus) o.status = a.status;
+    if (a.kind == Action::Kind::kStartOperation) w.start(need, a);
+    if (a.kind == Action::Kind::kWait) w.advance();
+  }
+  REQUIRE(step_timing(o, CheckpointStep::kRelease) != nullptr);
+  w.unreachable.insert("node-1");
+  const auto started = w.now;
+  run(o, w, 400);
+  CHECK(o.status.phase == CheckpointPhase::kRestored);
+  CHECK(w.now - started >= kReleasePatience);
+  CHECK(w.now - started < kReleasePatience + std::chrono::seconds(10));
+  CHECK(o.status.running_on->node == "node-2");
+  CHECK(condition(o, kube::kConditionSourceReleased).status == ConditionStatus::kFalse);
+  CHECK(o.status.message.find("could not be reached") != std::string::npos);
   CHECK(has_note(w, "ReleaseFailed"));
 }
