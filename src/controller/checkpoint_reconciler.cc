@@ -108,8 +108,8 @@ Result<Observed> CheckpointReconciler::observe(const CheckpointObject& object, c
     case Need::Kind::kPreflight: {
       auto client = deps_.agents.client_for(need.node);
       if (!client) return client.error();
-      auto verdict = (*client)->preflight(
-          PreflightQuery{object.status.workspace_id.value_or(""), checkpoint_id_for(object), object.spec.store.value_or("")});
+      auto verdict = (*client)->preflight(PreflightQuery{object.status.workspace_id.value_or(""),
+                                                         checkpoint_id_for(object), need.request.store});
       if (!verdict) return verdict.error();
       observed.preflight_refusal =
           verdict->can_restore() ? std::optional<std::string>() : std::optional<std::string>(verdict->refusal->message);
@@ -117,10 +117,13 @@ Result<Observed> CheckpointReconciler::observe(const CheckpointObject& object, c
     }
     case Need::Kind::kOperation: {
       if (need.request.kind != agent::operations::Kind::kDelete) {
-        // Every step of a move waits for its agent; the release a bounded
-        // time (the workspace runs on the destination by then).
+        // Every step of a move waits for its agent; the machine bounds the
+        // release (the workspace runs on the destination by then) and the
+        // resume of a deleted resource (a node that is gone never answers).
         auto read = read_operation(need.node, need);
-        if (!read && need.request.kind == agent::operations::Kind::kRelease) {
+        const bool bounded = need.request.kind == agent::operations::Kind::kRelease ||
+                             (need.request.kind == agent::operations::Kind::kResume && object.deleting);
+        if (!read && bounded) {
           observed.unreachable = read.error();
           break;
         }

@@ -90,8 +90,9 @@ std::string store_of(const CheckpointObject& o) {
 }
 
 // A resource with spec.restoreFrom does not stop its workspace (the one it
-// names did): the workspace is never resumed by it, and it owns the
-// archive only once it has restored it.
+// names did). Refused before its restore, it leaves everything to that
+// one; once its restore began it is a move like any other (a failed
+// restore resumes the source, a deletion deletes the archive).
 bool restores_another(const CheckpointObject& o) { return o.spec.restore_from.has_value(); }
 
 // The store's name as status.checkpoint records it.
@@ -370,10 +371,11 @@ Action on_checkpoint(const CheckpointObject& o, const Operation& op, Time now) {
   return record(std::move(s), false, "Checkpointed");
 }
 
-// What a failed spec.restoreFrom leaves: nothing of its own.
+// A spec.restoreFrom refused before it took anything: the named resource
+// still holds the workspace as it left it.
 std::string kept_as_it_was(const CheckpointObject& o) {
-  return "the archive and the workspace stay as WorkspaceCheckpoint " + o.spec.restore_from->name +
-         " left them (stopped on " + o.status.source_node.value_or("?") + ")";
+  return "nothing was touched: the archive and the workspace stay as WorkspaceCheckpoint " +
+         o.spec.restore_from->name + " left them (stopped on " + o.status.source_node.value_or("?") + ")";
 }
 
 Action on_preflight(const CheckpointObject& o, const std::optional<std::string>& refusal, Time now) {
@@ -412,15 +414,6 @@ Action on_restore(const CheckpointObject& o, const Operation& op, Time now) {
     set_condition(s, kube::kConditionRestored, ConditionStatus::kFalse, "RestoreFailed", bounded(failure_words(op)),
                   o.generation, now);
     s.message = bounded("restore on " + destination + " failed: " + failure_words(op));
-    return record(std::move(s), true, "RestoreFailed");
-  }
-  if (op.state != State::kSucceeded && !kept && restores_another(o)) {
-    auto s = next_status(o);
-    finish_step(s, CheckpointStep::kRestore, now);
-    set_condition(s, kube::kConditionRestored, ConditionStatus::kFalse, "RestoreFailed", bounded(failure_words(op)),
-                  o.generation, now);
-    s.message = bounded("restore on " + destination + " failed: " + failure_words(op) + "; " + kept_as_it_was(o));
-    finish(s, o, CheckpointPhase::kFailed, now);
     return record(std::move(s), true, "RestoreFailed");
   }
   if (op.state != State::kSucceeded && !kept) {
@@ -676,16 +669,20 @@ Action on_operation(const CheckpointObject& o, const Need& need, const Observed&
     // Deleted before the checkpoint began: nothing was touched.
     return simple(Action::Kind::kRemoveFinalizer);
   }
-  if (need.request.kind == Kind::kRelease && observed.unreachable && !(op && !agent::operations::finished(op->state))) {
-    const auto* t = timing_of(o.status, CheckpointStep::kRelease);
-    if (t && now < t->started_at + kReleasePatience) return simple(Action::Kind::kWait, kPollInterval);
+  // A source that does not answer holds a release, or the resume of a
+  // deleted resource, a bounded time (the reconciler reports it only then).
+  if (observed.unreachable && !(op && !agent::operations::finished(op->state))) {
+    const bool release = need.request.kind == Kind::kRelease;
+    const auto* t = timing_of(o.status, release ? CheckpointStep::kRelease : CheckpointStep::kResume);
+    if (t && now < t->started_at + kUnansweredSourcePatience) return simple(Action::Kind::kWait, kPollInterval);
     Operation unanswered;
     unanswered.state = State::kFailed;
     unanswered.failure = agent::operations::Failure{
         std::string(to_string(ErrorCode::kUnavailable)),
-        "its agent could not be reached for " + std::to_string(kReleasePatience.count()) + " min (" +
-            observed.unreachable->message() + "); it releases the copy from its journal when it comes back"};
-    return on_release(o, unanswered, now);
+        "its agent could not be reached for " + std::to_string(kUnansweredSourcePatience.count()) + " min (" +
+            observed.unreachable->message() + "); it finishes the " + (release ? "release" : "resume") +
+            " from its journal at its next start"};
+    return release ? on_release(o, unanswered, now) : on_resume(o, unanswered, observed.attempt + 1, now);
   }
   if (!op) return start_attempt(need, 0, "");
   if (!agent::operations::finished(op->state)) {
@@ -748,6 +745,7 @@ Need what_to_read(const CheckpointObject& o) {
       Need n;
       n.kind = Need::Kind::kPreflight;
       n.node = s.destination_node.value_or("");
+      n.request.store = store_of(o);
       return n;
     }
     case CheckpointPhase::kRestoring:
@@ -786,6 +784,8 @@ Action decide(const CheckpointObject& o, const Need& need, const Observed& obser
     if (const auto* running = s.condition(kube::kConditionWorkspaceRunning);
         running && running->status != ConditionStatus::kTrue)
       return simple(Action::Kind::kNothing);
+    // Nor while its source holds a stopped copy recorded only here.
+    if (source_unreleased(s)) return simple(Action::Kind::kNothing);
     const Time expiry = *s.finished_at + std::chrono::seconds(*o.spec.ttl_seconds_after_finished);
     if (now >= expiry) return simple(Action::Kind::kDelete);
     return simple(Action::Kind::kWait,
@@ -793,15 +793,21 @@ Action decide(const CheckpointObject& o, const Need& need, const Observed& obser
   }
   // Deleted: a checkpoint that stopped the workspace and will not be
   // restored is resumed first; anything else has nothing left running on it.
-  if (restores_another(o) && s.phase != CheckpointPhase::kRestored) {
-    // Nothing of its own runs or was stored: the named resource keeps both.
-    if (s.phase == CheckpointPhase::kRestoring) return simple(Action::Kind::kWait, kPollInterval);
+  if (restores_another(o) && !s.decision) {
+    // Refused before its restore began: the named resource keeps the
+    // workspace and the archive. (A restore once begun is finished, or
+    // undone with a resume, before a deletion gets here.)
     return simple(Action::Kind::kRemoveFinalizer);
   }
   if (s.phase == CheckpointPhase::kCheckpointed && !s.decision) {
     return decide_resume(o, now, "this WorkspaceCheckpoint is being deleted", "Deleting");
   }
   return finish_deletion(o, now);
+}
+
+bool source_unreleased(const WorkspaceCheckpointStatus& status) {
+  const auto* released = status.condition(kube::kConditionSourceReleased);
+  return released && released->status != ConditionStatus::kTrue;
 }
 
 bool runs_somewhere_known(const WorkspaceCheckpointStatus& status) {

@@ -81,7 +81,9 @@ struct Need {
   // kOperation: the step's operation ids, one per attempt, in order; the
   // reader asks for them in turn and reports the last one the agent knows.
   std::vector<std::string> operation_ids;
-  agent::operations::Request request;  // kOperation: what each attempt asks for
+  // kOperation: what each attempt asks for; kPreflight: its store names
+  // where the archive is.
+  agent::operations::Request request;
 };
 Need what_to_read(const CheckpointObject& object);
 
@@ -152,10 +154,11 @@ inline constexpr std::chrono::milliseconds kPollInterval{2000};
 // leaves the archive (with a Warning naming it).
 inline constexpr std::chrono::minutes kArchiveDeletionPatience{2};
 // How long a source whose agent does not answer is waited for to release
-// its stopped copy once the workspace runs on the destination: then the
-// move ends Restored with SourceReleased False (the source's agent releases
-// it from its journal when it comes back).
-inline constexpr std::chrono::minutes kReleasePatience{5};
+// its stopped copy once the workspace runs on the destination (then the
+// move ends Restored with SourceReleased False), or to resume the
+// workspace of a resource being deleted (then it ends Failed, its archive
+// kept). Its agent finishes either from its journal at its next start.
+inline constexpr std::chrono::minutes kUnansweredSourcePatience{5};
 // How long an agent's deletion may run before the resource goes without it.
 inline constexpr std::chrono::minutes kArchiveDeletionLimit{10};
 
@@ -175,6 +178,9 @@ Action decide(const CheckpointObject& object, const Need& need, const Observed& 
 // WorkspaceRunning is True and status.runningOn names the node: the one
 // state in which a resource's archive is nobody's only copy.
 bool runs_somewhere_known(const kube::WorkspaceCheckpointStatus& status);
+// SourceReleased is there and not True: the source kept its stopped copy
+// (and the workspace lock), recorded only in this resource.
+bool source_unreleased(const kube::WorkspaceCheckpointStatus& status);
 
 void set_condition(kube::WorkspaceCheckpointStatus& status, std::string_view type, kube::ConditionStatus value,
                    std::string reason, std::string message, std::int64_t generation, kube::Time now);

@@ -133,7 +133,7 @@ Result<Placement> ClusterPlacementReader::restore_source(const CheckpointObject&
                                                   "that is Checkpointed");
   }
   if (const auto* running = s.condition(kube::kConditionWorkspaceRunning);
-      running && running->status != kube::ConditionStatus::kFalse) {
+      !running || running->status != kube::ConditionStatus::kFalse) {
     return Error(ErrorCode::kInvalidArgument,
                  "workspace " + *s.workspace_id + " of WorkspaceCheckpoint " + name + " is not known to be stopped" +
                      (s.running_on ? " (it runs on " + s.running_on->node + ")" : "") +

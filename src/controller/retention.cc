@@ -17,9 +17,8 @@ std::optional<RetainedCheckpoint> retained_checkpoint(const nlohmann::json& obje
   if (!s.workspace_id || !s.finished_at) return std::nullopt;
   // A source not released still holds the workspace lock, and its stopped
   // copy is recorded only here: the resource stays.
-  const auto* released = s.condition(kube::kConditionSourceReleased);
-  const bool settled = runs_somewhere_known(s) && !(released && released->status != kube::ConditionStatus::kTrue);
-  return RetainedCheckpoint{parsed->ns, parsed->name, parsed->uid, *s.workspace_id, *s.finished_at, settled};
+  return RetainedCheckpoint{parsed->ns, parsed->name, parsed->uid, *s.workspace_id, *s.finished_at,
+                            runs_somewhere_known(s) && !source_unreleased(s)};
 }
 
 std::vector<RetainedCheckpoint> beyond_keep_last(std::vector<RetainedCheckpoint> same_workspace,
@@ -30,7 +29,7 @@ std::vector<RetainedCheckpoint> beyond_keep_last(std::vector<RetainedCheckpoint>
   });
   std::vector<RetainedCheckpoint> out;
   for (std::size_t i = keep_last; i < same_workspace.size(); ++i) {
-    if (same_workspace[i].workspace_running) out.push_back(same_workspace[i]);
+    if (same_workspace[i].settled) out.push_back(same_workspace[i]);
   }
   return out;
 }

@@ -32,7 +32,7 @@ struct RetainedCheckpoint {
   // It runs somewhere known (runs_somewhere_known) and its source, if it
   // moved, was released: deleting the resource and its archive loses
   // nothing.
-  bool workspace_running = false;
+  bool settled = false;
 };
 
 // The resource as retention sees it; nullopt when retention does not count

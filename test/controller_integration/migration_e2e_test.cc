@@ -165,6 +165,7 @@ TEST_CASE("controller e2e: spec.restoreFrom restores a kept checkpoint on node-2
                   kept.dump(2), "\n", controller->log());
   REQUIRE_FALSE(n1.client().inspect_container(name)->running());
   const long long frozen = n1.count(name);
+  REQUIRE(frozen >= 10);
 
   json back = {{"apiVersion", "wscp.dev/v1alpha1"},
                {"kind", "WorkspaceCheckpoint"},

@@ -126,7 +126,8 @@ Result<Outcome> MigrationPhaseRunner::run(const Request& request, RunContext& ru
       out.workspace_id = request.workspace;
       out.archive_bytes = done->deleted.bytes;
       if (done->images) out.images = done->images->removed;
-      if (done->collection_failed) out.warnings.push_back(done->collection_failed->describe());
+      if (done->collection_failed)
+        out.warnings.push_back("image collection failed: " + done->collection_failed->describe());
       return out;
     }
   }

@@ -77,7 +77,8 @@ struct World {
   Observed read(const Need& need) {
     Observed o;
     if (need.kind == Need::Kind::kOperation && unreachable.count(need.node)) {
-      REQUIRE((need.request.kind == Kind::kDelete || need.request.kind == Kind::kRelease));
+      REQUIRE((need.request.kind == Kind::kDelete || need.request.kind == Kind::kRelease ||
+               need.request.kind == Kind::kResume));
       o.unreachable = Error(ErrorCode::kUnavailable, "connection refused");
       return o;
     }
@@ -1064,21 +1065,34 @@ TEST_CASE("restoreFrom: the named resource's archive is pre-flighted, restored, 
   CHECK(has_note(w, "Moved"));
 }
 
-TEST_CASE("restoreFrom: a failed restore ends Failed and resumes nothing: the named resource keeps the workspace") {
+TEST_CASE("restoreFrom: a failed restore resumes the workspace on its source, as any move does") {
   auto o = restore_from_object();
   World w;
   w.placement = restore_from_placement();
   w.scripts[Kind::kRestore] = fails("no room for it");
   run(o, w);
   CHECK(o.status.phase == CheckpointPhase::kFailed);
-  CHECK(starts_of(w, Kind::kResume) == 0);
+  const std::string resume = operation_id_for(o, CheckpointStep::kResume);
+  REQUIRE(w.operations.count(resume) == 1);
+  CHECK(w.node_of.at(resume) == "node-1");
+  CHECK(w.operations.at(resume).request.checkpoint_id == "wscp-earlier");
   CHECK(starts_of(w, Kind::kRelease) == 0);
+  CHECK(o.status.running_on->node == "node-1");
+  CHECK(condition(o, kube::kConditionWorkspaceRunning).status == ConditionStatus::kTrue);
+}
+
+TEST_CASE("restoreFrom: deleted before its restore began, it leaves the archive and the workspace alone") {
+  auto o = restore_from_object();
+  World w;
+  w.placement = restore_from_placement();
+  w.preflight_refusal = "no room";
+  run(o, w);
+  REQUIRE(o.status.phase == CheckpointPhase::kFailed);
+  CHECK(o.status.message.find("nothing was touched") != std::string::npos);
   CHECK(o.status.message.find("WorkspaceCheckpoint earlier") != std::string::npos);
-  CHECK(condition(o, kube::kConditionWorkspaceRunning).status == ConditionStatus::kFalse);
-  // Deleted, it leaves the archive to the named resource.
   o.deleting = true;
   run(o, w);
-  CHECK(starts_of(w, Kind::kDelete) == 0);
+  CHECK(w.operations.empty());
   CHECK(w.log.back() == "remove finalizer");
 }
 
@@ -1135,10 +1149,28 @@ TEST_CASE("a source whose agent does not answer after the restore: Restored afte
   const auto started = w.now;
   run(o, w, 400);
   CHECK(o.status.phase == CheckpointPhase::kRestored);
-  CHECK(w.now - started >= kReleasePatience);
-  CHECK(w.now - started < kReleasePatience + std::chrono::seconds(10));
+  CHECK(w.now - started >= kUnansweredSourcePatience);
+  CHECK(w.now - started < kUnansweredSourcePatience + std::chrono::seconds(10));
   CHECK(o.status.running_on->node == "node-2");
   CHECK(condition(o, kube::kConditionSourceReleased).status == ConditionStatus::kFalse);
   CHECK(o.status.message.find("could not be reached") != std::string::npos);
   CHECK(has_note(w, "ReleaseFailed"));
+}
+
+TEST_CASE("a kept checkpoint deleted while its node's agent does not answer: Failed after five minutes, archive kept") {
+  auto o = migration_object();
+  o.spec.destination.reset();
+  World w;
+  run(o, w);
+  REQUIRE(o.status.phase == CheckpointPhase::kCheckpointed);
+  w.unreachable.insert("node-1");
+  o.deleting = true;
+  const auto started = w.now;
+  run(o, w, 400);
+  CHECK(w.now - started >= kUnansweredSourcePatience);
+  CHECK(w.now - started < kUnansweredSourcePatience + std::chrono::seconds(10));
+  CHECK(has_note(w, "ResumeFailed"));
+  CHECK(has_note(w, "ArchiveKept"));
+  CHECK(o.status.message.find("runs nowhere known") != std::string::npos);
+  CHECK(w.log.back() == "remove finalizer");
 }
