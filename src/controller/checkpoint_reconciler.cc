@@ -11,10 +11,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string text_at(const json& j, const json::json_pointer& p) {
-  return j.contains(p) && j.at(p).is_string() ? j.at(p).get<std::string>() : std::string();
-}
-
 std::vector<std::string> finalizers_of(const json& object) {
   std::vector<std::string> out;
   const json::json_pointer p("/metadata/finalizers");
@@ -29,6 +25,10 @@ std::vector<std::string> finalizers_of(const json& object) {
 kube::WorkResult retry(Error e) { return kube::WorkResult::retry(std::move(e)); }
 
 }  // namespace
+
+std::string text_at(const json& j, const json::json_pointer& p) {
+  return j.contains(p) && j.at(p).is_string() ? j.at(p).get<std::string>() : std::string();
+}
 
 Result<CheckpointObject> parse_checkpoint_object(const json& object) {
   CheckpointObject o;

@@ -28,6 +28,10 @@ namespace wscp::controller {
 // status validated as the CRD does).
 Result<CheckpointObject> parse_checkpoint_object(const nlohmann::json& object);
 
+// The string at `p` in an object read from the API server; "" when absent
+// or not a string.
+std::string text_at(const nlohmann::json& j, const nlohmann::json::json_pointer& p);
+
 struct ReconcilerDeps {
   kube::KubeClient& kube;
   PlacementReader& placement;

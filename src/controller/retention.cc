@@ -50,13 +50,10 @@ kube::WorkResult RetentionSweeper::reconcile(const std::string& key) {
   const std::string workspace = key.substr(slash + 1);
   std::vector<RetainedCheckpoint> same;
   std::map<std::string, nlohmann::json> raw_by_uid;
-  const auto text_at = [](const nlohmann::json& j, const char* pointer) {
-    const nlohmann::json::json_pointer p(pointer);
-    return j.contains(p) && j.at(p).is_string() ? j.at(p).get<std::string>() : std::string();
-  };
+  const nlohmann::json::json_pointer namespace_at("/metadata/namespace"), workspace_at("/status/workspaceId");
   for (auto& object : list_()) {
     // Only this workspace's resources are parsed: the cache holds them all.
-    if (text_at(object, "/metadata/namespace") != ns || text_at(object, "/status/workspaceId") != workspace) continue;
+    if (text_at(object, namespace_at) != ns || text_at(object, workspace_at) != workspace) continue;
     auto c = retained_checkpoint(object);
     if (!c || c->ns != ns || c->workspace_id != workspace) continue;
     raw_by_uid[c->uid] = std::move(object);
