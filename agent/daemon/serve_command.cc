@@ -19,17 +19,14 @@
 #include "agent/api/operation_routes.h"
 #include "agent/api/workspace_routes.h"
 #include "agent/cli/commands.h"
-#include "agent/cli/node_runtime.h"
 #include "agent/config/agent_config.h"
 #include "agent/config/quantity.h"
+#include "agent/daemon/node_backend.h"
 #include "agent/evacuation/evacuator.h"
-#include "agent/inventory/inventory.h"
 #include "agent/notices/notice_monitor.h"
 #include "agent/notices/notice_watchers.h"
-#include "agent/operations/migration_phase_runner.h"
 #include "agent/operations/operation_manager.h"
 #include "agent/registration/node_registration.h"
-#include "migration/claim.h"
 #include "agent/tls/serving_identity.h"
 #include "common/version.h"
 #include "http/client.h"
@@ -40,9 +37,6 @@
 #include "log/stream_logger.h"
 #include "metrics/agent_metrics.h"
 #include "metrics/metrics_endpoint.h"
-#include "podman/engine.h"
-#include "podman/libpod_client.h"
-#include "store/archive_pipeline.h"
 #include "store/store_url.h"
 
 namespace wscp::agent {
@@ -62,17 +56,6 @@ Result<kube::KubeConfig> kube_config(const KubernetesConfig& k) {
     return Error(ErrorCode::kInvalidArgument,
                  "kubernetes.mode is in-cluster but KUBERNETES_SERVICE_HOST/PORT are not set (not in a pod?)");
   return kube::in_cluster_config(host, port, "/var/run/secrets/kubernetes.io/serviceaccount");
-}
-
-// How a configured store is opened: the one-shot verbs' store options.
-StoreArgs store_args(const StoreConfig& s) {
-  StoreArgs store;
-  store.via = s.store_url();
-  store.compression = s.compression_level == 0 ? "none" : "zstd";
-  store.compression_level = s.compression_level == 0 ? 3 : s.compression_level;
-  store.encryption_key_file = s.keyring;
-  store.manifest_key_file = s.keyring;
-  return store;
 }
 
 // What `serve` would refuse about the stores before opening them: a shared
@@ -112,34 +95,19 @@ int serve(const std::string& config_path) {
     metrics_endpoint = std::move(*ep);
   }
 
-  // One set of node services per configured store; one journal each.
-  std::vector<std::unique_ptr<NodeRuntime>> runtimes;
-  std::map<std::string, migration::NodeServices*> stores;
-  for (const auto& s : cfg.stores) {
-    NodeArgs node;
-    node.node = cfg.node_name;
-    node.socket = cfg.podman_socket;
-    node.journal_dir = cfg.stores.size() == 1 ? cfg.journal_dir : cfg.journal_dir + "/stores/" + s.name;
-    node.workspace_label = cfg.workspace_label;
-    node.settle_seconds = std::chrono::duration<double>(cfg.settle_period).count();
-    auto rt = NodeRuntime::open(node, store_args(s));
-    if (!rt) return fail("store " + s.name, rt.error());
-    stores[s.name] = &(*rt)->services();
-    runtimes.push_back(std::move(*rt));
+  std::unique_ptr<NodeBackend> backend;
+  if (cfg.dry_run) {
+    logger->warning("dry run: no Podman and no store; the workspaces are made up and every phase only pretends",
+                    {{"workspaces", static_cast<std::int64_t>(cfg.dry_run->workspaces)}});
+    backend = open_dry_run_backend(cfg);
+  } else {
+    auto opened = open_podman_backend(cfg, logger);
+    if (!opened) return fail("node", opened.error());
+    backend = std::move(*opened);
   }
-  operations::MigrationPhaseRunner runner(stores);
-
-  // Each checkpoint or restore is admitted for what its store's pipeline
-  // really holds in flight, so the memory budget bounds the node's use.
-  std::uint64_t transfer_bytes = cfg.operations.transfer_buffer_bytes;
-  for (const auto& [name, node] : stores) {
-    const std::uint64_t needed = store::transfer_memory_bound(node->checkpoints.options().pipeline);
-    if (needed <= transfer_bytes) continue;
-    logger->info("transfer buffer raised to what the store holds in flight",
-                 {{"store", name}, {"configured", format_byte_size(cfg.operations.transfer_buffer_bytes)},
-                  {"needed", format_byte_size(needed)}});
-    transfer_bytes = needed;
-  }
+  operations::PhaseRunner& runner = backend->runner();
+  inventory::NodeInventory& inventory = backend->inventory();
+  const std::uint64_t transfer_bytes = backend->transfer_bytes();
   if (transfer_bytes > cfg.memory_budget_bytes) {
     return fail("configuration",
                 Error(ErrorCode::kInvalidArgument,
@@ -161,16 +129,6 @@ int serve(const std::string& config_path) {
                   {{"error", s.error().describe()}});
   manager.prune_finished();
 
-  // Inventory and readiness ask Podman directly.
-  auto podman = podman::make_libpod_client(cfg.podman_socket);
-  podman::EngineConfig engine_config;
-  engine_config.workspace_label = cfg.workspace_label;
-  podman::Engine engine(*podman, engine_config, clock);
-  auto probe = inventory::make_system_probe();
-  inventory::InventoryOptions io;
-  io.workspace_label = cfg.workspace_label;
-  inventory::Inventory inventory(*podman, *probe, io);
-
   tls::ServingIdentityOptions tio;
   tio.key_path = cfg.api.tls.key;
   tio.cert_path = cfg.api.tls.cert;
@@ -189,15 +147,8 @@ int serve(const std::string& config_path) {
   eo.priority_label = cfg.notices.priority_label;
   eo.default_window = cfg.notices.default_window;
   eo.resume_grace = cfg.notices.resume_grace;
-  auto read_claim = [&stores](const std::string& store, const std::string& workspace_id,
-                               const std::string& checkpoint_id) -> Result<migration::ClaimState> {
-    auto it = store.empty() && stores.size() == 1 ? stores.begin() : stores.find(store);
-    if (it == stores.end()) return Error(ErrorCode::kInvalidArgument, "store \"" + store + "\" is not configured");
-    migration::NodeServices& node = *it->second;
-    auto claim = migration::ClaimLog(node.documents, node.verify_keys(), workspace_id, checkpoint_id).current();
-    if (!claim) return claim.error();
-    return claim->state;
-  };
+  auto read_claim = [&backend](const std::string& store, const std::string& workspace_id,
+                                const std::string& checkpoint_id) { return backend->claim(store, workspace_id, checkpoint_id); };
   std::unique_ptr<notices::NoticeMonitor> monitor;
   evacuation::Evacuator::Acknowledger acknowledge;
   if (cfg.notices.azure.enabled && cfg.notices.azure.acknowledge) {
@@ -215,14 +166,7 @@ int serve(const std::string& config_path) {
       acknowledge);
 
   api::Router router;
-  const std::string socket = cfg.podman_socket;
-  auto readiness = [&engine, socket]() -> Status {
-    auto caps = engine.capabilities();
-    if (!caps) return caps.error().wrap("Podman at " + socket);
-    if (!caps->checkpoint)
-      return Error(ErrorCode::kUnsupported, "Podman at " + socket + " cannot checkpoint: " + caps->why_not);
-    return Ok{};
-  };
+  auto readiness = [&backend] { return backend->ready(); };
   api::add_health_routes(router, readiness);
   api::add_operation_routes(router, manager);
   api::add_workspace_routes(router, inventory, runner);
@@ -260,6 +204,7 @@ int serve(const std::string& config_path) {
       if (cfg.notices.aws.enabled) info.capabilities.push_back("notices:aws");
       if (cfg.notices.gce.enabled) info.capabilities.push_back("notices:gce");
       if (cfg.notices.azure.enabled) info.capabilities.push_back("notices:azure");
+      if (cfg.dry_run) info.capabilities.push_back("dry-run");
     });
     if (auto first = reg->renew(); !first) {
       // Another live agent under this node name is a configuration error;
@@ -288,7 +233,7 @@ int serve(const std::string& config_path) {
     monitor->start();
   }
 
-  logger->info("serving", {{"api", server->url()}, {"stores", static_cast<std::int64_t>(stores.size())}});
+  logger->info("serving", {{"api", server->url()}, {"stores", static_cast<std::int64_t>(backend->store_count())}});
   // Wait for a signal, following the evacuation every second and
   // refreshing the published capacity every renewal meanwhile.
   const auto refresh = cfg.kubernetes.lease_renew_interval;

@@ -52,6 +52,7 @@ http::ClientConfig agent_http_config(const AgentInfo& agent, const AgentClientOp
   c.verify_peer = false;
   c.pinned_public_key = agent.public_key_pin;
   c.bypass_proxy = true;
+  c.keep_connections = true;  // kept per node by the client factory
   c.user_agent = "wscp-controller";
   return c;
 }

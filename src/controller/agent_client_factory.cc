@@ -27,9 +27,18 @@ Result<std::unique_ptr<AgentApi>> DirectoryAgentClientFactory::client_for(std::s
   if (!agent->public_key_pin.starts_with("sha256//") || agent->public_key_pin.size() <= 8)
     return Error(ErrorCode::kPermissionDenied,
                  "the agent of node " + agent->node + " published no public key to pin; it is not called");
-  std::shared_ptr<http::Client> http = make_http_(agent_http_config(*agent, options_));
+  std::shared_ptr<http::Client> http = http_for(*agent);
   if (!http) return Error(ErrorCode::kInternal, "no HTTP client for the agent of node " + agent->node);
   return std::unique_ptr<AgentApi>(std::make_unique<HttpAgentClient>(std::move(*agent), std::move(http), options_));
+}
+
+std::shared_ptr<http::Client> DirectoryAgentClientFactory::http_for(const AgentInfo& agent) {
+  std::lock_guard lock(mu_);
+  auto it = http_.find(agent.node);
+  if (it != http_.end() && it->second.first == agent.public_key_pin) return it->second.second;
+  std::shared_ptr<http::Client> http = make_http_(agent_http_config(agent, options_));
+  if (http) http_[agent.node] = {agent.public_key_pin, http};
+  return http;
 }
 
 }  // namespace wscp::controller

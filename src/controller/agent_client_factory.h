@@ -6,8 +6,12 @@
 // its tests hand it a fake.
 
 #include <functional>
+#include <map>
+#include <mutex>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include "controller/agent_api.h"
 #include "controller/agent_client.h"
@@ -35,9 +39,16 @@ class DirectoryAgentClientFactory final : public AgentClientFactory {
   Result<std::unique_ptr<AgentApi>> client_for(std::string_view node) override;
 
  private:
+  // One HTTP client per node, with its open connections, for as long as the
+  // node's agent publishes the same key: a new key is a new client (and
+  // new connections, each checked against the new pin).
+  std::shared_ptr<http::Client> http_for(const AgentInfo& agent);
+
   const AgentDirectory& directory_;
   AgentClientOptions options_;
   HttpMaker make_http_;
+  std::mutex mu_;
+  std::map<std::string, std::pair<std::string, std::shared_ptr<http::Client>>, std::less<>> http_;  // node -> (pin, client)
 };
 
 // The options are usable: a client certificate and key are named (the

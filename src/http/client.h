@@ -80,6 +80,12 @@ struct ClientConfig {
   // Never go through a proxy named in the environment (http_proxy...): for
   // link-local services such as cloud metadata endpoints.
   bool bypass_proxy = false;
+  // Keep connections open between requests (up to kMaxIdleHandles handles'
+  // worth): a busy TLS client otherwise pays a handshake per request, and
+  // so does its server. A request that streams its body always opens a
+  // connection of its own, since a stream cannot be sent again on one
+  // found dead.
+  bool keep_connections = false;
   std::string user_agent = "wscp";
 };
 

@@ -1,11 +1,14 @@
-// libcurl behind http::Client: one easy handle per request (so send() is
-// thread-safe), bodies streamed through callbacks in both directions.
+// libcurl behind http::Client: one easy handle per request at a time (so
+// send() is thread-safe), bodies streamed through callbacks in both
+// directions. With keep_connections, finished handles wait in a pool with
+// their open connections for the next request.
 #include <curl/curl.h>
 
 #include <algorithm>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "http/client.h"
 
@@ -108,6 +111,16 @@ std::size_t on_upload(char* buffer, std::size_t size, std::size_t count, void* u
   return *got;
 }
 
+// libcurl sends a request again when a kept connection turns out closed:
+// an in-memory body starts over.
+int on_seek(void* user, curl_off_t offset, int origin) {
+  auto* t = static_cast<Transfer*>(user);
+  if (origin != SEEK_SET || offset < 0 || static_cast<std::size_t>(offset) > t->request->body.size())
+    return CURL_SEEKFUNC_CANTSEEK;
+  t->body_offset = static_cast<std::size_t>(offset);
+  return CURL_SEEKFUNC_OK;
+}
+
 int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return static_cast<Transfer*>(user)->cancelled() ? 1 : 0;
 }
@@ -134,7 +147,7 @@ class CurlClient final : public Client {
   explicit CurlClient(ClientConfig config) : config_(std::move(config)) { global_init_once(); }
 
   Result<Response> send(const Request& request, ByteSink* sink) override {
-    EasyHandle easy(curl_easy_init());
+    EasyHandle easy = take_handle();
     if (!easy) return Error(ErrorCode::kInternal, "curl_easy_init failed");
     CURL* h = easy.get();
     Transfer t;
@@ -179,6 +192,12 @@ class CurlClient final : public Client {
       curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
       curl_easy_setopt(h, CURLOPT_READFUNCTION, on_upload);
       curl_easy_setopt(h, CURLOPT_READDATA, &t);
+      if (request.body_stream) {
+        curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+      } else {
+        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(h, CURLOPT_SEEKDATA, &t);
+      }
       curl_off_t size = -1;  // unknown: chunked
       if (!request.body_stream) size = static_cast<curl_off_t>(request.body.size());
       else if (request.body_size) size = static_cast<curl_off_t>(*request.body_size);
@@ -200,10 +219,34 @@ class CurlClient final : public Client {
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     t.response.status = static_cast<int>(status);
+    give_back(std::move(easy));
     return std::move(t.response);
   }
 
  private:
+  static constexpr std::size_t kMaxIdleHandles = 16;
+
+  EasyHandle take_handle() {
+    if (config_.keep_connections) {
+      std::lock_guard lock(idle_mu_);
+      if (!idle_.empty()) {
+        EasyHandle h = std::move(idle_.back());
+        idle_.pop_back();
+        return h;
+      }
+    }
+    return EasyHandle(curl_easy_init());
+  }
+
+  // A handle that finished its transfer keeps its connections for the next
+  // one; its options (pointers into this transfer among them) are cleared.
+  void give_back(EasyHandle h) {
+    if (!config_.keep_connections) return;
+    curl_easy_reset(h.get());
+    std::lock_guard lock(idle_mu_);
+    if (idle_.size() < kMaxIdleHandles) idle_.push_back(std::move(h));
+  }
+
   void apply_transport(CURL* h) const {
     if (!config_.unix_socket.empty()) {
       curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, config_.unix_socket.c_str());
@@ -237,6 +280,8 @@ class CurlClient final : public Client {
   }
 
   ClientConfig config_;
+  std::mutex idle_mu_;
+  std::vector<EasyHandle> idle_;
 };
 
 }  // namespace

@@ -63,18 +63,35 @@ std::uint64_t KubeEventRecorder::next_stamp(std::chrono::system_clock::time_poin
 }
 
 void KubeEventRecorder::forget_old(Clock::time_point now) {
-  for (auto it = series_.begin(); it != series_.end();) {
-    it = now - it->second.last > config_.dedup_window ? series_.erase(it) : std::next(it);
-  }
-  while (series_.size() >= config_.max_tracked && !series_.empty()) {
-    auto oldest = series_.begin();
-    for (auto it = series_.begin(); it != series_.end(); ++it) {
-      if (it->second.last < oldest->second.last) oldest = it;
-    }
+  while (!order_.empty()) {
+    auto oldest = series_.find(order_.front());
+    if (now - oldest->second.last <= config_.dedup_window) return;
     series_.erase(oldest);
+    order_.pop_front();
   }
 }
 
+void KubeEventRecorder::remember(const std::string& key, const std::string& ns, const std::string& name, int count,
+                                 Clock::time_point now) {
+  auto it = series_.find(key);
+  if (it == series_.end()) {
+    while (!order_.empty() && series_.size() >= config_.max_tracked) {
+      series_.erase(order_.front());
+      order_.pop_front();
+    }
+    order_.push_back(key);
+    series_.emplace(key, Series{ns, name, count, now, std::prev(order_.end())});
+    return;
+  }
+  it->second.ns = ns;
+  it->second.name = name;
+  it->second.count = std::max(it->second.count, count);
+  it->second.last = now;
+  order_.splice(order_.end(), order_, it->second.in_order);
+}
+
+// The API calls are made without the lock, so that workers recording
+// events at once do not wait for each other's round trips.
 Status KubeEventRecorder::record(const ObjectReference& regarding, EventType type, std::string_view reason,
                                  std::string_view action, std::string_view note) {
   const std::string type_name = type == EventType::kWarning ? "Warning" : "Normal";
@@ -86,28 +103,35 @@ Status KubeEventRecorder::record(const ObjectReference& regarding, EventType typ
   const std::string what = "record event " + reason_text + " about " + regarding.kind + " " +
                            object_key(regarding.ns, regarding.name);
 
-  std::lock_guard lock(mu_);
   const auto now = clock_->now();
   const auto wall = clock_->wall_now();
-  forget_old(now);
-
-  if (auto it = series_.find(key); it != series_.end()) {
-    Series& s = it->second;
-    const Json patch = {{"series", {{"count", s.count + 1}, {"lastObservedTime", format_micro_time(wall)}}}};
-    auto patched = client_.patch(resources::kEvents, s.ns, s.name, patch);
+  std::optional<Series> known;
+  {
+    std::lock_guard lock(mu_);
+    forget_old(now);
+    if (auto it = series_.find(key); it != series_.end()) known = it->second;
+  }
+  if (known) {
+    const Json patch = {{"series", {{"count", known->count + 1}, {"lastObservedTime", format_micro_time(wall)}}}};
+    auto patched = client_.patch(resources::kEvents, known->ns, known->name, patch);
     if (patched) {
-      ++s.count;
-      s.last = now;
+      std::lock_guard lock(mu_);
+      remember(key, known->ns, known->name, known->count + 1, now);
       return Ok{};
     }
     if (!is_not_found(patched.error())) return patched.error().wrap(what);
-    series_.erase(it);  // the Event expired on the server: start again
+    // The Event expired on the server: start again.
   }
 
   // Events about cluster-scoped objects live in "default".
   const std::string ns = regarding.ns.empty() ? "default" : regarding.ns;
+  std::uint64_t stamp = 0;
+  {
+    std::lock_guard lock(mu_);
+    stamp = next_stamp(wall);
+  }
   Json event = {
-      {"metadata", {{"name", event_name(regarding.name, next_stamp(wall))}, {"namespace", ns}}},
+      {"metadata", {{"name", event_name(regarding.name, stamp)}, {"namespace", ns}}},
       {"eventTime", format_micro_time(wall)},
       {"reportingController", config_.reporting_controller},
       {"reportingInstance", cut(config_.reporting_instance, kMaxShort)},
@@ -119,7 +143,13 @@ Status KubeEventRecorder::record(const ObjectReference& regarding, EventType typ
   };
   auto created = client_.create(resources::kEvents, event);
   if (!created) return created.error().wrap(what);
-  series_[key] = Series{ns, name_of(*created), 1, now};
+  std::lock_guard lock(mu_);
+  if (auto it = series_.find(key); it != series_.end() && known) {
+    // Replace the expired series (a count from another thread's patch of it does not carry over).
+    order_.erase(it->second.in_order);
+    series_.erase(it);
+  }
+  remember(key, ns, name_of(*created), 1, now);
   return Ok{};
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <list>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -65,8 +66,15 @@ class KubeEventRecorder final : public EventRecorder {
     std::string name;
     int count = 1;
     Clock::time_point last;
+    std::list<std::string>::iterator in_order;  // its place in order_
   };
+  // Drops the series past the window, from the front of order_ (the least
+  // recently used first), so a record costs O(log n).
   void forget_old(Clock::time_point now);
+  // Remembers (or refreshes) a series as the most recently used; a new one
+  // beyond max_tracked pushes out the least recently used.
+  void remember(const std::string& key, const std::string& ns, const std::string& name, int count,
+                Clock::time_point now);
   // Wall-clock nanoseconds, made unique: two Events in the same nanosecond
   // would get the same name.
   std::uint64_t next_stamp(std::chrono::system_clock::time_point wall);
@@ -76,6 +84,7 @@ class KubeEventRecorder final : public EventRecorder {
   std::shared_ptr<Clock> clock_;
   std::mutex mu_;
   std::map<std::string, Series> series_;
+  std::list<std::string> order_;  // series_ keys, least recently used first
   std::uint64_t last_stamp_ = 0;
 };
 

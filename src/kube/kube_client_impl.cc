@@ -322,6 +322,7 @@ http::ClientConfig http_client_config(const KubeConfig& config) {
   h.client_cert = config.client_cert_file;
   h.client_key = config.client_key_file;
   h.verify_peer = !config.insecure_skip_tls_verify;
+  h.keep_connections = true;  // a controller's every reconcile talks to the API server
   h.user_agent = "wscp";
   return h;
 }

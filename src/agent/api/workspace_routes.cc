@@ -6,7 +6,7 @@ namespace wscp::agent::api {
 
 using nlohmann::json;
 
-void add_workspace_routes(Router& router, inventory::Inventory& inventory, operations::PhaseRunner& runner) {
+void add_workspace_routes(Router& router, inventory::NodeInventory& inventory, operations::PhaseRunner& runner) {
   router.add("GET", "/v1/workspaces", [&inventory](const Request&) {
     auto ws = inventory.workspaces();
     if (!ws) return Response::from_error(ws.error());

@@ -11,6 +11,6 @@ namespace wscp::agent::api {
 // POST /v1/preflight   {"plan": {...}} or {"workspaceId", "checkpointId",
 //                      "store"}: 200 {"canRestore": true}, or the refusal
 //                      with its status (422 unsupported, 409 conflict, ...)
-void add_workspace_routes(Router& router, inventory::Inventory& inventory, operations::PhaseRunner& runner);
+void add_workspace_routes(Router& router, inventory::NodeInventory& inventory, operations::PhaseRunner& runner);
 
 }  // namespace wscp::agent::api

@@ -447,6 +447,35 @@ void read_kubernetes(Reader& r, const YAML::Node& n, KubernetesConfig& k) {
   }
 }
 
+void read_dry_run(Reader& r, const YAML::Node& n, AgentConfig& c) {
+  const std::string p = "dry_run";
+  if (!n.IsDefined()) return;
+  DryRunConfig d;
+  if (r.mapping(n, p, {"workspaces", "labels", "phase_duration", "workspace_memory"})) {
+    r.integer(n, p, "workspaces", d.workspaces, 0, 10'000);
+    r.duration(n, p, "phase_duration", d.phase_duration, milliseconds(0), milliseconds(600'000));
+    r.byte_size(n, p, "workspace_memory", d.workspace_memory_bytes, 1ull << 20, 1ull << 40);
+    const YAML::Node labels = n["labels"];
+    if (!labels.IsDefined() || labels.IsNull()) {
+      // none but the workspace label
+    } else if (!labels.IsMap()) {
+      r.fail(p + ".labels", "must be a mapping of label keys to values");
+    } else {
+      for (const auto& kv : labels) {
+        const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+        const std::string k = p + ".labels." + key;
+        if (auto problem = check_label_key(key)) r.fail(k, *problem + ", got " + show(key));
+        else if (!kv.second.IsScalar()) r.fail(k, "must be a single value");
+        else d.labels[key] = kv.second.Scalar();
+      }
+    }
+  }
+  if (d.labels.contains(c.workspace_label)) {
+    r.fail(p + ".labels." + c.workspace_label, "is the workspace label: each made-up workspace has its own value");
+  }
+  c.dry_run = std::move(d);
+}
+
 }  // namespace
 
 const StoreConfig* AgentConfig::find_store(std::string_view name) const {
@@ -469,7 +498,8 @@ Result<AgentConfig> parse_agent_config(std::string_view yaml, std::string_view s
   AgentConfig c;
   if (!r.mapping(root, "",
                  {"version", "node_name", "podman_socket", "journal_dir", "workspace_label", "memory_budget",
-                  "settle_period", "operations", "api", "stores", "notices", "metrics", "logging", "kubernetes"})) {
+                  "settle_period", "operations", "api", "stores", "notices", "metrics", "logging", "kubernetes",
+                  "dry_run"})) {
     if (!root.IsDefined() || root.IsNull()) r.fail("node_name", "is required (the file is empty)");
   } else {
     int version = 1;
@@ -493,6 +523,7 @@ Result<AgentConfig> parse_agent_config(std::string_view yaml, std::string_view s
     read_metrics(r, root["metrics"], c.metrics);
     read_logging(r, root["logging"], c.logging);
     read_kubernetes(r, root["kubernetes"], c.kubernetes);
+    read_dry_run(r, root["dry_run"], c);
     if (c.metrics.enabled && c.metrics.port == c.api.port &&
         (c.metrics.address == c.api.address || c.metrics.address == "0.0.0.0" || c.api.address == "0.0.0.0")) {
       r.fail("metrics.port", "must differ from api.port (" + std::to_string(c.api.port) + "): both listen on it");

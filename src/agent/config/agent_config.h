@@ -1,6 +1,8 @@
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <optional>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -112,6 +114,16 @@ struct OperationsConfig {
   std::chrono::milliseconds retention{7 * 24 * 3'600'000LL};  // how long finished operations' records are kept
 };
 
+// For benchmarks of the controller: Podman and the stores are not touched.
+// The agent serves its API and registration as usual, but its workspaces
+// are made up at start and every phase succeeds after phase_duration.
+struct DryRunConfig {
+  std::size_t workspaces = 100;                 // running at start, named <node>-ws-<i>
+  std::map<std::string, std::string> labels;   // every workspace's labels (e.g. its namespace)
+  std::chrono::milliseconds phase_duration{0};  // how long each phase pretends to take
+  std::uint64_t workspace_memory_bytes = 256ull << 20;  // each one's size in memory
+};
+
 struct AgentConfig {
   std::string node_name;  // required
   std::string podman_socket = "/run/podman/podman.sock";
@@ -126,6 +138,7 @@ struct AgentConfig {
   MetricsConfig metrics;
   LoggingConfig logging;
   KubernetesConfig kubernetes;
+  std::optional<DryRunConfig> dry_run;  // present: no Podman, no store (see DryRunConfig)
 
   const StoreConfig* find_store(std::string_view name) const;
 };

@@ -61,15 +61,24 @@ struct InventoryOptions {
   std::vector<std::string> disk_paths = {"/var/lib/containers/storage", "/var/tmp"};
 };
 
-class Inventory {
+// What the API and the evacuation ask about the node's workspaces.
+class NodeInventory {
+ public:
+  virtual ~NodeInventory() = default;
+  virtual Result<std::vector<Workspace>> workspaces() = 0;
+  virtual Result<Capacity> capacity() = 0;
+};
+
+// The node's workspaces as Podman lists them.
+class Inventory final : public NodeInventory {
  public:
   Inventory(podman::PodmanClient& podman, SystemProbe& probe, InventoryOptions options)
       : podman_(podman), probe_(probe), options_(std::move(options)) {}
 
   // kUnavailable when Podman cannot be reached.
-  Result<std::vector<Workspace>> workspaces();
+  Result<std::vector<Workspace>> workspaces() override;
   // Missing figures (an unreadable path) are left out, never guessed.
-  Result<Capacity> capacity();
+  Result<Capacity> capacity() override;
 
  private:
   std::optional<std::uint64_t> memory_of(const Workspace& w);

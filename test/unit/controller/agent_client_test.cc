@@ -389,6 +389,18 @@ TEST_CASE("agent client factory: clients come from the directory's answer") {
   CHECK(made[0].client_cert == "/c.crt");
   CHECK((*client)->get("op-1").ok());
   CHECK(fake->sent().back().url == "https://10.0.3.17:9443/v1/operations/op-1");
+  CHECK(made[0].keep_connections);
+
+  // The node's HTTP client (and its open connections) serves the next
+  // client while the agent publishes the same key; a new key gets a new one.
+  REQUIRE(factory.client_for("node-1").ok());
+  CHECK(made.size() == 1);
+  auto rekeyed = agent_lease("node-1", clock->wall);
+  annotate(rekeyed, "wscp.dev/public-key-pin", pin_of('q'));
+  directory.upsert(rekeyed);
+  REQUIRE(factory.client_for("node-1").ok());
+  REQUIRE(made.size() == 2);
+  CHECK(made[1].pinned_public_key == pin_of('q'));
 
   auto unknown = factory.client_for("node-2");
   REQUIRE_FALSE(unknown.ok());

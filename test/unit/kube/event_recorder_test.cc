@@ -103,6 +103,33 @@ TEST_CASE("events: after the window a new Event is made") {
   CHECK(f.api.calls("patch") == 0);
 }
 
+TEST_CASE("events: beyond max_tracked the least recently used series is forgotten, not a busy one") {
+  FakeKubeClient api;
+  auto clock = std::make_shared<wscp::testing::FakeClock>();
+  EventRecorderConfig config = Fixture::config();
+  config.max_tracked = 2;
+  KubeEventRecorder recorder{api, config, clock};
+  ObjectReference ref;
+  ref.kind = "WorkspaceCheckpoint";
+  ref.ns = "team";
+  ref.name = "ws1";
+  ref.uid = "u1";
+  auto record = [&](const char* reason) {
+    clock->sleep_for(1s);
+    REQUIRE(recorder.record(ref, EventType::kNormal, reason, "A", "n").ok());
+  };
+  record("a");
+  record("b");
+  record("a");  // a is now the most recently used
+  record("c");  // b goes
+  CHECK(api.calls("patch") == 1);
+  record("a");  // still known: a patch
+  CHECK(api.calls("patch") == 2);
+  record("b");  // forgotten: a new Event
+  CHECK(api.calls("patch") == 2);
+  CHECK(api.stored_all(resources::kEvents).size() == 4);
+}
+
 TEST_CASE("events: an Event that expired on the server starts a new one") {
   Fixture f;
   REQUIRE(f.recorder.record(f.ref, EventType::kNormal, "R", "A", "n").ok());

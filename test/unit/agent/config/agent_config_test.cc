@@ -60,6 +60,24 @@ TEST_CASE("a minimal configuration takes every default") {
   CHECK(c->logging.format == log::Format::kText);
   CHECK(c->logging.level == log::Level::kInfo);
   CHECK(c->kubernetes.mode == KubernetesConfig::Mode::kDisabled);
+  CHECK_FALSE(c->dry_run.has_value());
+}
+
+TEST_CASE("a dry run is configured by its section alone") {
+  auto empty = parse_agent_config(std::string(kMinimal) + "dry_run: {}\n", "test.yaml");
+  REQUIRE_MESSAGE(empty.ok(), (empty.ok() ? "" : empty.error().message()));
+  REQUIRE(empty->dry_run.has_value());
+  CHECK(empty->dry_run->workspaces == 100);
+  CHECK(empty->dry_run->phase_duration == milliseconds(0));
+  auto full = parse_agent_config(std::string(kMinimal) +
+                                     "dry_run: {workspaces: 500, phase_duration: 50ms, workspace_memory: 1GiB, "
+                                     "labels: {wscp.dev/namespace: bench}}\n",
+                                 "test.yaml");
+  REQUIRE_MESSAGE(full.ok(), (full.ok() ? "" : full.error().message()));
+  CHECK(full->dry_run->workspaces == 500);
+  CHECK(full->dry_run->phase_duration == milliseconds(50));
+  CHECK(full->dry_run->workspace_memory_bytes == 1ull << 30);
+  CHECK(full->dry_run->labels == std::map<std::string, std::string>{{"wscp.dev/namespace", "bench"}});
 }
 
 TEST_CASE("a full configuration is read key by key") {
@@ -229,6 +247,12 @@ TEST_CASE("every invalid value is refused with the key, what was found and what 
       {"node_name: n\nkubernetes: {in_cluster: true, lease_renew_interval: 90s}\n", {"key 'kubernetes.lease_renew_interval'", "from 1s to 1m"}},
       {"node_name: n\nkubernetes: {in_cluster: true, lease_renew_interval: 10s, lease_duration: 15s}\n", {"key 'kubernetes.lease_duration'", "at least twice"}},
       {"node_name: n\nversion: 2\n", {"key 'version'", "from 1 to 1"}},
+      {"node_name: n\ndry_run: {workspaces: 10001}\n", {"key 'dry_run.workspaces'", "from 0 to 10000"}},
+      {"node_name: n\ndry_run: {phase_duration: 5}\n", {"key 'dry_run.phase_duration'", "with a unit"}},
+      {"node_name: n\ndry_run: {labels: [a]}\n", {"key 'dry_run.labels'", "mapping of label keys"}},
+      {"node_name: n\ndry_run: {labels: {'a b': x}}\n", {"key 'dry_run.labels.a b'", "label key"}},
+      {"node_name: n\ndry_run: {labels: {dev.containers.id: x}}\n", {"key 'dry_run.labels.dev.containers.id'", "is the workspace label"}},
+      {"node_name: n\ndry_run: {podman: x}\n", {"key 'dry_run.podman'", "unknown key", "phase_duration"}},
   };
   for (const auto& c : cases) {
     std::string yaml = c.yaml;
