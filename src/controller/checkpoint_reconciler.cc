@@ -130,6 +130,13 @@ Result<Observed> CheckpointReconciler::observe(const CheckpointObject& object, c
         if (!read) return read.error();
         observed.operation = std::move(read->operation);
         observed.attempt = read->attempt;
+        if (!need.checkpoint_operation_ids.empty()) {
+          // Best effort: a source that does not answer leaves the restore to its follow timeout.
+          Need checkpoint;
+          checkpoint.operation_ids = need.checkpoint_operation_ids;
+          if (auto c = read_operation(need.checkpoint_node, checkpoint); c && c->operation)
+            observed.checkpoint = std::move(c->operation);
+        }
         break;
       }
       // A deleted resource's archive waits for an agent a bounded time (the
@@ -203,6 +210,17 @@ kube::WorkResult CheckpointReconciler::act(const json& raw, const CheckpointObje
                                                {"node", need.node},
                                                {"op", action.operation_id},
                                                {"created", started->created}});
+      return kube::WorkResult::requeue_after(kPollInterval);
+    }
+    case Kind::kCancelOperation: {
+      auto client = deps_.agents.client_for(need.node);
+      if (!client) return retry(client.error());
+      auto cancelled = (*client)->cancel(action.operation_id);
+      if (!cancelled && cancelled.error().code() != ErrorCode::kConflict) return retry(cancelled.error());
+      if (action.note) tell(raw, *action.note, "Cancel");
+      deps_.logger->info("operation cancelled", {{"object", object.ns + "/" + object.name},
+                                                 {"node", need.node},
+                                                 {"op", action.operation_id}});
       return kube::WorkResult::requeue_after(kPollInterval);
     }
   }

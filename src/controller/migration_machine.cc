@@ -551,6 +551,19 @@ Action after_failed_cut_through(const CheckpointObject& o, const std::optional<O
   return decide_resume(with_checkpoint, now, why, "Resuming");
 }
 
+// The checkpoint a cut-through restore follows failed: the restore is
+// cancelled rather than left to notice that the archive stopped growing (its
+// follow timeout), so the source resumes as soon as the restore has ended.
+Action cancel_cut_through(const CheckpointObject& o, const Operation& restore, const Operation& checkpoint) {
+  Action a = simple(Action::Kind::kCancelOperation);
+  a.operation_id = restore.id;
+  a.note = Note{true, "CheckpointFailed",
+                bounded("checkpoint on " + o.status.source_node.value_or("?") + " failed: " + failure_words(checkpoint) +
+                        "; cancelling the restore on " + o.status.destination_node.value_or("?") +
+                        " that follows it")};
+  return a;
+}
+
 // An agent publishes a checkpoint it makes on its own before its operation
 // may have started: the controller waits for it this long past the
 // notice's deadline (or past the plan without one).
@@ -687,6 +700,11 @@ Action on_operation(const CheckpointObject& o, const Need& need, const Observed&
   if (!op) return start_attempt(need, 0, "");
   if (!agent::operations::finished(op->state)) {
     if (time_to_cut_through(o, need, *op, options)) return begin_cut_through(o, now);
+    if (need.request.kind == Kind::kRestore && cutting_through(o) && observed.checkpoint &&
+        agent::operations::finished(observed.checkpoint->state) &&
+        observed.checkpoint->state != State::kSucceeded) {
+      return cancel_cut_through(o, *op, *observed.checkpoint);
+    }
     return simple(Action::Kind::kWait, kPollInterval);
   }
   const auto next_attempt = static_cast<std::size_t>(observed.attempt) + 1;
@@ -753,6 +771,13 @@ Need what_to_read(const CheckpointObject& o) {
         return operation_need(o, Kind::kRelease, source, CheckpointStep::kRelease);
       if (cutting_through(o) && !step_open(s, CheckpointStep::kRestore))  // the restore failed
         return operation_need(o, Kind::kCheckpoint, source, CheckpointStep::kCheckpoint);
+      if (cutting_through(o)) {
+        Need n = operation_need(o, Kind::kRestore, s.destination_node.value_or(""), CheckpointStep::kRestore);
+        const Need checkpoint = operation_need(o, Kind::kCheckpoint, source, CheckpointStep::kCheckpoint);
+        n.checkpoint_node = checkpoint.node;
+        n.checkpoint_operation_ids = checkpoint.operation_ids;
+        return n;
+      }
       return operation_need(o, Kind::kRestore, s.destination_node.value_or(""), CheckpointStep::kRestore);
     default:
       return {};

@@ -84,6 +84,10 @@ struct Need {
   // kOperation: what each attempt asks for; kPreflight: its store names
   // where the archive is.
   agent::operations::Request request;
+  // kOperation of a cut-through restore: the checkpoint's operation ids on
+  // the source, read beside it (a checkpoint that failed cancels the restore).
+  std::string checkpoint_node;
+  std::vector<std::string> checkpoint_operation_ids;
 };
 Need what_to_read(const CheckpointObject& object);
 
@@ -117,6 +121,9 @@ struct Observed {
   // is not the Need's node (that one did not answer; any agent with the
   // store can delete it). Operations are then started there.
   std::optional<std::string> agent_node;
+  // kOperation of a cut-through restore: the checkpoint's latest attempt on
+  // the source, when its agent answered.
+  std::optional<agent::operations::Operation> checkpoint;
 };
 
 // A line of the object's history (an Event).
@@ -134,6 +141,7 @@ struct Action {
     kRemoveFinalizer,
     kWriteStatus,     // then look again at once
     kStartOperation,  // the Need's operation; then poll
+    kCancelOperation,  // `operation_id` on the Need's node; then poll
     kWait,            // an operation runs (or a TTL counts down): look again after `after`
     kDelete,          // spec.ttlSecondsAfterFinished has passed: delete the resource
     kNothing,         // final: nothing left to do
@@ -142,7 +150,7 @@ struct Action {
   kube::WorkspaceCheckpointStatus status;  // kWriteStatus
   std::optional<Note> note;                // kWriteStatus, kStartOperation
   std::chrono::milliseconds after{0};      // kWait
-  std::string operation_id;                // kStartOperation: on the Need's node
+  std::string operation_id;                // kStartOperation, kCancelOperation: on the Need's node
   agent::operations::Request request;      // kStartOperation
 };
 

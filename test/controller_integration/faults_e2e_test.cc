@@ -172,3 +172,32 @@ TEST_CASE("controller e2e: the source's agent killed -9 mid-checkpoint and start
   check_runs_once(object, name, nodes);
   nodes.n1.remove(name);
 }
+
+TEST_CASE("controller e2e: the checkpoint fails under a cut-through restore; the controller cancels the restore and the source resumes") {
+  Cluster cluster;
+  // Node-1's checkpoint pauses once the archive is being uploaded; by then
+  // node-2 restores beside it. The test cancels the checkpoint there.
+  TwoNodes nodes(cluster, TwoNodes::kBoth, "checkpoint.mid-upload=wait");
+  auto controller = cluster.controller("e2e-cut-through-cancel");
+  auto [name, uid] = start_move(cluster, nodes, "e2e-ckfail", /*wait_for_checkpoint=*/false);
+  REQUIRE(wt::eventually(60s, [&] { return nodes.node1_reached("checkpoint.mid-upload"); }));
+  REQUIRE_MESSAGE(wt::eventually(60s, [&] { return nodes.agent2->operation(uid + "-restore").value("state", "") == "running"; }),
+                  controller->log());
+  const auto [status, cancelled] = nodes.agent1->call("DELETE", "/v1/operations/" + uid + "-checkpoint");
+  REQUIRE_MESSAGE((status == 200 || status == 202), cancelled.dump());
+  nodes.release_node1("checkpoint.mid-upload");
+
+  // Well inside the restore's own follow timeout (120 s without new bytes).
+  const json object = wait_final(cluster, "move-" + name, [&] { return controller->log(); }, 90s);
+  INFO(object.dump(2));
+  CHECK(object.at("status").at("phase") == "Failed");
+  CHECK(object.at("status").at("decision") == "Resume");
+  CHECK(object.at("status").at("runningOn").at("node") == "node-1");
+  CHECK(nodes.agent1->wait_operation(uid + "-checkpoint").at("state") != "succeeded");
+  // Cancelled by the controller (a restore that gave up by itself fails instead).
+  CHECK(nodes.agent2->wait_operation(uid + "-restore").at("state") == "cancelled");
+  auto events = cluster.kube.kubectl({"get", "events.events.k8s.io", "-n", cluster.team, "-o", "json"});
+  CHECK(events.out.find("CheckpointFailed") != std::string::npos);
+  check_runs_once(object, name, nodes);
+  nodes.n1.remove(name);
+}

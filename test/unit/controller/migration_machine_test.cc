@@ -94,6 +94,9 @@ struct World {
           o.operation = it->second;
           o.attempt = static_cast<int>(i);
         }
+        for (const auto& id : need.checkpoint_operation_ids) {
+          if (auto it = operations.find(id); it != operations.end()) o.checkpoint = it->second;
+        }
         break;
       }
       case Need::Kind::kNothing: break;
@@ -120,6 +123,15 @@ struct World {
     operations[a.operation_id] = op;
     node_of[a.operation_id] = need.node;
     log.push_back(std::string("start ") + std::string(to_string(a.request.kind)) + " " + need.node);
+  }
+
+  // An agent's cancel: a running operation ends cancelled; an ended one stays.
+  void cancel(const Need& need, const std::string& id) {
+    log.push_back("cancel " + std::string(to_string(operations.at(id).request.kind)) + " " + need.node);
+    auto& op = operations.at(id);
+    if (op.state != State::kRunning) return;
+    op.state = State::kCancelled;
+    op.failure = agent::operations::Failure{"cancelled", "cancelled"};
   }
 
   // Time passes: every running operation ends as scripted.
@@ -188,6 +200,7 @@ void run(CheckpointObject& o, World& w, int max_passes = 60, bool lose_writes = 
         break;
       }
       case Action::Kind::kStartOperation: w.start(need, a); break;
+      case Action::Kind::kCancelOperation: w.cancel(need, a.operation_id); w.advance(); break;
       case Action::Kind::kWait: w.advance(); break;
       case Action::Kind::kDelete: o.deleting = true; w.log.push_back("delete"); break;
       case Action::Kind::kNothing: return;
@@ -851,6 +864,33 @@ TEST_CASE("cut through: a restore that fails with the checkpoint ends in a resum
   CHECK(o.status.running_on->node == "node-1");
   CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kResume)) == 1);
   for (const auto& t : o.status.timings) CHECK_MESSAGE(t.finished_at.has_value(), "step ", to_string(t.step), " left open");
+}
+
+TEST_CASE("cut through: a checkpoint that fails cancels the restore following it; then the source resumes") {
+  auto o = migration_object();
+  World w;
+  w.runs_for[Kind::kCheckpoint] = 3;
+  w.scripts[Kind::kCheckpoint] = fails("criu dump failed", std::nullopt, "checkpoint failed");
+  w.runs_for[Kind::kRestore] = 1000;  // it would follow the archive until its timeout
+  run(o, w, 60, false, MachineOptions{true});
+  CHECK(index_of(w.log, "start restore node-2") < index_of(w.log, "cancel restore node-2"));
+  CHECK(w.operations.at(operation_id_for(o, CheckpointStep::kRestore)).state == State::kCancelled);
+  REQUIRE(has_note(w, "CheckpointFailed"));
+  CHECK(o.status.message.find("criu dump failed") != std::string::npos);
+  CHECK(o.status.phase == CheckpointPhase::kFailed);
+  CHECK(o.status.decision == MigrationDecision::kResume);
+  REQUIRE(o.status.running_on);
+  CHECK(o.status.running_on->node == "node-1");
+  CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kResume)) == 1);
+  CHECK_FALSE(w.resumed_beside_running_checkpoint);
+  // A checkpoint that still runs, or succeeded, never cancels it.
+  auto ok = migration_object();
+  World fine;
+  fine.runs_for[Kind::kCheckpoint] = 3;
+  fine.runs_for[Kind::kRestore] = 6;
+  run(ok, fine, 60, false, MachineOptions{true});
+  CHECK(ok.status.phase == CheckpointPhase::kRestored);
+  for (const auto& line : fine.log) CHECK(line.find("cancel") == std::string::npos);
 }
 
 TEST_CASE("cut through: every status write lost once still moves the workspace once") {
