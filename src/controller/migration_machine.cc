@@ -551,6 +551,14 @@ Action after_failed_cut_through(const CheckpointObject& o, const std::optional<O
   return decide_resume(with_checkpoint, now, why, "Resuming");
 }
 
+// A checkpoint that ended without a sealed archive. One that an agent's
+// restart interrupted after the seal (awaiting the controller's decision)
+// has a whole archive: the restore following it may still succeed.
+bool checkpoint_failed_unsealed(const Operation& checkpoint) {
+  return agent::operations::finished(checkpoint.state) && checkpoint.state != State::kSucceeded &&
+         !recovered_as(checkpoint, migration::RecoveryAction::kAwaitingDecision);
+}
+
 // The checkpoint a cut-through restore follows failed: the restore is
 // cancelled rather than left to notice that the archive stopped growing (its
 // follow timeout), so the source resumes as soon as the restore has ended.
@@ -698,17 +706,17 @@ Action on_operation(const CheckpointObject& o, const Need& need, const Observed&
     return release ? on_release(o, unanswered, now) : on_resume(o, unanswered, observed.attempt + 1, now);
   }
   if (!op) return start_attempt(need, 0, "");
+  const bool followed_checkpoint_failed = need.request.kind == Kind::kRestore && cutting_through(o) &&
+                                          observed.checkpoint && checkpoint_failed_unsealed(*observed.checkpoint);
   if (!agent::operations::finished(op->state)) {
     if (time_to_cut_through(o, need, *op, options)) return begin_cut_through(o, now);
-    if (need.request.kind == Kind::kRestore && cutting_through(o) && observed.checkpoint &&
-        agent::operations::finished(observed.checkpoint->state) &&
-        observed.checkpoint->state != State::kSucceeded) {
-      return cancel_cut_through(o, *op, *observed.checkpoint);
-    }
+    if (followed_checkpoint_failed) return cancel_cut_through(o, *op, *observed.checkpoint);
     return simple(Action::Kind::kWait, kPollInterval);
   }
   const auto next_attempt = static_cast<std::size_t>(observed.attempt) + 1;
-  if (next_attempt < need.operation_ids.size() && worth_another_attempt(need.request.kind, *op)) {
+  // A restore cancelled (or failed) because its checkpoint failed is not tried again.
+  if (next_attempt < need.operation_ids.size() && !followed_checkpoint_failed &&
+      worth_another_attempt(need.request.kind, *op)) {
     return start_attempt(need, observed.attempt + 1, ", again: the last attempt " + failure_words(*op));
   }
   switch (need.request.kind) {

@@ -84,7 +84,10 @@ struct ClientConfig {
   // worth): a busy TLS client otherwise pays a handshake per request, and
   // so does its server. A request that streams its body always opens a
   // connection of its own, since a stream cannot be sent again on one
-  // found dead.
+  // found dead. libcurl sends a request again when a kept connection closes
+  // before any answer, so the server may receive it twice: use it for
+  // idempotent requests (and creates that take AlreadyExists as done).
+  // A connection is kept at most 5 minutes (rotated certificates apply).
   bool keep_connections = false;
   std::string user_agent = "wscp";
 };

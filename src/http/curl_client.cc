@@ -158,6 +158,7 @@ class CurlClient final : public Client {
 
     curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (config_.keep_connections) curl_easy_setopt(h, CURLOPT_MAXLIFETIME_CONN, kMaxConnectionAgeSeconds);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_text);
     curl_easy_setopt(h, CURLOPT_USERAGENT, config_.user_agent.c_str());
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -237,6 +238,10 @@ class CurlClient final : public Client {
     }
     return EasyHandle(curl_easy_init());
   }
+
+  // A kept connection is not used past this age: a rotated client
+  // certificate or CA takes effect within it.
+  static constexpr long kMaxConnectionAgeSeconds = 300;
 
   // A handle that finished its transfer keeps its connections for the next
   // one; its options (pointers into this transfer among them) are cleared.

@@ -142,6 +142,9 @@ Status KubeEventRecorder::record(const ObjectReference& regarding, EventType typ
       {"type", type_name},
   };
   auto created = client_.create(resources::kEvents, event);
+  // A create sent again on a kept connection that closed under it may find
+  // its own first copy: the Event is there.
+  if (!created && is_already_exists(created.error())) created = event;
   if (!created) return created.error().wrap(what);
   std::lock_guard lock(mu_);
   if (auto it = series_.find(key); it != series_.end() && known) {

@@ -450,6 +450,10 @@ void read_kubernetes(Reader& r, const YAML::Node& n, KubernetesConfig& k) {
 void read_dry_run(Reader& r, const YAML::Node& n, AgentConfig& c) {
   const std::string p = "dry_run";
   if (!n.IsDefined()) return;
+  if (n.IsNull()) {
+    r.fail(p, "has no value: give a mapping (dry_run: {} for the defaults), or leave it out on a real node");
+    return;
+  }
   DryRunConfig d;
   if (r.mapping(n, p, {"workspaces", "labels", "phase_duration", "workspace_memory"})) {
     r.integer(n, p, "workspaces", d.workspaces, 0, 10'000);

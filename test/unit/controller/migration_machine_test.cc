@@ -75,6 +75,7 @@ struct World {
   int appears_after = 0;
   std::set<std::string> unreachable;  // nodes whose agent does not answer (read for a deletion or a release only)
   std::set<Kind> refused_starts;      // kinds the agents refuse to start (an older agent)
+  std::set<Kind> queued;              // kinds whose operations wait for the agent's budget (never begin)
 
   Observed read(const Need& need) {
     Observed o;
@@ -144,6 +145,7 @@ struct World {
     }
     for (auto& [id, op] : operations) {
       if (op.state != State::kRunning) continue;
+      if (queued.count(op.request.kind)) continue;
       if (runs_for[op.request.kind] > 0) {
         --runs_for[op.request.kind];
         op.started_at = "2030-01-01T10:00:01Z";
@@ -883,6 +885,17 @@ TEST_CASE("cut through: a checkpoint that fails cancels the restore following it
   CHECK(o.status.running_on->node == "node-1");
   CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kResume)) == 1);
   CHECK_FALSE(w.resumed_beside_running_checkpoint);
+  // A restore still queued when it is cancelled is not tried again.
+  auto queued = migration_object();
+  World q;
+  q.runs_for[Kind::kCheckpoint] = 3;
+  q.scripts[Kind::kCheckpoint] = fails("criu dump failed", std::nullopt, "checkpoint failed");
+  q.queued = {Kind::kRestore};
+  run(queued, q, 60, false, MachineOptions{true});
+  CHECK(q.operations.at(operation_id_for(queued, CheckpointStep::kRestore)).state == State::kCancelled);
+  CHECK(q.operations.count(operation_id_for(queued, CheckpointStep::kRestore, 1)) == 0);
+  CHECK(queued.status.phase == CheckpointPhase::kFailed);
+  CHECK(queued.status.decision == MigrationDecision::kResume);
   // A checkpoint that still runs, or succeeded, never cancels it.
   auto ok = migration_object();
   World fine;
@@ -891,6 +904,22 @@ TEST_CASE("cut through: a checkpoint that fails cancels the restore following it
   run(ok, fine, 60, false, MachineOptions{true});
   CHECK(ok.status.phase == CheckpointPhase::kRestored);
   for (const auto& line : fine.log) CHECK(line.find("cancel") == std::string::npos);
+}
+
+TEST_CASE("cut through: a checkpoint interrupted after its seal by a restart of its agent does not cancel the restore") {
+  auto o = migration_object();
+  World w;
+  w.runs_for[Kind::kCheckpoint] = 3;
+  agent::operations::Recovery sealed;
+  sealed.action = migration::RecoveryAction::kAwaitingDecision;
+  sealed.outcome = "sealed; claim is restoring";
+  w.scripts[Kind::kCheckpoint] = fails("interrupted by a restart of the agent", sealed, "checkpoint failed");
+  w.runs_for[Kind::kRestore] = 6;
+  run(o, w, 60, false, MachineOptions{true});
+  for (const auto& line : w.log) CHECK(line.find("cancel") == std::string::npos);
+  CHECK(o.status.phase == CheckpointPhase::kRestored);
+  REQUIRE(o.status.running_on);
+  CHECK(o.status.running_on->node == "node-2");
 }
 
 TEST_CASE("cut through: every status write lost once still moves the workspace once") {

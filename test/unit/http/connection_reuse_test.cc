@@ -17,7 +17,8 @@ using namespace wscp;
 
 namespace {
 
-// Answers every request with the size of its body; with `drop_second`, the
+// Answers every request with the size of its body and the sum of its bytes
+// ("size/sum"); with `drop_second`, the
 // second request on each connection is read and the connection closed
 // without an answer (as a server whose keep-alive ran out does).
 class KeepAliveServer {
@@ -70,9 +71,11 @@ class KeepAliveServer {
         if (n <= 0) return close_quietly(conn);
         in.append(buf, static_cast<std::size_t>(n));
       }
+      unsigned long long sum = 0;
+      for (std::size_t i = end + 4; i < end + 4 + length; ++i) sum += static_cast<unsigned char>(in[i]) * (i - end - 3);
       in.erase(0, end + 4 + length);
       if (drop_second_ && served == 1) return close_quietly(conn);
-      const std::string body = std::to_string(length);
+      const std::string body = std::to_string(length) + "/" + std::to_string(sum);
       const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
       if (::send(conn, answer.data(), answer.size(), MSG_NOSIGNAL) < 0) return close_quietly(conn);
     }
@@ -86,6 +89,21 @@ class KeepAliveServer {
   std::thread thread_;
   std::vector<std::thread> connections_;  // joined at the end (the accept thread alone adds)
 };
+
+// What the server answers for `body`: its size and its bytes summed, each
+// weighted by its position (a body sent from the wrong offset sums otherwise).
+std::string digest(const std::string& body) {
+  unsigned long long sum = 0;
+  for (std::size_t i = 0; i < body.size(); ++i) sum += static_cast<unsigned char>(body[i]) * (i + 1);
+  return std::to_string(body.size()) + "/" + std::to_string(sum);
+}
+
+// Bytes that differ along the body.
+std::string varied(std::size_t size) {
+  std::string out(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) out[i] = static_cast<char>('a' + i % 23);
+  return out;
+}
 
 http::Request post(const std::string& url, std::string body) {
   http::Request r;
@@ -104,9 +122,9 @@ TEST_CASE("keep_connections: requests one after another share one connection") {
   config.keep_connections = true;
   auto client = http::make_curl_client(config);
   for (int i = 0; i < 3; ++i) {
-    auto r = client->send(post(server.url(), std::string(100 + i, 'x')), nullptr);
+    auto r = client->send(post(server.url(), varied(100 + i)), nullptr);
     REQUIRE_MESSAGE(r.ok(), r.error().describe());
-    CHECK(r->body == std::to_string(100 + i));
+    CHECK(r->body == digest(varied(100 + i)));
   }
   CHECK(server.accepted() == 1);
 }
@@ -124,8 +142,9 @@ TEST_CASE("keep_connections: a kept connection closed under a request sends its 
   config.keep_connections = true;
   auto client = http::make_curl_client(config);
   REQUIRE(client->send(post(server.url(), "first"), nullptr).ok());
-  auto again = client->send(post(server.url(), std::string(1 << 20, 'y')), nullptr);
+  const std::string body = varied(1 << 20);
+  auto again = client->send(post(server.url(), body), nullptr);
   REQUIRE_MESSAGE(again.ok(), again.error().describe());
-  CHECK(again->body == std::to_string(1 << 20));  // the whole body, from its start
+  CHECK(again->body == digest(body));  // the whole body, from its start
   CHECK(server.accepted() == 2);
 }

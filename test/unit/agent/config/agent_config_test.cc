@@ -252,6 +252,7 @@ TEST_CASE("every invalid value is refused with the key, what was found and what 
       {"node_name: n\ndry_run: {labels: [a]}\n", {"key 'dry_run.labels'", "mapping of label keys"}},
       {"node_name: n\ndry_run: {labels: {'a b': x}}\n", {"key 'dry_run.labels.a b'", "label key"}},
       {"node_name: n\ndry_run: {labels: {dev.containers.id: x}}\n", {"key 'dry_run.labels.dev.containers.id'", "is the workspace label"}},
+      {"node_name: n\ndry_run:\n", {"key 'dry_run'", "has no value"}},
       {"node_name: n\ndry_run: {podman: x}\n", {"key 'dry_run.podman'", "unknown key", "phase_duration"}},
   };
   for (const auto& c : cases) {
