@@ -58,7 +58,7 @@ Result<std::unique_ptr<store::ObjectStore>> StoreArgs::open_store() const {
     std::filesystem::create_directories(via, ec);
     if (ec) return Error(ErrorCode::kInvalidArgument, "cannot create " + via + ": " + ec.message());
   }
-  return store::open_object_store(url());
+  return store::open_object_store(url(), events);
 }
 
 Result<store::CheckpointStoreOptions> StoreArgs::store_options() const {

@@ -7,6 +7,7 @@
 #include "common/result.h"
 #include "store/checkpoint_store.h"
 #include "store/object_store.h"
+#include "store/store_events.h"
 
 namespace wscp::agent {
 
@@ -19,6 +20,7 @@ struct StoreArgs {
   std::string encryption_key_file;
   std::string manifest_key_file;
   double segment_mib = 8;  // stored MiB per segment object
+  store::StoreEvents events;  // who hears of the store's retries and failures (the daemon's metrics)
 
   void add_to(CLI::App& cmd);
   // The store's URL: a plain directory becomes file://<absolute path>.

@@ -10,12 +10,18 @@
 #include "podman/engine.h"
 #include "podman/libpod_client.h"
 #include "store/archive_pipeline.h"
+#include "store/store_url.h"
 
 namespace wscp::agent {
 
-StoreArgs store_args(const StoreConfig& s) {
+StoreArgs store_args(const StoreConfig& s, const std::string& node) {
   StoreArgs store;
   store.via = s.store_url();
+  const auto query = store.via.find('?');
+  const bool names_writer = query != std::string::npos && (store.via.find("?writer=") != std::string::npos ||
+                                                           store.via.find("&writer=", query) != std::string::npos);
+  if (store.via.rfind("s3://", 0) == 0 && !names_writer)
+    store.via += (query == std::string::npos ? "?" : "&") + ("writer=" + store::writer_id_from(node));
   store.compression = s.compression_level == 0 ? "none" : "zstd";
   store.compression_level = s.compression_level == 0 ? 3 : s.compression_level;
   store.encryption_key_file = s.keyring;
@@ -29,7 +35,8 @@ class PodmanBackend final : public NodeBackend {
  public:
   explicit PodmanBackend(const AgentConfig& cfg) : socket_(cfg.podman_socket) {}
 
-  Status open(const AgentConfig& cfg, const std::shared_ptr<log::Logger>& logger) {
+  Status open(const AgentConfig& cfg, const std::shared_ptr<log::Logger>& logger,
+              const std::shared_ptr<metrics::AgentMetrics>& metrics) {
     // One set of node services per configured store; one journal each.
     for (const auto& s : cfg.stores) {
       NodeArgs node;
@@ -38,7 +45,12 @@ class PodmanBackend final : public NodeBackend {
       node.journal_dir = cfg.stores.size() == 1 ? cfg.journal_dir : cfg.journal_dir + "/stores/" + s.name;
       node.workspace_label = cfg.workspace_label;
       node.settle_seconds = std::chrono::duration<double>(cfg.settle_period).count();
-      auto rt = NodeRuntime::open(node, store_args(s));
+      StoreArgs args = store_args(s, cfg.node_name);
+      if (metrics) {
+        args.events.retry = [metrics](std::string_view kind) { metrics->store_retry(kind); };
+        args.events.failure = [metrics](std::string_view kind) { metrics->store_error(kind); };
+      }
+      auto rt = NodeRuntime::open(node, args);
       if (!rt) return rt.error().wrap("store " + s.name);
       stores_[s.name] = &(*rt)->services();
       runtimes_.push_back(std::move(*rt));
@@ -127,9 +139,10 @@ class DryRunBackend final : public NodeBackend {
 }  // namespace
 
 Result<std::unique_ptr<NodeBackend>> open_podman_backend(const AgentConfig& cfg,
-                                                         const std::shared_ptr<log::Logger>& logger) {
+                                                         const std::shared_ptr<log::Logger>& logger,
+                                                         const std::shared_ptr<metrics::AgentMetrics>& metrics) {
   auto backend = std::make_unique<PodmanBackend>(cfg);
-  if (auto s = backend->open(cfg, logger); !s) return s.error();
+  if (auto s = backend->open(cfg, logger, metrics); !s) return s.error();
   return std::unique_ptr<NodeBackend>(std::move(backend));
 }
 

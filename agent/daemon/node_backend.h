@@ -14,6 +14,7 @@
 #include "agent/operations/phase_runner.h"
 #include "common/clock.h"
 #include "log/logger.h"
+#include "metrics/agent_metrics.h"
 #include "migration/claim.h"
 
 namespace wscp::agent {
@@ -33,10 +34,15 @@ class NodeBackend {
   virtual std::size_t store_count() const = 0;
 };
 
-// How a configured store is opened: the one-shot verbs' store options.
-StoreArgs store_args(const StoreConfig& s);
+// How a configured store is opened: the one-shot verbs' store options. An
+// S3 store whose URL names no writer writes as `node`: the node's agent
+// sweeps its own unfinished uploads after a restart, whatever the host name
+// of the process (a DaemonSet's pod gets a new one each time).
+StoreArgs store_args(const StoreConfig& s, const std::string& node);
 
-Result<std::unique_ptr<NodeBackend>> open_podman_backend(const AgentConfig& cfg, const std::shared_ptr<log::Logger>& logger);
+// The stores report their retries and failures to `metrics` (may be null).
+Result<std::unique_ptr<NodeBackend>> open_podman_backend(const AgentConfig& cfg, const std::shared_ptr<log::Logger>& logger,
+                                                         const std::shared_ptr<metrics::AgentMetrics>& metrics);
 std::unique_ptr<NodeBackend> open_dry_run_backend(const AgentConfig& cfg);
 
 }  // namespace wscp::agent

@@ -63,7 +63,7 @@ Result<kube::KubeConfig> kube_config(const KubernetesConfig& k) {
 // read, so a configuration can be checked where it will not run.
 Status check_stores(const AgentConfig& cfg) {
   for (const auto& s : cfg.stores) {
-    const StoreArgs args = store_args(s);
+    const StoreArgs args = store_args(s, cfg.node_name);
     if (auto st = args.check_keys(); !st) return st.error().wrap("store " + s.name);
     if (args.url().rfind("s3://", 0) == 0) {
       if (auto parsed = store::parse_s3_url(args.url()); !parsed) return parsed.error().wrap("store " + s.name);
@@ -101,7 +101,7 @@ int serve(const std::string& config_path) {
                     {{"workspaces", static_cast<std::int64_t>(cfg.dry_run->workspaces)}});
     backend = open_dry_run_backend(cfg);
   } else {
-    auto opened = open_podman_backend(cfg, logger);
+    auto opened = open_podman_backend(cfg, logger, metrics);
     if (!opened) return fail("node", opened.error());
     backend = std::move(*opened);
   }

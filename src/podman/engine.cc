@@ -344,6 +344,7 @@ Result<Workspace> Engine::restore(ByteSource& archive, const ContainerInfo& fact
     failure = id.error();
   }
   if (!failure) {
+    ctx.report({"settle", body.bytes(), body.bytes(), 0});
     auto workspace = reattach(restored, workspace_id_of(facts), hints.settle);
     if (workspace.ok()) return workspace;
     failure = workspace.error();

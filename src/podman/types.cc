@@ -142,6 +142,10 @@ Result<HostInfo> parse_host_info(const json& info) {
     const json& runtime = info.at("host").at("ociRuntime");
     h.oci_runtime = str(runtime, "name");
     h.oci_runtime_version = str(runtime, "version");
+    if (auto store = info.find("store"); store != info.end() && store->is_object()) {
+      h.graph_root = store->value("graphRoot", "");
+      h.image_copy_tmp_dir = store->value("imageCopyTmpDir", "");
+    }
     return h;
   } catch (const std::exception& e) {
     return bad_answer("info", e);

@@ -53,6 +53,10 @@ struct HostInfo {
   std::string api_version;
   std::string oci_runtime;          // e.g. "crun"
   std::string oci_runtime_version;  // full version text
+  // Where Podman keeps images and containers, and where it stages image
+  // copies and checkpoint archives; empty when it does not say.
+  std::string graph_root;
+  std::string image_copy_tmp_dir;
 };
 
 // Checkpoint CRIU statistics, in microseconds and pages (from stats-dump).

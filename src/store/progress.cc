@@ -11,7 +11,8 @@ ProgressMeter::ProgressMeter(const OperationContext& ctx, std::string stage, std
 void ProgressMeter::add(std::uint64_t bytes) {
   done_ += bytes;
   if (!ctx_.on_progress) return;
-  if (now_() - last_ >= interval_) report();
+  // The first bytes are reported at once: they mark when the stage began.
+  if (!reported_ || now_() - last_ >= interval_) report();
 }
 
 void ProgressMeter::finish() {
@@ -19,6 +20,7 @@ void ProgressMeter::finish() {
 }
 
 void ProgressMeter::report() {
+  reported_ = true;
   last_ = now_();
   double seconds = std::chrono::duration<double>(last_ - start_).count();
   Progress p;

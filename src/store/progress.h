@@ -13,7 +13,8 @@ namespace wscp::store {
 using SteadyNow = std::function<std::chrono::steady_clock::time_point()>;
 
 // Turns byte counts into Progress reports (bytes, total, rate), at most every
-// `interval`, so a hot loop can call add() for every block.
+// `interval` (the first bytes at once), so a hot loop can call add() for
+// every block.
 class ProgressMeter {
  public:
   ProgressMeter(const OperationContext& ctx, std::string stage, std::optional<std::uint64_t> total = std::nullopt,
@@ -35,6 +36,7 @@ class ProgressMeter {
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_;
   std::uint64_t done_ = 0;
+  bool reported_ = false;
 };
 
 }  // namespace wscp::store

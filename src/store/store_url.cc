@@ -50,12 +50,19 @@ Result<std::string> percent_decode(std::string_view s) {
   return out;
 }
 
-// A writer id from the host name: the characters a writer id allows.
+// A writer id from the host name.
 std::string writer_from_hostname() {
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "wscp";
+  return writer_id_from(host);
+}
+
+}  // namespace
+
+std::string writer_id_from(std::string_view name) {
+  if (name.empty()) return "wscp";
   std::string out;
-  for (char c : std::string(host)) {
+  for (char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
               c == '.';
     out.push_back(ok ? c : '-');
@@ -64,8 +71,6 @@ std::string writer_from_hostname() {
   if (out.front() == '.') out.front() = '-';
   return out;
 }
-
-}  // namespace
 
 Result<s3::S3Config> parse_s3_url(std::string_view url) {
   if (url.rfind("s3://", 0) != 0) return Error(ErrorCode::kInvalidArgument, "not an s3:// URL: " + std::string(url));
@@ -130,7 +135,7 @@ Result<s3::S3Config> parse_s3_url(std::string_view url) {
   return c;
 }
 
-Result<std::unique_ptr<ObjectStore>> open_object_store(std::string_view url) {
+Result<std::unique_ptr<ObjectStore>> open_object_store(std::string_view url, StoreEvents events) {
   if (url.rfind("file://", 0) == 0) {
     std::string path(url.substr(7));
     if (path.empty() || path.front() != '/') {
@@ -146,6 +151,7 @@ Result<std::unique_ptr<ObjectStore>> open_object_store(std::string_view url) {
     http::ClientConfig hc;
     hc.ca_file = config->ca_file;
     auto client = std::make_shared<s3::S3Client>(*config, *creds, std::shared_ptr<http::Client>(http::make_curl_client(hc)));
+    client->set_events(std::move(events));
     return s3::make_s3_store(client);
   }
   return Error(ErrorCode::kInvalidArgument,

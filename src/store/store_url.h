@@ -7,6 +7,7 @@
 #include "common/result.h"
 #include "store/object_store.h"
 #include "store/s3/s3_config.h"
+#include "store/store_events.h"
 
 namespace wscp::store {
 
@@ -17,8 +18,13 @@ namespace wscp::store {
 // store's sweep may abort; default: the host name). Never throws.
 Result<s3::S3Config> parse_s3_url(std::string_view url);
 
+// A valid writer id made of `name` (a host or node name): characters a
+// writer id does not allow become '-', cut to 64.
+std::string writer_id_from(std::string_view name);
+
 // Opens the store a URL names: file:///absolute/dir or s3://bucket/prefix
-// (credentials resolved as s3::resolve_credentials describes).
-Result<std::unique_ptr<ObjectStore>> open_object_store(std::string_view url);
+// (credentials resolved as s3::resolve_credentials describes). An S3
+// store's client reports its retries and failures to `events`.
+Result<std::unique_ptr<ObjectStore>> open_object_store(std::string_view url, StoreEvents events = {});
 
 }  // namespace wscp::store

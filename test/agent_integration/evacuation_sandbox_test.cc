@@ -5,10 +5,14 @@
 // containers and a compose project) on its own. With AWS, node-2's agent
 // restores one of them through the API, which claims it; after the deadline
 // and the grace period node-1 resumes the two nobody claimed, and finds the
-// third moved. With GCE and Azure nobody restores: all three resume in place.
+// third moved; there node-1's agent has three workers and a memory budget
+// for three transfers, and its three checkpoints run at once. With GCE and
+// Azure nobody restores: all three resume in place.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "node_agent.h"
@@ -116,6 +120,58 @@ void check_all_resumed(at::NodeAgent& agent, wt::SandboxNode& node, const ThreeW
   }
 }
 
+// What the agent admits each checkpoint or restore for: transfer_buffer,
+// or what its store's pipeline holds in flight when that is more (it logs
+// raising it).
+std::uint64_t admitted_transfer_bytes(const std::string& log, std::uint64_t transfer_buffer) {
+  std::uint64_t bytes = transfer_buffer;
+  for (const auto& r : at::log_records(log, "transfer buffer raised to what the store holds in flight")) {
+    const std::uint64_t needed = at::parse_byte_size(r.value("needed", ""));
+    CHECK_MESSAGE(needed > transfer_buffer, r.dump());
+    bytes = std::max(bytes, needed);
+  }
+  return bytes;
+}
+
+// The evacuation's checkpoint operations ran at once: every one started
+// before the first one ended. The operations' times are whole seconds (a
+// necessary condition only); the log's "operation running" and "operation
+// succeeded" lines, within the operation's running state, are milliseconds.
+void check_ran_at_once(at::NodeAgent& agent, const json& evacuation) {
+  std::vector<std::string> ids;
+  for (const auto& e : evacuation.at("workspaces")) ids.push_back(e.at("operation").get<std::string>());
+  REQUIRE(ids.size() == 3);
+  std::string last_start, first_end;
+  for (const auto& id : ids) {
+    const json op = agent.operation(id);
+    INFO(op.dump(2));
+    REQUIRE(op.value("state", "") == "succeeded");
+    const auto started = op.at("startedAt").get<std::string>();
+    const auto finished = op.at("finishedAt").get<std::string>();
+    if (last_start.empty() || started > last_start) last_start = started;
+    if (first_end.empty() || finished < first_end) first_end = finished;
+  }
+  CHECK_MESSAGE(last_start <= first_end, "last started " << last_start << ", first finished " << first_end);
+
+  const std::string log = agent.log();
+  auto time_of = [&](const std::string& msg, const std::string& id) {
+    std::vector<std::string> times;
+    for (const auto& r : at::log_records(log, msg))
+      if (r.value("operation", "") == id) times.push_back(r.at("time").get<std::string>());
+    REQUIRE_MESSAGE(times.size() == 1, msg << " of " << id << ": " << times.size() << " lines");
+    return times.front();
+  };
+  std::string last_running, first_succeeded;
+  for (const auto& id : ids) {
+    const std::string running = time_of("operation running", id), succeeded = time_of("operation succeeded", id);
+    MESSAGE(id, ": running ", running, ", succeeded ", succeeded);
+    if (last_running.empty() || running > last_running) last_running = running;
+    if (first_succeeded.empty() || succeeded < first_succeeded) first_succeeded = succeeded;
+  }
+  CHECK_MESSAGE(last_running < first_succeeded,
+                "the last began at " << last_running << ", after the first ended at " << first_succeeded);
+}
+
 }  // namespace
 
 TEST_CASE("evacuation: a spot notice checkpoints every workspace; one restored elsewhere, the others resume in place") {
@@ -127,11 +183,23 @@ TEST_CASE("evacuation: a spot notice checkpoints every workspace; one restored e
   ThreeWorkspaces w(n1);
   const std::string& moved = w.first;
 
-  at::NodeAgent agent1(scene.agent("node-1", n1.socket(),
-                                   "  default_window: 30s\n  resume_grace: 45s\n"
-                                   "  aws: {enabled: true, base_url: \"" + emulator.url() +
-                                       "\", poll_interval: 200ms}\n"));
+  // Three workers, and a memory budget that admits three checkpoints at
+  // once (the default 256 MiB holds two of what a store's pipeline needs).
+  constexpr std::uint64_t kMiB = 1ull << 20;
+  constexpr std::uint64_t kBudget = 320 * kMiB;
+  at::NodeAgentConfig config1 = scene.agent("node-1", n1.socket(),
+                                            "  default_window: 30s\n  resume_grace: 45s\n"
+                                            "  aws: {enabled: true, base_url: \"" + emulator.url() +
+                                                "\", poll_interval: 200ms}\n");
+  config1.operations = "{workers: 3, transfer_buffer: 64MiB, shutdown_grace: 5s}";
+  config1.memory_budget = std::to_string(kBudget / kMiB) + "MiB";
+  at::NodeAgent agent1(config1);
   at::NodeAgent agent2(scene.agent("node-2", n2.socket(), ""));
+  const std::uint64_t per_checkpoint = admitted_transfer_bytes(agent1.log(), 64 * kMiB);
+  MESSAGE("each checkpoint is admitted for ", per_checkpoint / kMiB, " MiB of ", kBudget / kMiB, " MiB");
+  REQUIRE(3 * per_checkpoint <= kBudget);
+  const long long rss_before = at::proc_status_bytes(agent1.process().pid(), "VmRSS");
+  REQUIRE(rss_before > 0);
   CHECK(agent1.get("/v1/evacuation").first == 404);  // nothing before a notice
 
   // The notice: the node goes in 60 s.
@@ -139,6 +207,13 @@ TEST_CASE("evacuation: a spot notice checkpoints every workspace; one restored e
   json evacuation = evacuation_when_settled(agent1, {"checkpointing"}, 120s);
   const std::string checkpoint_id = check_all_checkpointed(evacuation, n1, w, "aws");
   const long long moved_count = n1.count(moved);
+  check_ran_at_once(agent1, evacuation);
+  // The budget's own peak is not published (no metric, no API); the
+  // process's peak resident memory over its start stays within it.
+  const long long rss_peak = at::proc_status_bytes(agent1.process().pid(), "VmHWM");
+  MESSAGE("agent RSS at start ", rss_before / kMiB, " MiB, peak ", rss_peak / kMiB, " MiB, budget ", kBudget / kMiB,
+          " MiB");
+  CHECK(rss_peak - rss_before <= static_cast<long long>(kBudget));
 
   // Node-2's agent restores one of them: its claim makes it node-2's.
   json restored = agent2.run_operation(

@@ -45,7 +45,7 @@ inline std::string rfc1123_in(std::chrono::seconds from_now) {
 }
 
 // What differs between the tests' agents; the rest of the configuration is
-// fixed (loopback API with the test PKI, JSON logs, no metrics).
+// fixed (loopback API with the test PKI, JSON logs).
 struct NodeAgentConfig {
   std::string node;
   std::string socket;
@@ -57,6 +57,11 @@ struct NodeAgentConfig {
   std::string notices;
   // Top-level YAML sections added as they are (e.g. `kubernetes:`).
   std::string extra;
+  // The `operations:` mapping and `memory_budget:`.
+  std::string operations = "{workers: 2, transfer_buffer: 64MiB, shutdown_grace: 5s}";
+  std::string memory_budget = "256MiB";
+  // /metrics on 127.0.0.1:metrics_port; 0: no metrics.
+  std::uint16_t metrics_port = 0;
 };
 
 class NodeAgent {
@@ -70,8 +75,8 @@ class NodeAgent {
         << "podman_socket: " << config_.socket << "\n"
         << "journal_dir: " << (config_.dir / "journal").string() << "\n"
         << "settle_period: 1s\n"
-        << "memory_budget: 256MiB\n"
-        << "operations: {workers: 2, transfer_buffer: 64MiB, shutdown_grace: 5s}\n"
+        << "memory_budget: " << config_.memory_budget << "\n"
+        << "operations: " << config_.operations << "\n"
         << "api:\n"
         << "  address: 127.0.0.1\n"
         << "  port: " << port_ << "\n"
@@ -81,7 +86,10 @@ class NodeAgent {
         << "    cert: " << (config_.dir / "tls/serving.crt").string() << "\n"
         << "    serving_names: [127.0.0.1]\n"
         << "stores:\n"
-        << config_.stores << "metrics: {enabled: false}\n"
+        << config_.stores
+        << (config_.metrics_port == 0
+                ? std::string("metrics: {enabled: false}\n")
+                : "metrics: {enabled: true, address: 127.0.0.1, port: " + std::to_string(config_.metrics_port) + "}\n")
         << "logging: {format: json, level: info}\n";
     if (!config_.notices.empty()) out << "notices:\n" << config_.notices;
     out << config_.extra;
@@ -117,6 +125,8 @@ class NodeAgent {
   }
 
   std::string log() const { return process_ ? process_->log() : std::string(); }
+  ServeProcess& process() { return *process_; }
+  std::uint16_t port() const { return port_; }
 
   std::pair<int, nlohmann::json> call(const std::string& method, const std::string& path,
                                       const nlohmann::json& body = nullptr) {
@@ -185,6 +195,50 @@ inline nlohmann::json evacuation_entry(const nlohmann::json& evacuation, const s
   for (const auto& w : evacuation.at("workspaces"))
     if (w.at("workspace") == workspace) return w;
   return nullptr;
+}
+
+// An S3 store entry for NodeAgentConfig::stores: `url` (s3://bucket/prefix?...),
+// a key file and a credentials directory (docs/agent-config.md, `stores:`).
+inline std::string s3_store(const std::string& name, const std::string& url, const std::string& keyring,
+                            const std::string& credentials_dir, int compression_level = 3) {
+  return "  " + name + ": {url: \"" + url + "\", keyring: \"" + keyring + "\", credentials_dir: \"" +
+         credentials_dir + "\", compression_level: " + std::to_string(compression_level) + "}\n";
+}
+
+// The agent's JSON log lines (logging: {format: json}) whose message is
+// `msg`, in order; each has "time" (UTC, milliseconds: they sort as text).
+inline std::vector<nlohmann::json> log_records(const std::string& log, const std::string& msg) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(log);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("msg", "") == msg) out.push_back(std::move(j));
+  }
+  return out;
+}
+
+// A size as the agent writes it (format_byte_size: "88MiB", "1GiB",
+// "123B"); 0 when it is not one.
+inline std::uint64_t parse_byte_size(const std::string& text) {
+  static const std::pair<const char*, std::uint64_t> kUnits[] = {
+      {"TiB", 1ull << 40}, {"GiB", 1ull << 30}, {"MiB", 1ull << 20}, {"KiB", 1ull << 10}, {"B", 1}};
+  for (const auto& [unit, factor] : kUnits) {
+    const std::string u(unit);
+    if (text.size() <= u.size() || text.compare(text.size() - u.size(), u.size(), u) != 0) continue;
+    const std::string digits = text.substr(0, text.size() - u.size());
+    if (digits.find_first_not_of("0123456789") != std::string::npos) return 0;
+    return std::stoull(digits) * factor;
+  }
+  return 0;
+}
+
+// A field of /proc/PID/status in bytes (VmRSS, VmHWM), or -1.
+inline long long proc_status_bytes(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(field + ":", 0) == 0) return std::stoll(line.substr(field.size() + 1)) * 1024;
+  return -1;
 }
 
 }  // namespace wscp::agent::testing

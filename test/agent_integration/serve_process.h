@@ -68,6 +68,7 @@ class ServeProcess {
   ServeProcess& operator=(const ServeProcess&) = delete;
 
   void signal(int sig) const { ::kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
   // Whether it has exited (reaping it); its wait status then in status().
   bool exited() {
     if (exited_) return true;

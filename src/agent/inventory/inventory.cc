@@ -108,12 +108,20 @@ Result<std::vector<Workspace>> Inventory::workspaces() {
   return out;
 }
 
+std::vector<std::string> Inventory::disk_paths() {
+  if (!options_.disk_paths.empty()) return options_.disk_paths;
+  auto host = podman_.info();
+  const bool said = host.ok();
+  return {said && !host->graph_root.empty() ? host->graph_root : "/var/lib/containers/storage",
+          said && !host->image_copy_tmp_dir.empty() ? host->image_copy_tmp_dir : "/var/tmp"};
+}
+
 Result<Capacity> Inventory::capacity() {
   Capacity cap;
   if (auto text = probe_.meminfo(); text) {
     if (auto avail = parse_mem_available(*text); avail) cap.memory_available_bytes = *avail;
   }
-  for (const auto& path : options_.disk_paths) {
+  for (const auto& path : disk_paths()) {
     if (auto free = probe_.free_bytes(path); free) cap.disk_free_bytes[path] = *free;
   }
   auto ws = workspaces();

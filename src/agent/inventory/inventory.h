@@ -57,8 +57,10 @@ Result<std::uint64_t> parse_mem_available(std::string_view meminfo);
 
 struct InventoryOptions {
   std::string workspace_label = "dev.containers.id";
-  // Where Podman keeps images and containers, and where it stages archives.
-  std::vector<std::string> disk_paths = {"/var/lib/containers/storage", "/var/tmp"};
+  // Where Podman keeps images and containers, and where it stages archives;
+  // empty: where Podman's /info says (graphRoot, imageCopyTmpDir), or its
+  // defaults (/var/lib/containers/storage, /var/tmp) for what it leaves out.
+  std::vector<std::string> disk_paths;
 };
 
 // What the API and the evacuation ask about the node's workspaces.
@@ -82,6 +84,8 @@ class Inventory final : public NodeInventory {
 
  private:
   std::optional<std::uint64_t> memory_of(const Workspace& w);
+
+  std::vector<std::string> disk_paths();
 
   podman::PodmanClient& podman_;
   SystemProbe& probe_;

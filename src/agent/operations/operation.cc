@@ -272,6 +272,7 @@ json to_json(const Outcome& v) {
          {"containers", v.containers},    {"images", v.images},               {"archiveBytes", v.archive_bytes},
          {"criu", criu},                  {"durationMs", v.duration_ms},      {"cutThrough", v.cut_through}};
   if (!v.warnings.empty()) j["warnings"] = v.warnings;
+  if (!v.step_durations_ms.empty()) j["stepDurationsMs"] = v.step_durations_ms;
   return j;
 }
 json to_json(const Operation& v) {
@@ -325,6 +326,16 @@ Result<Outcome> outcome_from_json(const json& j, std::string_view where) {
         s.pages_written = cr.u64("pagesWritten");
         if (auto st = cr.finish(); !st) in.merge(st.error());
         o.criu.push_back(s);
+      }
+  }
+  if (const json* steps = in.sub("stepDurationsMs")) {
+    if (!steps->is_object()) in.problem(std::string(where) + "stepDurationsMs must be an object");
+    else
+      for (const auto& [name, ms] : steps->items()) {
+        if (!ms.is_number_integer() || ms.get<std::int64_t>() < 0 || name.empty() || name.size() > 32)
+          in.problem(std::string(where) + "stepDurationsMs." + name.substr(0, 32) + " must be a whole number of ms >= 0");
+        else
+          o.step_durations_ms[name] = ms.get<std::int64_t>();
       }
   }
   if (auto s = in.finish(); !s) return s.error();

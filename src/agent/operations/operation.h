@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -99,6 +100,9 @@ struct Outcome {
   std::int64_t duration_ms = 0;
   bool cut_through = false;             // restore: began before the checkpoint was sealed
   std::vector<std::string> warnings;    // what went wrong beside a success (delete: images not collected)
+  // Where the time went, by step (freeze, dump, upload, download, restore,
+  // settle: see StepClock); only the steps this operation went through.
+  std::map<std::string, std::int64_t> step_durations_ms;
   bool operator==(const Outcome&) const = default;
 };
 

@@ -235,13 +235,14 @@ void OperationManager::run(const std::shared_ptr<Entry>& entry) {
   if (metrics_) metrics_->operation_started(metric_kind(kind));
   log->info("operation running", {{"kind", to_string(kind)}});
 
+  StepClock steps;
   OperationContext ctx;
   ctx.operation_id = entry->op.id;
   ctx.cancel = entry->cancel;
-  ctx.on_progress = [this, entry](const wscp::Progress& p) {
+  ctx.on_progress = steps.tee([this, entry](const wscp::Progress& p) {
     std::lock_guard lock(mu_);
     entry->op.progress = Progress{p.stage, p.bytes_done, p.bytes_total, p.bytes_per_second};
-  };
+  });
   RunContext run_ctx{ctx, [this, entry](std::string_view step) {
                        std::lock_guard lock(mu_);
                        finish_step_locked(*entry);
@@ -251,7 +252,10 @@ void OperationManager::run(const std::shared_ptr<Entry>& entry) {
                        persist_locked(*entry);
                      }};
   auto result = runner_.run(entry->op.request, run_ctx);
-  grant->release();
+  // The grant is released when this function returns, after the record
+  // says the operation ended: never more running than the budget admits.
+  if (result) result->step_durations_ms = step_durations_ms(measured_steps(steps, *result));
+  record_step_metrics(steps, result);
   if (metrics_) metrics_->operation_ended(metric_kind(kind));
   if (result) {
     log->info("operation succeeded", {{"kind", to_string(kind)}, {"durationMs", result->duration_ms}});
@@ -265,6 +269,33 @@ void OperationManager::run(const std::shared_ptr<Entry>& entry) {
   if (metrics_)
     metrics_->operation_finished(metric_kind(kind), cancelled ? metrics::OperationResult::kCancelled
                                                               : metrics::OperationResult::kFailed);
+}
+
+std::map<metrics::Step, std::chrono::milliseconds> OperationManager::measured_steps(const StepClock& steps,
+                                                                                   const Outcome& outcome) {
+  auto measured = steps.durations();
+  // The freeze is CRIU's own figure, summed over a project's containers.
+  std::uint64_t freezing_us = 0;
+  for (const auto& c : outcome.criu) freezing_us += c.freezing_time_us;
+  if (!outcome.criu.empty())
+    measured[metrics::Step::kFreeze] = std::chrono::milliseconds(static_cast<std::int64_t>(freezing_us / 1000));
+  return measured;
+}
+
+void OperationManager::record_step_metrics(const StepClock& steps, const Result<Outcome>& result) {
+  if (!metrics_) return;
+  // Bytes moved count whatever the end; durations only of what succeeded
+  // (a failed step's time says when it failed, not how long it takes).
+  for (auto direction : {metrics::Direction::kUpload, metrics::Direction::kDownload})
+    if (auto bytes = steps.bytes(direction)) metrics_->bytes_transferred(direction, bytes);
+  if (!result) {
+    // Stored bytes that failed verification: the store (or someone with
+    // access to it) changed them. The store's request failures are counted
+    // where they happen (see store::StoreEvents).
+    if (result.error().code() == ErrorCode::kIntegrity) metrics_->store_error("integrity");
+    return;
+  }
+  for (const auto& [step, duration] : measured_steps(steps, *result)) metrics_->step_duration(step, duration);
 }
 
 Result<Operation> OperationManager::get(const std::string& id) const {

@@ -13,6 +13,7 @@
 #include "agent/operations/operation.h"
 #include "agent/operations/operation_store.h"
 #include "agent/operations/phase_runner.h"
+#include "agent/operations/step_clock.h"
 #include "common/clock.h"
 #include "log/logger.h"
 #include "metrics/agent_metrics.h"
@@ -86,6 +87,9 @@ class OperationManager {
   };
 
   void run(const std::shared_ptr<Entry>& entry);
+  static std::map<metrics::Step, std::chrono::milliseconds> measured_steps(const StepClock& steps,
+                                                                          const Outcome& outcome);
+  void record_step_metrics(const StepClock& steps, const Result<Outcome>& result);
   void persist_locked(const Entry& entry);
   void finish_step_locked(Entry& entry);
   std::string now_text() const;

@@ -137,8 +137,14 @@ Result<http::Response> S3Client::call(const S3Call& call, const CancelToken* can
   std::optional<Error> last;
   // A stream cannot be rewound: one attempt.
   const int attempts = call.body_stream != nullptr ? 1 : config_.retry.max_attempts;
+  std::string_view last_kind = "other";
+  auto failed = [&](Error e) {
+    if (e.code() != ErrorCode::kNotFound && e.code() != ErrorCode::kCancelled) report(events_.failure, failure_kind(e));
+    return e;
+  };
   for (int attempt = 0; attempt < attempts; ++attempt) {
     if (attempt > 0) {
+      report(events_.retry, last_kind);
       auto delay = backoff(attempt - 1);
       if (sleep_) sleep_(delay);
       else interruptible_sleep(delay, cancel);
@@ -146,14 +152,19 @@ Result<http::Response> S3Client::call(const S3Call& call, const CancelToken* can
     if (cancel && cancel->cancelled()) return Error(ErrorCode::kCancelled, call.what + ": cancelled");
     auto r = send_once(call, cancel);
     if (!r) {
-      if (r.error().code() != ErrorCode::kUnavailable) return r.error().wrap(call.what);
+      if (r.error().code() != ErrorCode::kUnavailable) return failed(r.error().wrap(call.what));
       last = r.error();
+      last_kind = failure_kind(*last);
       continue;
     }
     if (r->success()) return r;
     last = error_for(*r, call);
-    if (last->code() != ErrorCode::kUnavailable) return *last;
+    last_kind = r->status == 429 || r->body.find("<Code>SlowDown</Code>") != std::string::npos ? "throttled"
+                : r->status == 408                                                        ? "timeout"
+                                                                                          : failure_kind(*last);
+    if (last->code() != ErrorCode::kUnavailable) return failed(*last);
   }
+  if (last) report(events_.failure, last_kind);
   return Error(ErrorCode::kUnavailable, call.what + ": gave up after " + std::to_string(attempts) +
                                             " attempts against " + describe() + "; last error: " +
                                             (last ? last->message() : "none") +

@@ -14,6 +14,7 @@
 #include "http/client.h"
 #include "store/s3/credentials.h"
 #include "store/s3/s3_config.h"
+#include "store/store_events.h"
 
 namespace wscp::store::s3 {
 
@@ -89,7 +90,15 @@ class S3Client {
   // The error for a non-2xx answer (public for tests).
   Error error_for(const http::Response& response, const S3Call& call) const;
 
+  // Who hears of retries and final failures (kNotFound is not one: the
+  // phases ask for objects that do not exist yet). Set before first use.
+  void set_events(StoreEvents events) { events_ = std::move(events); }
+
  private:
+  void report(const std::function<void(std::string_view)>& to, std::string_view kind) const {
+    if (to) to(kind);
+  }
+
   std::pair<std::string, std::string> url_and_host(const S3Call& call) const;
   std::chrono::milliseconds backoff(int attempt);
 
@@ -98,6 +107,7 @@ class S3Client {
   std::shared_ptr<http::Client> http_;
   Clock clock_;
   Sleep sleep_;
+  StoreEvents events_;
 };
 
 }  // namespace wscp::store::s3

@@ -78,7 +78,7 @@ class FakePodman final : public podman::PodmanClient {
   }
 
   Result<podman::HostInfo> info() override {
-    return podman::HostInfo{"5.4.2", "5.4.2", runtime, runtime_version};
+    return podman::HostInfo{"5.4.2", "5.4.2", runtime, runtime_version, "", ""};
   }
 
   Result<podman::ContainerInfo> inspect_container(const std::string& name) override {

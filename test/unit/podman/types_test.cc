@@ -61,6 +61,14 @@ TEST_CASE("host info reads the runtime and versions") {
   REQUIRE(h.ok());
   CHECK(h->oci_runtime == "crun");
   CHECK(h->api_version == "5.4.2");
+  CHECK(h->graph_root.empty());  // not said: left empty, never guessed
+
+  h = parse_host_info(json::parse(R"({"version":{"Version":"4.3.1","APIVersion":"4.3.1"},
+      "host":{"ociRuntime":{"name":"crun","version":"crun 1.8"}},
+      "store":{"graphRoot":"/var/lib/containers/storage","imageCopyTmpDir":"/var/tmp"}})"));
+  REQUIRE(h.ok());
+  CHECK(h->graph_root == "/var/lib/containers/storage");
+  CHECK(h->image_copy_tmp_dir == "/var/tmp");
 }
 
 }  // namespace

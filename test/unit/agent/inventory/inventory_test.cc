@@ -74,3 +74,25 @@ TEST_CASE("inventory: Podman out of reach is kUnavailable") {
   Inventory inv(podman, probe, {});
   CHECK(inv.workspaces().error().code() == ErrorCode::kUnavailable);
 }
+
+TEST_CASE("inventory: disk capacity is read where Podman's /info says it keeps its storage and stages copies") {
+  testing::StubPodman podman;
+  podman.host.graph_root = "/srv/containers/storage";
+  podman.host.image_copy_tmp_dir = "/srv/podman-tmp";
+  testing::StubProbe probe;
+  probe.free["/srv/containers/storage"] = 7000;
+  probe.free["/srv/podman-tmp"] = 3000;
+  probe.free["/var/lib/containers/storage"] = 1;  // Podman's default, not where this one keeps it
+  Inventory inv(podman, probe, {});
+  auto cap = inv.capacity();
+  REQUIRE(cap.ok());
+  CHECK(cap->disk_free_bytes == std::map<std::string, std::uint64_t>{{"/srv/containers/storage", 7000},
+                                                                      {"/srv/podman-tmp", 3000}});
+
+  InventoryOptions fixed;
+  fixed.disk_paths = {"/var/lib/containers/storage"};  // configured paths win
+  Inventory configured(podman, probe, fixed);
+  cap = configured.capacity();
+  REQUIRE(cap.ok());
+  CHECK(cap->disk_free_bytes == std::map<std::string, std::uint64_t>{{"/var/lib/containers/storage", 1}});
+}

@@ -16,10 +16,11 @@ class StubPodman final : public podman::PodmanClient {
   bool reachable = true;
   std::vector<podman::ContainerSummary> containers;
   std::map<std::string, std::uint64_t> memory;  // by container id; others: no figure
+  podman::HostInfo host{"5.4.2", "5.4.2", "crun", "crun 1.21", "", ""};
 
   Result<podman::HostInfo> info() override {
     if (!reachable) return down();
-    return podman::HostInfo{"5.4.2", "5.4.2", "crun", "crun 1.21"};
+    return host;
   }
   Result<std::vector<podman::ContainerSummary>> list_containers(const std::string& filter) override {
     if (!reachable) return down();

@@ -335,3 +335,32 @@ TEST_CASE("operations: shutdown lets a running operation finish within the grace
   opener.join();
   CHECK(state_of(m, "op-1") == State::kSucceeded);
 }
+
+TEST_CASE("operations: the result and the metrics say where the time went and what moved") {
+  agent::testing::TempDir dir;
+  agent::testing::FakePhaseRunner runner;  // reports 512 bytes of "upload"; CRIU froze for 1 us
+  auto metrics = std::make_shared<metrics::AgentMetrics>("test");
+  OperationManager m(store_in(dir.path()), runner, {}, nullptr, nullptr, metrics);
+  REQUIRE(m.open().ok());
+  REQUIRE(m.start("op-1", checkpoint("ws", "c")).ok());
+  REQUIRE(eventually([&] { return state_of(m, "op-1") == State::kSucceeded; }));
+  const auto steps = m.get("op-1")->outcome->step_durations_ms;
+  CHECK(steps.size() == 2);
+  CHECK(steps.at("upload") >= 0);
+  CHECK(steps.at("freeze") == 0);  // 1 us, in whole ms
+  const std::string text = metrics->exposition();
+  CHECK(text.find("wscp_agent_step_duration_seconds_count{step=\"upload\"} 1\n") != std::string::npos);
+  CHECK(text.find("wscp_agent_step_duration_seconds_count{step=\"freeze\"} 1\n") != std::string::npos);
+  CHECK(text.find("wscp_agent_step_duration_seconds_count{step=\"dump\"} 0\n") != std::string::npos);
+  CHECK(text.find("wscp_agent_transferred_bytes_total{direction=\"upload\"} 512\n") != std::string::npos);
+
+  // A failure counts the bytes it moved but no step; stored bytes that fail
+  // verification count as the store's integrity error.
+  runner.fail_with = Error(ErrorCode::kIntegrity, "segment 3 of the archive does not match its digest");
+  REQUIRE(m.start("op-2", checkpoint("ws2", "c")).ok());
+  REQUIRE(eventually([&] { return state_of(m, "op-2") == State::kFailed; }));
+  const std::string after = metrics->exposition();
+  CHECK(after.find("wscp_agent_step_duration_seconds_count{step=\"upload\"} 1\n") != std::string::npos);
+  CHECK(after.find("wscp_agent_transferred_bytes_total{direction=\"upload\"} 1024\n") != std::string::npos);
+  CHECK(after.find("wscp_agent_store_errors_total{kind=\"integrity\"} 1\n") != std::string::npos);
+}

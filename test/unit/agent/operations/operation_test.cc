@@ -72,7 +72,7 @@ TEST_CASE("operations: an operation with every field reads back equal") {
   op.progress = Progress{"upload", 10, 20, 1.5};
   op.steps = {StepTiming{"restore", "2026-01-01T00:00:01Z", 900}};
   op.outcome = Outcome{"ws", "c1", "box", {"box", "db"}, {"sha256:ab"}, 99, {{"box", 1, 2, 3, 4, 5, 6}}, 1000,
-                       false, {"images were not collected: x"}};
+                       false, {"images were not collected: x"}, {{"dump", 700}, {"upload", 1200}}};
   op.failure = Failure{"internal", "x"};
   op.recovery = Recovery{migration::RecoveryAction::kRestoreUndone, "removed", true};
   auto back = operation_from_json(to_json(op));

@@ -143,3 +143,32 @@ TEST_CASE("client errors are not retried and say what to do") {
   CHECK(r.error().code() == ErrorCode::kNotFound);
   CHECK(r.error().message().find("bucket 'bucket' does not exist") != std::string::npos);
 }
+
+TEST_CASE("retries and final failures are reported by kind; an absent object is not a failure") {
+  Fixture f;
+  std::vector<std::string> retries, failures;
+  f.client.set_events({[&](std::string_view k) { retries.emplace_back(k); },
+                       [&](std::string_view k) { failures.emplace_back(k); }});
+  S3Call call;
+  call.what = "test";
+  f.http->answers = {status(503, "<Error><Code>SlowDown</Code></Error>"), status(429),
+                     Error(ErrorCode::kUnavailable, "connection reset"), status(200)};
+  REQUIRE(f.client.call(call));
+  CHECK(retries == std::vector<std::string>{"throttled", "throttled", "unavailable"});
+  CHECK(failures.empty());
+
+  retries.clear();
+  f.http->answers = {status(500), status(500), status(500), status(500)};
+  CHECK_FALSE(f.client.call(call));
+  CHECK(retries == std::vector<std::string>{"unavailable", "unavailable", "unavailable"});
+  CHECK(failures == std::vector<std::string>{"unavailable"});
+
+  retries.clear();
+  failures.clear();
+  f.http->answers = {status(403, "<Error><Code>AccessDenied</Code></Error>")};
+  CHECK_FALSE(f.client.call(call));
+  f.http->answers = {status(404, "<Error><Code>NoSuchKey</Code></Error>")};
+  CHECK_FALSE(f.client.call(call));
+  CHECK(retries.empty());
+  CHECK(failures == std::vector<std::string>{"permission"});
+}

@@ -85,3 +85,16 @@ TEST_CASE("credentials: directory, environment, file") {
   CHECK(c->access_key_id == "sid");
   CHECK(c->secret_access_key == "ssec");
 }
+
+TEST_CASE("a writer id made of a node or host name is always a valid one") {
+  using wscp::store::writer_id_from;
+  CHECK(writer_id_from("ip-10-0-0-1.ec2.internal") == "ip-10-0-0-1.ec2.internal");
+  CHECK(writer_id_from("node:1/a b") == "node-1-a-b");
+  CHECK(writer_id_from(".hidden") == "-hidden");
+  CHECK(writer_id_from("") == "wscp");
+  CHECK(writer_id_from(std::string(100, 'n')).size() == 64);
+  for (const char* name : {"ip-10-0-0-1.ec2.internal", "node:1/a b", ".hidden", ""}) {
+    auto c = wscp::store::parse_s3_url("s3://bucket?writer=" + writer_id_from(name));
+    CHECK_MESSAGE(c.ok(), name);
+  }
+}
