@@ -20,8 +20,11 @@ StoreArgs store_args(const StoreConfig& s, const std::string& node) {
   const auto query = store.via.find('?');
   const bool names_writer = query != std::string::npos && (store.via.find("?writer=") != std::string::npos ||
                                                            store.via.find("&writer=", query) != std::string::npos);
-  if (store.via.rfind("s3://", 0) == 0 && !names_writer)
-    store.via += (query == std::string::npos ? "?" : "&") + ("writer=" + store::writer_id_from(node));
+  if (store.via.rfind("s3://", 0) == 0 && !names_writer) {
+    const bool open_query = query != std::string::npos && (store.via.back() == '?' || store.via.back() == '&');
+    store.via += std::string(query == std::string::npos ? "?" : open_query ? "" : "&") + "writer=" +
+                 store::writer_id_from(node);
+  }
   store.compression = s.compression_level == 0 ? "none" : "zstd";
   store.compression_level = s.compression_level == 0 ? 3 : s.compression_level;
   store.encryption_key_file = s.keyring;

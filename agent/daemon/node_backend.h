@@ -35,9 +35,9 @@ class NodeBackend {
 };
 
 // How a configured store is opened: the one-shot verbs' store options. An
-// S3 store whose URL names no writer writes as `node`: the node's agent
-// sweeps its own unfinished uploads after a restart, whatever the host name
-// of the process (a DaemonSet's pod gets a new one each time).
+// S3 store whose URL names no writer writes as `node`, so its multipart
+// uploads (.wscp-uploads/<writer>/) name the node whatever the host name of
+// the process (a DaemonSet's pod gets a new one each time).
 StoreArgs store_args(const StoreConfig& s, const std::string& node);
 
 // The stores report their retries and failures to `metrics` (may be null).

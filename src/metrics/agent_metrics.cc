@@ -97,7 +97,7 @@ struct AgentMetrics::Families {
                   .Register(r)),
         bytes(prometheus::BuildCounter()
                   .Name("wscp_agent_transferred_bytes_total")
-                  .Help("Archive bytes moved to or from the store.")
+                  .Help("Archive and image bytes moved to or from the store, as Podman wrote or read them (before compression and encryption).")
                   .Register(r)),
         notices(prometheus::BuildCounter()
                     .Name("wscp_agent_notices_total")

@@ -28,12 +28,17 @@ bool api_at_least_4(const std::string& version) {
 // was, Podman may hold the whole archive even if the call then failed.
 class EndWatch final : public ByteSource {
  public:
-  explicit EndWatch(ByteSource& inner) : inner_(inner) {}
+  // `at_end` is called once, when the end has been read.
+  EndWatch(ByteSource& inner, std::function<void(std::uint64_t bytes)> at_end = nullptr)
+      : inner_(inner), at_end_(std::move(at_end)) {}
   Result<std::size_t> read(std::span<std::byte> buffer) override {
     auto n = inner_.read(buffer);
     if (n.ok()) {
       bytes_ += *n;
-      if (*n == 0 && !buffer.empty()) end_ = true;
+      if (*n == 0 && !buffer.empty() && !end_) {
+        end_ = true;
+        if (at_end_) at_end_(bytes_);
+      }
     }
     return n;
   }
@@ -42,6 +47,7 @@ class EndWatch final : public ByteSource {
 
  private:
   ByteSource& inner_;
+  std::function<void(std::uint64_t)> at_end_;
   std::uint64_t bytes_ = 0;
   bool end_ = false;
 };
@@ -322,7 +328,8 @@ Result<Workspace> Engine::restore(ByteSource& archive, const ContainerInfo& fact
   if (auto s = preflight(facts, options); !s.ok()) return s.error();
   const std::string name = options.name.value_or(facts.name);
   ctx.report({"restore", 0, std::nullopt, 0});
-  EndWatch body(archive);
+  // Podman has the whole archive: CRIU's restore comes next.
+  EndWatch body(archive, [&ctx](std::uint64_t bytes) { ctx.report({"restore", bytes, bytes, 0}); });
   auto id = client_.restore(body, options, ctx, restore_deadline(config_, hints.archive_bytes));
   std::optional<Error> failure;
   std::string restored;

@@ -142,9 +142,14 @@ Result<HostInfo> parse_host_info(const json& info) {
     const json& runtime = info.at("host").at("ociRuntime");
     h.oci_runtime = str(runtime, "name");
     h.oci_runtime_version = str(runtime, "version");
+    // Only for capacity figures: anything odd there is left out, never fatal.
     if (auto store = info.find("store"); store != info.end() && store->is_object()) {
-      h.graph_root = store->value("graphRoot", "");
-      h.image_copy_tmp_dir = store->value("imageCopyTmpDir", "");
+      auto text = [&](const char* key) {
+        auto v = store->find(key);
+        return v != store->end() && v->is_string() ? v->get<std::string>() : std::string();
+      };
+      h.graph_root = text("graphRoot");
+      h.image_copy_tmp_dir = text("imageCopyTmpDir");
     }
     return h;
   } catch (const std::exception& e) {

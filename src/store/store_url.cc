@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "http/client.h"
+#include "store/crypto.h"
 #include "store/parse_number.h"
 #include "store/local_store.h"
 #include "store/s3/credentials.h"
@@ -67,7 +68,8 @@ std::string writer_id_from(std::string_view name) {
               c == '.';
     out.push_back(ok ? c : '-');
   }
-  if (out.size() > 64) out.resize(64);
+  // Cut names differ by a digest of the whole name (node names run to 253).
+  if (out.size() > 64) out = out.substr(0, 47) + "-" + sha256_hex(name).substr(0, 16);
   if (out.front() == '.') out.front() = '-';
   return out;
 }

@@ -19,7 +19,8 @@ namespace wscp::store {
 Result<s3::S3Config> parse_s3_url(std::string_view url);
 
 // A valid writer id made of `name` (a host or node name): characters a
-// writer id does not allow become '-', cut to 64.
+// writer id does not allow become '-'; a name over 64 is cut to 47 and a
+// digest of the whole name added.
 std::string writer_id_from(std::string_view name);
 
 // Opens the store a URL names: file:///absolute/dir or s3://bucket/prefix

@@ -254,8 +254,7 @@ void OperationManager::run(const std::shared_ptr<Entry>& entry) {
   auto result = runner_.run(entry->op.request, run_ctx);
   // The grant is released when this function returns, after the record
   // says the operation ended: never more running than the budget admits.
-  if (result) result->step_durations_ms = step_durations_ms(measured_steps(steps, *result));
-  record_step_metrics(steps, result);
+  record_step_metrics(kind, steps, result);
   if (metrics_) metrics_->operation_ended(metric_kind(kind));
   if (result) {
     log->info("operation succeeded", {{"kind", to_string(kind)}, {"durationMs", result->duration_ms}});
@@ -282,20 +281,28 @@ std::map<metrics::Step, std::chrono::milliseconds> OperationManager::measured_st
   return measured;
 }
 
-void OperationManager::record_step_metrics(const StepClock& steps, const Result<Outcome>& result) {
+void OperationManager::record_step_metrics(Kind kind, const StepClock& steps, Result<Outcome>& result) {
+  // Only checkpoints and restores have these steps (a resume restores
+  // Podman's kept checkpoint: its figures would blur the restores').
+  if (kind != Kind::kCheckpoint && kind != Kind::kRestore) return;
+  std::map<metrics::Step, std::chrono::milliseconds> measured;
+  if (result) {
+    measured = measured_steps(steps, *result);
+    result->step_durations_ms = step_durations_ms(measured);
+  }
   if (!metrics_) return;
   // Bytes moved count whatever the end; durations only of what succeeded
   // (a failed step's time says when it failed, not how long it takes).
   for (auto direction : {metrics::Direction::kUpload, metrics::Direction::kDownload})
     if (auto bytes = steps.bytes(direction)) metrics_->bytes_transferred(direction, bytes);
   if (!result) {
-    // Stored bytes that failed verification: the store (or someone with
-    // access to it) changed them. The store's request failures are counted
-    // where they happen (see store::StoreEvents).
-    if (result.error().code() == ErrorCode::kIntegrity) metrics_->store_error("integrity");
+    // A restore's archive that failed verification: the store (or someone
+    // with access to it) changed it. The store's request failures are
+    // counted where they happen (see store::StoreEvents).
+    if (kind == Kind::kRestore && result.error().code() == ErrorCode::kIntegrity) metrics_->store_error("integrity");
     return;
   }
-  for (const auto& [step, duration] : measured_steps(steps, *result)) metrics_->step_duration(step, duration);
+  for (const auto& [step, duration] : measured) metrics_->step_duration(step, duration);
 }
 
 Result<Operation> OperationManager::get(const std::string& id) const {

@@ -89,7 +89,9 @@ class OperationManager {
   void run(const std::shared_ptr<Entry>& entry);
   static std::map<metrics::Step, std::chrono::milliseconds> measured_steps(const StepClock& steps,
                                                                           const Outcome& outcome);
-  void record_step_metrics(const StepClock& steps, const Result<Outcome>& result);
+  // Puts the steps' durations in a checkpoint's or restore's result, and
+  // counts them, and the bytes moved, in the metrics.
+  void record_step_metrics(Kind kind, const StepClock& steps, Result<Outcome>& result);
   void persist_locked(const Entry& entry);
   void finish_step_locked(Entry& entry);
   std::string now_text() const;

@@ -2,13 +2,28 @@
 
 namespace wscp::agent::operations {
 
+std::optional<metrics::Step> StepClock::step_of(const std::string& stage) const {
+  if (stage == "checkpoint") return metrics::Step::kDump;
+  if (stage == "upload" || stage == "image upload") return metrics::Step::kUpload;
+  if (stage == "download") return metrics::Step::kDownload;
+  if (stage == "restore") return metrics::Step::kRestore;
+  if (stage == "settle") return metrics::Step::kSettle;
+  return std::nullopt;
+}
+
+void StepClock::close_run_locked() {
+  if (last_) bytes_[last_->stage] += last_->bytes;
+}
+
 void StepClock::record(const Progress& p, Clock::time_point at) {
   std::lock_guard lock(mutex_);
-  auto [it, first] = spans_.try_emplace(p.stage, Span{at, at});
-  Span& s = it->second;
-  s.last = at;
-  if (!first && p.bytes_done < s.bytes_now) s.bytes_before += s.bytes_now;
-  s.bytes_now = p.bytes_done;
+  if (last_) {
+    if (auto step = step_of(last_->stage); step && at > last_->at) spent_[*step] += at - last_->at;
+    // Another stage, or the same one counting from the start again (the
+    // next container's archive): the run of reports before it ended.
+    if (p.stage != last_->stage || p.bytes_done < last_->bytes) close_run_locked();
+  }
+  last_ = Last{p.stage, at, p.bytes_done};
 }
 
 ProgressFn StepClock::tee(ProgressFn next) {
@@ -18,37 +33,31 @@ ProgressFn StepClock::tee(ProgressFn next) {
   };
 }
 
-const StepClock::Span* StepClock::find(const std::string& stage) const {
-  auto it = spans_.find(stage);
-  return it == spans_.end() ? nullptr : &it->second;
-}
-
 std::map<metrics::Step, std::chrono::milliseconds> StepClock::durations(Clock::time_point end) const {
-  using std::chrono::duration_cast;
-  using std::chrono::milliseconds;
   std::lock_guard lock(mutex_);
-  std::map<metrics::Step, milliseconds> out;
-  auto span = [&](metrics::Step step, Clock::time_point from, Clock::time_point to) {
-    out[step] = to > from ? duration_cast<milliseconds>(to - from) : milliseconds(0);
-  };
-  const Span* checkpoint = find("checkpoint");
-  const Span* upload = find("upload");
-  if (checkpoint) span(metrics::Step::kDump, checkpoint->first, upload ? upload->first : checkpoint->last);
-  if (upload) span(metrics::Step::kUpload, upload->first, upload->last);
-  if (const Span* download = find("download")) span(metrics::Step::kDownload, download->first, download->last);
-  const Span* settle = find("settle");
-  if (const Span* restore = find("restore")) span(metrics::Step::kRestore, restore->first, settle ? settle->first : restore->last);
-  if (settle) span(metrics::Step::kSettle, settle->first, end);
+  std::map<metrics::Step, Clock::duration> spent = spent_;
+  if (last_) {
+    // A step seen only at the last report still happened (0 ms), and
+    // settling lasts until the operation ends.
+    if (auto step = step_of(last_->stage)) {
+      auto& d = spent[*step];
+      if (*step == metrics::Step::kSettle && end > last_->at) d += end - last_->at;
+    }
+  }
+  std::map<metrics::Step, std::chrono::milliseconds> out;
+  for (const auto& [step, d] : spent) out[step] = std::chrono::duration_cast<std::chrono::milliseconds>(d);
   return out;
 }
 
 std::uint64_t StepClock::bytes(metrics::Direction direction) const {
   std::lock_guard lock(mutex_);
-  const bool up = direction == metrics::Direction::kUpload;
-  std::uint64_t total = 0;
-  for (const char* stage : {up ? "upload" : "download", up ? "image upload" : "image download"})
-    if (const Span* s = find(stage)) total += s->bytes_before + s->bytes_now;
-  return total;
+  auto of = [&](const char* stage) {
+    auto it = bytes_.find(stage);
+    std::uint64_t total = it == bytes_.end() ? 0 : it->second;
+    if (last_ && last_->stage == stage) total += last_->bytes;
+    return total;
+  };
+  return direction == metrics::Direction::kUpload ? of("upload") + of("image upload") : of("download");
 }
 
 std::map<std::string, std::int64_t> step_durations_ms(const std::map<metrics::Step, std::chrono::milliseconds>& steps) {

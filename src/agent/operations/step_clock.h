@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
-#include <vector>
 
 #include "common/operation.h"
 #include "metrics/agent_metrics.h"
@@ -14,20 +14,23 @@ namespace wscp::agent::operations {
 
 // Turns the progress an operation reports into the durations of its steps
 // and the bytes it moved, for the operation's result and the step metrics.
-// The phases report stages as they go (Podman's "checkpoint" from the
-// freeze request, "upload" from the archive's first byte, "download",
-// "restore" from the import request, "settle" once Podman is done); a step
-// lasts from its stage's first report to the next step's first report, or
-// to its own last report:
-//   dump      "checkpoint" until the first "upload" (CRIU's dump: Podman's
-//             first archive byte comes after it)
-//   upload    the first to the last "upload" report
-//   download  the first to the last "download" report
-//   restore   "restore" until "settle" (Podman's import and CRIU's restore)
-//   settle    "settle" until the operation ends (running and stable)
-// freeze comes from CRIU's own statistics, not from here. Reports may come
-// from several threads (a cut-through restore downloads while Podman
-// imports).
+// The phases report stages as they go, one container after another:
+// Podman's "checkpoint" at the freeze request, "upload" from the archive's
+// first byte (and "image upload"), "restore" at the import request and
+// again when Podman has read the archive's end, "download" while the
+// archive (or an image) is read from the store, "settle" once Podman has
+// restored. The time from one report to the next belongs to the stage of
+// the earlier one, summed over containers:
+//   dump      after "checkpoint" (CRIU's dump: Podman's first archive byte
+//             comes after it)
+//   upload    after "upload" and "image upload"
+//   download  after "download" (the archive streams into Podman's import)
+//   restore   after "restore" (Podman's import begins; CRIU restores once
+//             the archive's end is in)
+//   settle    after "settle", and from the last report to the end when
+//             that is "settle"
+// Other stages count for no step. freeze comes from CRIU's own statistics,
+// not from here. Thread-safe.
 class StepClock {
  public:
   using Clock = std::chrono::steady_clock;
@@ -39,22 +42,25 @@ class StepClock {
   // The steps seen, measured up to `end` (the operation's end).
   std::map<metrics::Step, std::chrono::milliseconds> durations(Clock::time_point end = Clock::now()) const;
   // Bytes reported under the stages that move archives and images to the
-  // store ("upload", "image upload") or from it ("download", "image
-  // download"). A stage that starts again from zero (the next container of
-  // a project) adds to what came before.
+  // store ("upload", "image upload") or from it ("download"): what Podman
+  // wrote or read, before compression and encryption. Each run of reports
+  // of a stage (until another stage reports, or its count starts again)
+  // adds its last count.
   std::uint64_t bytes(metrics::Direction direction) const;
 
  private:
-  struct Span {
-    Clock::time_point first;
-    Clock::time_point last;
-    std::uint64_t bytes_before = 0;  // of earlier runs of the stage
-    std::uint64_t bytes_now = 0;     // of the run reporting now
+  struct Last {
+    std::string stage;
+    Clock::time_point at;
+    std::uint64_t bytes = 0;
   };
-  const Span* find(const std::string& stage) const;
+  std::optional<metrics::Step> step_of(const std::string& stage) const;
+  void close_run_locked();
 
   mutable std::mutex mutex_;
-  std::map<std::string, Span> spans_;
+  std::optional<Last> last_;
+  std::map<metrics::Step, Clock::duration> spent_;
+  std::map<std::string, std::uint64_t> bytes_;  // by stage, of runs that ended
 };
 
 // The step names an operation's result lists ("dump", "upload", ...).

@@ -138,18 +138,22 @@ Result<http::Response> S3Client::call(const S3Call& call, const CancelToken* can
   // A stream cannot be rewound: one attempt.
   const int attempts = call.body_stream != nullptr ? 1 : config_.retry.max_attempts;
   std::string_view last_kind = "other";
+  // Answers the caller expects are not failures: an object that does not
+  // exist (yet), a conditional write that lost (the lock and claim
+  // documents), a cancellation.
   auto failed = [&](Error e) {
-    if (e.code() != ErrorCode::kNotFound && e.code() != ErrorCode::kCancelled) report(events_.failure, failure_kind(e));
+    if (e.code() != ErrorCode::kNotFound && e.code() != ErrorCode::kConflict && e.code() != ErrorCode::kCancelled)
+      report(events_.failure, failure_kind(e));
     return e;
   };
   for (int attempt = 0; attempt < attempts; ++attempt) {
     if (attempt > 0) {
-      report(events_.retry, last_kind);
       auto delay = backoff(attempt - 1);
       if (sleep_) sleep_(delay);
       else interruptible_sleep(delay, cancel);
     }
     if (cancel && cancel->cancelled()) return Error(ErrorCode::kCancelled, call.what + ": cancelled");
+    if (attempt > 0) report(events_.retry, last_kind);
     auto r = send_once(call, cancel);
     if (!r) {
       if (r.error().code() != ErrorCode::kUnavailable) return failed(r.error().wrap(call.what));

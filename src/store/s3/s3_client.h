@@ -90,8 +90,9 @@ class S3Client {
   // The error for a non-2xx answer (public for tests).
   Error error_for(const http::Response& response, const S3Call& call) const;
 
-  // Who hears of retries and final failures (kNotFound is not one: the
-  // phases ask for objects that do not exist yet). Set before first use.
+  // Who hears of requests sent again and of final failures (not kNotFound
+  // nor kConflict: the phases ask for objects that do not exist yet, and
+  // conditional writes lose races by design). Set before first use.
   void set_events(StoreEvents events) { events_ = std::move(events); }
 
  private:

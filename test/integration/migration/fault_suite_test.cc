@@ -11,6 +11,7 @@
 #include <csignal>
 #include <fstream>
 #include <future>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "agent_process.h"
@@ -621,7 +622,8 @@ TEST_CASE("fault suite S3: the store down for 3 s or for good during a cut-throu
       Flow flow("cutout", StoreKind::kS3, /*ballast_mib=*/8);
       // The source pauses mid-dump while the destination follows the archive.
       const std::string point = "checkpoint.mid-upload";
-      auto running = in_background([&] { return flow.migrate(wait_at(flow, point), {"--follow-timeout", "15"}); });
+      auto running = in_background(
+          [&] { return flow.migrate(wait_at(flow, point), {"--follow-timeout", "15", "--output", "json"}); });
       await_point(flow, point, running);
       minio().stop();
       release_point(flow, point);
@@ -644,7 +646,16 @@ TEST_CASE("fault suite S3: the store down for 3 s or for good during a cut-throu
         }
       } else {
         CHECK_MESSAGE(r.exit_code == 0, "a 3 s outage must be ridden out by retries on both sides");
-        CHECK(r.output.find("cut through") != std::string::npos);
+        // The report, as `--output json` gives it to a script.
+        const auto at = r.output.find("{\n");
+        REQUIRE(at != std::string::npos);
+        const auto report = nlohmann::json::parse(r.output.substr(at), nullptr, false);
+        REQUIRE(report.is_object());
+        CHECK(report.value("outcome", "") == "migrated");
+        CHECK(report.value("cutThrough", false));
+        CHECK(report.value("archiveBytes", 0) > 0);
+        CHECK(report.at("stages").contains("checkpoint"));
+        CHECK(report.at("stages").contains("download"));
       }
       flow.drive_to_the_end();
       flow.check_running_exactly_once();

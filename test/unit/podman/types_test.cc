@@ -69,6 +69,16 @@ TEST_CASE("host info reads the runtime and versions") {
   REQUIRE(h.ok());
   CHECK(h->graph_root == "/var/lib/containers/storage");
   CHECK(h->image_copy_tmp_dir == "/var/tmp");
+
+  // Odd store fields (only for capacity) leave the paths out; the runtime still reads.
+  for (const char* store : {R"("store":{"graphRoot":null,"imageCopyTmpDir":7})", R"("store":"x")", R"("store":[])"}) {
+    h = parse_host_info(json::parse(std::string(R"({"version":{"Version":"4.3.1","APIVersion":"4.3.1"},
+        "host":{"ociRuntime":{"name":"crun","version":"crun 1.8"}},)") + store + "}"));
+    REQUIRE_MESSAGE(h.ok(), store);
+    CHECK(h->oci_runtime == "crun");
+    CHECK(h->graph_root.empty());
+    CHECK(h->image_copy_tmp_dir.empty());
+  }
 }
 
 }  // namespace

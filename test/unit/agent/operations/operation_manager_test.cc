@@ -354,13 +354,20 @@ TEST_CASE("operations: the result and the metrics say where the time went and wh
   CHECK(text.find("wscp_agent_step_duration_seconds_count{step=\"dump\"} 0\n") != std::string::npos);
   CHECK(text.find("wscp_agent_transferred_bytes_total{direction=\"upload\"} 512\n") != std::string::npos);
 
-  // A failure counts the bytes it moved but no step; stored bytes that fail
-  // verification count as the store's integrity error.
+  // A failure counts the bytes it moved but no step; a restore's archive
+  // that fails verification counts as the store's integrity error.
   runner.fail_with = Error(ErrorCode::kIntegrity, "segment 3 of the archive does not match its digest");
-  REQUIRE(m.start("op-2", checkpoint("ws2", "c")).ok());
+  REQUIRE(m.start("op-2", Request{Kind::kRestore, "ws2", "", "c", "", false, false}).ok());
   REQUIRE(eventually([&] { return state_of(m, "op-2") == State::kFailed; }));
   const std::string after = metrics->exposition();
   CHECK(after.find("wscp_agent_step_duration_seconds_count{step=\"upload\"} 1\n") != std::string::npos);
   CHECK(after.find("wscp_agent_transferred_bytes_total{direction=\"upload\"} 1024\n") != std::string::npos);
   CHECK(after.find("wscp_agent_store_errors_total{kind=\"integrity\"} 1\n") != std::string::npos);
+
+  // A resume restores Podman's kept checkpoint: none of these steps.
+  runner.fail_with.reset();
+  REQUIRE(m.start("op-3", Request{Kind::kResume, "ws3", "", "c", "", false, false}).ok());
+  REQUIRE(eventually([&] { return state_of(m, "op-3") == State::kSucceeded; }));
+  CHECK(m.get("op-3")->outcome->step_durations_ms.empty());
+  CHECK(metrics->exposition().find("wscp_agent_step_duration_seconds_count{step=\"upload\"} 1\n") != std::string::npos);
 }

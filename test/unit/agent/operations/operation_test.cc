@@ -93,6 +93,20 @@ TEST_CASE("operations: an operation with every field reads back equal") {
   j["version"] = 99;
   CHECK_FALSE(operation_from_json(j).ok());
 
+  // Step figures this version cannot use are left out, not a reason to
+  // refuse the result: the known ones still read.
+  j = to_json(op);
+  j["result"]["stepDurationsMs"]["warp"] = -5;
+  j["result"]["stepDurationsMs"][std::string(40, 's')] = 1;
+  j["result"]["stepDurationsMs"]["pause"] = "long";
+  auto odd = operation_from_json(j);
+  REQUIRE_MESSAGE(odd.ok(), (odd.ok() ? "" : odd.error().message()));
+  CHECK(odd->outcome->step_durations_ms == op.outcome->step_durations_ms);
+  j["result"]["stepDurationsMs"] = "fast";
+  odd = operation_from_json(j);
+  REQUIRE(odd.ok());
+  CHECK(odd->outcome->step_durations_ms.empty());
+
   // A record from before recovery actions were kept still reads; so does one
   // with an action this version does not know (written by a newer agent).
   j = to_json(op);

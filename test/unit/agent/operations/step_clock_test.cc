@@ -7,6 +7,7 @@ using namespace wscp;
 using namespace wscp::agent::operations;
 using metrics::Direction;
 using metrics::Step;
+using Durations = std::map<Step, std::chrono::milliseconds>;
 
 namespace {
 
@@ -16,49 +17,62 @@ struct Timeline {
   void at(std::chrono::milliseconds t, const std::string& stage, std::uint64_t bytes = 0) {
     clock.record(Progress{stage, bytes, std::nullopt, 0}, t0 + t);
   }
+  Durations until(std::chrono::milliseconds t) const { return clock.durations(t0 + t); }
 };
 
 }  // namespace
 
 TEST_CASE("step clock: a checkpoint's dump lasts until the archive's first byte, its upload to the last") {
   Timeline t;
-  t.at(0ms, "plan");
-  t.at(100ms, "checkpoint");
-  t.at(2100ms, "upload", 1000);
-  t.at(2600ms, "upload", 5000);
-  t.at(4100ms, "upload", 9000);
-  t.at(4200ms, "checkpoint", 9000);
-  auto d = t.clock.durations(t.t0 + 4300ms);
-  CHECK(d == std::map<Step, std::chrono::milliseconds>{{Step::kDump, 2000ms}, {Step::kUpload, 2000ms}});
+  t.at(0ms, "checkpoint");  // the freeze request
+  t.at(2000ms, "upload", 1000);  // Podman's first archive byte
+  t.at(2500ms, "upload", 5000);
+  t.at(4000ms, "upload", 9000);
+  t.at(4100ms, "checkpoint", 9000);  // Podman's answer ended
+  auto d = t.until(4300ms);  // the seal's time after it is no step's
+  CHECK(d == Durations{{Step::kDump, 2000ms}, {Step::kUpload, 2100ms}});
   CHECK(t.clock.bytes(Direction::kUpload) == 9000);
   CHECK(t.clock.bytes(Direction::kDownload) == 0);
-  CHECK(step_durations_ms(d) == std::map<std::string, std::int64_t>{{"dump", 2000}, {"upload", 2000}});
+  CHECK(step_durations_ms(d) == std::map<std::string, std::int64_t>{{"dump", 2000}, {"upload", 2100}});
 }
 
-TEST_CASE("step clock: a restore's download, Podman's restore until it settles, and the settling to the end") {
+TEST_CASE("step clock: a project's containers add up, each dump to its own dump and each upload to the upload") {
   Timeline t;
-  t.at(0ms, "download", 0);
-  t.at(300ms, "restore");  // cut through: Podman's import begins while the download runs
-  t.at(3000ms, "download", 8000);
-  t.at(5000ms, "settle", 8000);
-  auto d = t.clock.durations(t.t0 + 6000ms);
-  CHECK(d == std::map<Step, std::chrono::milliseconds>{
-                 {Step::kDownload, 3000ms}, {Step::kRestore, 4700ms}, {Step::kSettle, 1000ms}});
-  CHECK(t.clock.bytes(Direction::kDownload) == 8000);
+  t.at(0ms, "image upload", 0);
+  t.at(300ms, "image upload", 4000);
+  t.at(500ms, "checkpoint");
+  t.at(1500ms, "upload", 700);
+  t.at(2500ms, "upload", 800);
+  t.at(2600ms, "checkpoint", 800);  // the first container's archive is whole
+  t.at(2600ms, "checkpoint", 0);    // the second's freeze request
+  t.at(5600ms, "upload", 50);       // its dump took 3 s
+  t.at(6600ms, "upload", 300);
+  t.at(6700ms, "checkpoint", 300);
+  CHECK(t.until(7000ms) == Durations{{Step::kDump, 1000ms + 3000ms}, {Step::kUpload, 500ms + 1100ms + 1100ms}});
+  CHECK(t.clock.bytes(Direction::kUpload) == 4000 + 800 + 300);
 }
 
-TEST_CASE("step clock: a stage that starts again from zero adds its bytes (a project's next container, an image)") {
+TEST_CASE("step clock: a restore streams the download into Podman, CRIU restores once the end is in, then it settles") {
   Timeline t;
-  t.at(0ms, "checkpoint");
-  t.at(10ms, "upload", 100);
-  t.at(20ms, "upload", 700);
-  t.at(30ms, "upload", 50);  // the next container's archive
-  t.at(40ms, "upload", 300);
-  t.at(50ms, "image upload", 2000);
-  CHECK(t.clock.bytes(Direction::kUpload) == 3000);
+  t.at(0ms, "download", 0);      // an image first
+  t.at(400ms, "download", 2000);
+  t.at(500ms, "restore");        // the import request
+  t.at(600ms, "download", 100);  // the archive, streamed into Podman's import
+  t.at(3600ms, "download", 8000);
+  t.at(3600ms, "restore", 8000);  // Podman has the end: CRIU restores
+  t.at(5600ms, "settle", 8000);
+  auto d = t.until(6600ms);
+  CHECK(d == Durations{{Step::kDownload, 500ms + 3000ms}, {Step::kRestore, 100ms + 2000ms}, {Step::kSettle, 1000ms}});
+  CHECK(t.clock.bytes(Direction::kDownload) == 2000 + 8000);
 }
 
-TEST_CASE("step clock: nothing reported, nothing measured; reports pass through the tee") {
+TEST_CASE("step clock: stages of no step count for none; nothing reported, nothing measured; reports pass through") {
+  Timeline t;
+  t.at(0ms, "restore");
+  t.at(1000ms, "awaiting-podman", 10);
+  t.at(3000ms, "settle");
+  CHECK(t.until(3000ms) == Durations{{Step::kRestore, 1000ms}, {Step::kSettle, 0ms}});
+
   StepClock clock;
   CHECK(clock.durations().empty());
   int passed = 0;

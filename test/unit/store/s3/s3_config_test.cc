@@ -93,6 +93,7 @@ TEST_CASE("a writer id made of a node or host name is always a valid one") {
   CHECK(writer_id_from(".hidden") == "-hidden");
   CHECK(writer_id_from("") == "wscp");
   CHECK(writer_id_from(std::string(100, 'n')).size() == 64);
+  CHECK(writer_id_from(std::string(100, 'n') + "a") != writer_id_from(std::string(100, 'n') + "b"));
   for (const char* name : {"ip-10-0-0-1.ec2.internal", "node:1/a b", ".hidden", ""}) {
     auto c = wscp::store::parse_s3_url("s3://bucket?writer=" + writer_id_from(name));
     CHECK_MESSAGE(c.ok(), name);

@@ -2,6 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <map>
+#include <mutex>
+
 #include "s3/fake_s3.h"
 #include "store/checkpoint_store.h"
 #include "store/layout.h"
@@ -43,6 +46,8 @@ Result<std::string> get(ObjectStore& store, const std::string& key) {
   if (!src) return src.error();
   return read_all(**src);
 }
+
+std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
 
 EncryptionKey key_of(char fill) {
   std::array<std::uint8_t, 32> b{};
@@ -346,4 +351,46 @@ TEST_CASE("S3 replace_if_match replaces only the version it names; remove_if_mat
   CHECK(removed.error().message().find("replace_if_match") != std::string::npos);
   CHECK(*get(*store, "lock") == "f");
   CHECK(env.fake->count("DELETE") == 1);  // only the plain remove above
+}
+
+TEST_CASE("an upload interrupted mid-archive goes on from the segment that failed; stored segments are not sent again") {
+  Env env;
+  auto objects = env.open();  // 3 attempts per request
+  CheckpointStoreOptions o;
+  o.pipeline.encryption_key = key_of('k');
+  o.pipeline.compression.algorithm = Compression::kNone;
+  o.pipeline.segment_size = 64 * 1024;
+  CheckpointStore store(*objects, o);
+  // The server goes away for segment 3's first two tries (as a 3 s outage
+  // would), then answers again.
+  std::mutex mu;
+  std::map<std::string, int> puts;
+  env.fake->on_before([&](const FakeS3::Call& c) -> std::optional<Result<http::Response>> {
+    if (c.method != "PUT") return std::nullopt;
+    std::lock_guard lock(mu);
+    const int n = ++puts[c.key];
+    if (c.key.size() > 7 && c.key.compare(c.key.size() - 7, 7, "/000003") == 0 && n <= 2)
+      return Result<http::Response>(Error(ErrorCode::kUnavailable, "connection refused"));
+    return std::nullopt;
+  });
+  OperationContext ctx;
+  auto w = store.create_archive("ws", "c1", "dev", ctx);
+  REQUIRE(w);
+  const std::string plain = pattern(10 * 64 * 1024 - 100);
+  for (std::size_t off = 0; off < plain.size(); off += 7'000)
+    REQUIRE((*w)->write(bytes(plain.substr(off, 7'000))));
+  auto closed = (*w)->close();
+  REQUIRE_MESSAGE(closed, (closed ? "" : closed.error().describe()));
+
+  int segments = 0;
+  for (const auto& [key, n] : puts) {
+    if (key.find("/0000") == std::string::npos) continue;  // not a segment
+    ++segments;
+    CAPTURE(key);
+    CHECK(n == (key.ends_with("/000003") ? 3 : 1));  // only the one that failed was sent again
+  }
+  CHECK(segments >= 10);
+  auto back = store.open_archive((*w)->result(), ctx);
+  REQUIRE(back);
+  CHECK(*read_all(**back) == plain);
 }
