@@ -278,6 +278,9 @@ Result<Restored> restore_workspace(NodeServices& node, const std::string& worksp
     podman::ContainerInfo facts = plan.containers[i];
     Result<std::unique_ptr<ByteSource>> archive = Error(ErrorCode::kInternal, "unset");
     podman::RestoreHints hints;
+    // The download begins when the archive is asked for (a cut-through
+    // restore may wait here for the source's first segment).
+    ctx.report({"download", 0, std::nullopt, 0});
     if (manifest) {
       archive = node.checkpoints.open_archive(manifest->containers[i].archive, ctx, end_released);
       hints.archive_bytes = manifest->containers[i].archive.plain_size;  // sizes the call's deadline

@@ -282,17 +282,16 @@ std::map<metrics::Step, std::chrono::milliseconds> OperationManager::measured_st
 }
 
 void OperationManager::record_step_metrics(Kind kind, const StepClock& steps, Result<Outcome>& result) {
-  // Only checkpoints and restores have these steps (a resume restores
-  // Podman's kept checkpoint: its figures would blur the restores').
-  if (kind != Kind::kCheckpoint && kind != Kind::kRestore) return;
+  // Only checkpoints and restores are measured in steps (a resume restores
+  // Podman's kept checkpoint, or the archive: its figures would blur the
+  // restores'); bytes moved count for every kind, whatever the end.
+  const bool stepped = kind == Kind::kCheckpoint || kind == Kind::kRestore;
   std::map<metrics::Step, std::chrono::milliseconds> measured;
-  if (result) {
+  if (result && stepped) {
     measured = measured_steps(steps, *result);
     result->step_durations_ms = step_durations_ms(measured);
   }
   if (!metrics_) return;
-  // Bytes moved count whatever the end; durations only of what succeeded
-  // (a failed step's time says when it failed, not how long it takes).
   for (auto direction : {metrics::Direction::kUpload, metrics::Direction::kDownload})
     if (auto bytes = steps.bytes(direction)) metrics_->bytes_transferred(direction, bytes);
   if (!result) {
@@ -302,6 +301,8 @@ void OperationManager::record_step_metrics(Kind kind, const StepClock& steps, Re
     if (kind == Kind::kRestore && result.error().code() == ErrorCode::kIntegrity) metrics_->store_error("integrity");
     return;
   }
+  // Durations only of what succeeded: a failed step's time says when it
+  // failed, not how long it takes.
   for (const auto& [step, duration] : measured) metrics_->step_duration(step, duration);
 }
 

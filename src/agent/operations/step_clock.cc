@@ -2,28 +2,22 @@
 
 namespace wscp::agent::operations {
 
-std::optional<metrics::Step> StepClock::step_of(const std::string& stage) const {
-  if (stage == "checkpoint") return metrics::Step::kDump;
-  if (stage == "upload" || stage == "image upload") return metrics::Step::kUpload;
-  if (stage == "download") return metrics::Step::kDownload;
-  if (stage == "restore") return metrics::Step::kRestore;
-  if (stage == "settle") return metrics::Step::kSettle;
+std::optional<metrics::Step> StepClock::step_of(const Progress& p) {
+  if (p.stage == "checkpoint") return p.bytes_done == 0 ? metrics::Step::kDump : metrics::Step::kUpload;
+  if (p.stage == "upload" || p.stage == "image upload") return metrics::Step::kUpload;
+  if (p.stage == "download") return metrics::Step::kDownload;
+  if (p.stage == "restore" || p.stage == "awaiting-podman") return metrics::Step::kRestore;
+  if (p.stage == "settle") return metrics::Step::kSettle;
   return std::nullopt;
-}
-
-void StepClock::close_run_locked() {
-  if (last_) bytes_[last_->stage] += last_->bytes;
 }
 
 void StepClock::record(const Progress& p, Clock::time_point at) {
   std::lock_guard lock(mutex_);
-  if (last_) {
-    if (auto step = step_of(last_->stage); step && at > last_->at) spent_[*step] += at - last_->at;
-    // Another stage, or the same one counting from the start again (the
-    // next container's archive): the run of reports before it ended.
-    if (p.stage != last_->stage || p.bytes_done < last_->bytes) close_run_locked();
-  }
-  last_ = Last{p.stage, at, p.bytes_done};
+  if (last_ && last_->step && at > last_->at) spent_[*last_->step] += at - last_->at;
+  last_ = Last{step_of(p), at};
+  Count& c = bytes_[p.stage];
+  if (p.bytes_done < c.now) c.done += c.now;  // the next archive or image began
+  c.now = p.bytes_done;
 }
 
 ProgressFn StepClock::tee(ProgressFn next) {
@@ -36,13 +30,11 @@ ProgressFn StepClock::tee(ProgressFn next) {
 std::map<metrics::Step, std::chrono::milliseconds> StepClock::durations(Clock::time_point end) const {
   std::lock_guard lock(mutex_);
   std::map<metrics::Step, Clock::duration> spent = spent_;
-  if (last_) {
-    // A step seen only at the last report still happened (0 ms), and
-    // settling lasts until the operation ends.
-    if (auto step = step_of(last_->stage)) {
-      auto& d = spent[*step];
-      if (*step == metrics::Step::kSettle && end > last_->at) d += end - last_->at;
-    }
+  // A step seen only at the last report still happened (0 ms), and
+  // settling lasts until the operation ends.
+  if (last_ && last_->step) {
+    auto& d = spent[*last_->step];
+    if (*last_->step == metrics::Step::kSettle && end > last_->at) d += end - last_->at;
   }
   std::map<metrics::Step, std::chrono::milliseconds> out;
   for (const auto& [step, d] : spent) out[step] = std::chrono::duration_cast<std::chrono::milliseconds>(d);
@@ -53,9 +45,7 @@ std::uint64_t StepClock::bytes(metrics::Direction direction) const {
   std::lock_guard lock(mutex_);
   auto of = [&](const char* stage) {
     auto it = bytes_.find(stage);
-    std::uint64_t total = it == bytes_.end() ? 0 : it->second;
-    if (last_ && last_->stage == stage) total += last_->bytes;
-    return total;
+    return it == bytes_.end() ? std::uint64_t{0} : it->second.done + it->second.now;
   };
   return direction == metrics::Direction::kUpload ? of("upload") + of("image upload") : of("download");
 }

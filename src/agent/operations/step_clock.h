@@ -15,18 +15,22 @@ namespace wscp::agent::operations {
 // Turns the progress an operation reports into the durations of its steps
 // and the bytes it moved, for the operation's result and the step metrics.
 // The phases report stages as they go, one container after another:
-// Podman's "checkpoint" at the freeze request, "upload" from the archive's
-// first byte (and "image upload"), "restore" at the import request and
-// again when Podman has read the archive's end, "download" while the
-// archive (or an image) is read from the store, "settle" once Podman has
-// restored. The time from one report to the next belongs to the stage of
-// the earlier one, summed over containers:
-//   dump      after "checkpoint" (CRIU's dump: Podman's first archive byte
-//             comes after it)
-//   upload    after "upload" and "image upload"
-//   download  after "download" (the archive streams into Podman's import)
-//   restore   after "restore" (Podman's import begins; CRIU restores once
-//             the archive's end is in)
+// Podman's "checkpoint" at the freeze request (0 bytes) and when its answer
+// ended (the archive's size), "upload" from the archive's first byte until
+// the writer has stored the last segment (and "image upload"), "download"
+// from the moment the archive (or an image) is asked of the store,
+// "restore" at the import request and again when Podman has read the
+// archive's end, "awaiting-podman" when Podman restores past the call's
+// end, "settle" once Podman has restored. The time from one report to the
+// next belongs to the step of the earlier one, summed over containers:
+//   dump      after "checkpoint" of 0 bytes (CRIU's dump: Podman's first
+//             archive byte comes after it)
+//   upload    after "upload", "image upload", and "checkpoint" of the
+//             archive's size (the last segments still being stored)
+//   download  after "download" (a cut-through restore waits here for the
+//             source; the archive streams into Podman's import)
+//   restore   after "restore" and "awaiting-podman" (Podman's import
+//             begins; CRIU restores once the archive's end is in)
 //   settle    after "settle", and from the last report to the end when
 //             that is "settle"
 // Other stages count for no step. freeze comes from CRIU's own statistics,
@@ -43,24 +47,26 @@ class StepClock {
   std::map<metrics::Step, std::chrono::milliseconds> durations(Clock::time_point end = Clock::now()) const;
   // Bytes reported under the stages that move archives and images to the
   // store ("upload", "image upload") or from it ("download"): what Podman
-  // wrote or read, before compression and encryption. Each run of reports
-  // of a stage (until another stage reports, or its count starts again)
-  // adds its last count.
+  // wrote or read, before compression and encryption. A stage's count is
+  // cumulative per archive or image; when it drops (the next one began),
+  // the last count of the one before is kept and added.
   std::uint64_t bytes(metrics::Direction direction) const;
 
  private:
   struct Last {
-    std::string stage;
+    std::optional<metrics::Step> step;
     Clock::time_point at;
-    std::uint64_t bytes = 0;
   };
-  std::optional<metrics::Step> step_of(const std::string& stage) const;
-  void close_run_locked();
+  struct Count {
+    std::uint64_t done = 0;  // of the archives and images before this one
+    std::uint64_t now = 0;   // of this one so far
+  };
+  static std::optional<metrics::Step> step_of(const Progress& p);
 
   mutable std::mutex mutex_;
   std::optional<Last> last_;
   std::map<metrics::Step, Clock::duration> spent_;
-  std::map<std::string, std::uint64_t> bytes_;  // by stage, of runs that ended
+  std::map<std::string, Count> bytes_;  // by stage
 };
 
 // The step names an operation's result lists ("dump", "upload", ...).

@@ -353,7 +353,7 @@ TEST_CASE("S3 replace_if_match replaces only the version it names; remove_if_mat
   CHECK(env.fake->count("DELETE") == 1);  // only the plain remove above
 }
 
-TEST_CASE("an upload interrupted mid-archive goes on from the segment that failed; stored segments are not sent again") {
+TEST_CASE("an upload interrupted mid-archive sends again only the segment that failed; stored ones are not resent") {
   Env env;
   auto objects = env.open();  // 3 attempts per request
   CheckpointStoreOptions o;
