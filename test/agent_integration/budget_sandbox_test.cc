@@ -24,10 +24,7 @@ TEST_CASE("daemon budget: ten checkpoints asked at once move as many at a time a
   wt::SandboxNode n1("node-1");
   n1.ensure_testbox();
   wt::TempDir dir;
-  const std::string pki = (dir.path() / "pki").string();
-  at::make_test_pki(pki);
-  const std::string store = (dir.path() / "store").string();
-  std::filesystem::create_directories(store);
+  const at::PkiAndStore scene(dir.path());
   std::vector<std::string> names;
   for (int i = 0; i < kWorkspaces; ++i) {
     names.push_back(wt::unique_name("budget-" + std::to_string(i)));
@@ -37,8 +34,7 @@ TEST_CASE("daemon budget: ten checkpoints asked at once move as many at a time a
   for (const auto& name : names)
     REQUIRE(wt::eventually(90s, [&] { return n1.read_file(name, "/var/wscp/memload").find("ok=1") != std::string::npos; }));
 
-  at::NodeAgentConfig config{"node-1", n1.socket(), dir.path() / "node-1", pki, at::directory_store("main", store, 1),
-                             "", ""};
+  at::NodeAgentConfig config = scene.agent("node-1", n1.socket(), 1);
   // What one transfer of this store holds in flight at most (its segments,
   // the compressor's window) is under 128 MiB: the agent would raise the
   // transfer buffer to it otherwise, and say so.

@@ -51,12 +51,9 @@ TEST_CASE("daemon metrics: Prometheus scrapes the agent that ran the checkpoint;
   n1.ensure_testbox();
   n2.ensure_testbox();
   wt::TempDir dir;
-  const std::string pki = (dir.path() / "pki").string();
-  at::make_test_pki(pki);
-  const std::string store = (dir.path() / "store").string();
-  std::filesystem::create_directories(store);
+  const at::PkiAndStore scene(dir.path());
   auto config = [&](const std::string& node, const std::string& socket, std::uint16_t metrics_port) {
-    at::NodeAgentConfig c{node, socket, dir.path() / node, pki, at::directory_store("main", store, 3), "", ""};
+    at::NodeAgentConfig c = scene.agent(node, socket, 3);
     c.metrics_port = metrics_port;
     return c;
   };

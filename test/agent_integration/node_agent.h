@@ -191,6 +191,21 @@ inline std::string directory_store(const std::string& name, const std::string& p
          "}\n";
 }
 
+// The test PKI and one directory store under `root`, and the configuration
+// of an agent using them: where the daemon tests on one store begin.
+struct PkiAndStore {
+  std::filesystem::path root;
+  std::string pki = (root / "pki").string();
+  std::string store = (root / "store").string();
+  explicit PkiAndStore(std::filesystem::path dir) : root(std::move(dir)) {
+    make_test_pki(pki);
+    std::filesystem::create_directories(store);
+  }
+  NodeAgentConfig agent(const std::string& node, const std::string& socket, int compression_level) const {
+    return {node, socket, root / node, pki, directory_store("main", store, compression_level), "", ""};
+  }
+};
+
 inline nlohmann::json evacuation_entry(const nlohmann::json& evacuation, const std::string& workspace) {
   for (const auto& w : evacuation.at("workspaces"))
     if (w.at("workspace") == workspace) return w;
