@@ -37,6 +37,12 @@ std::string lower(std::string_view text) {
   return out;
 }
 
+// "-r<n>" on every id of retake n (see checkpoint_retakes).
+std::string retake_suffix(const CheckpointObject& object) {
+  const auto n = object.status.checkpoint_retakes;
+  return n > 0 ? "-r" + std::to_string(n) : std::string();
+}
+
 const kube::StepTiming* timing_of(const WorkspaceCheckpointStatus& s, CheckpointStep step) {
   for (const auto& t : s.timings) {
     if (t.step == step) return &t;
@@ -152,6 +158,15 @@ bool recovered_as(const Operation& op, migration::RecoveryAction action) {
   return op.recovery && op.recovery->action == action;
 }
 
+// A restart of the source's agent cut the checkpoint short before its seal
+// and undid it: the workspace runs there again (or was never frozen), or
+// will once a cut-through restore holding its claim gives up.
+bool interrupted_before_seal(const Operation& op) {
+  return op.state != State::kSucceeded && (recovered_as(op, migration::RecoveryAction::kResumedOnSource) ||
+                                            recovered_as(op, migration::RecoveryAction::kLockFreed) ||
+                                            recovered_as(op, migration::RecoveryAction::kAwaitingRestorer));
+}
+
 // Cancelled before it began (queued when its agent restarted): nothing ran.
 bool never_began(const Operation& op) { return op.state == State::kCancelled && op.started_at.empty(); }
 
@@ -225,6 +240,26 @@ std::string failure_words(const Operation& op) {
   std::string out = op.failure ? op.failure->message : std::string("it was ") + std::string(to_string(op.state));
   if (op.recovery && !op.recovery->outcome.empty()) out += " (after a restart of the agent: " + op.recovery->outcome + ")";
   return out;
+}
+
+// The Checkpointed condition of a checkpoint that ended without a seal;
+// an interrupted one is taken again once the source resumed.
+constexpr std::string_view kInterrupted = "CheckpointInterrupted";
+
+void set_checkpoint_failed(WorkspaceCheckpointStatus& s, const CheckpointObject& o, const Operation& op, Time now) {
+  set_condition(s, kube::kConditionCheckpointed, ConditionStatus::kFalse,
+                interrupted_before_seal(op) ? std::string(kInterrupted) : "CheckpointFailed",
+                bounded(failure_words(op)), o.generation, now);
+}
+
+// The archive is sealed: its record, and Checkpointed True.
+void set_sealed(WorkspaceCheckpointStatus& s, const CheckpointObject& o, const Operation& op, std::string_view how,
+                Time now) {
+  const auto bytes = op.outcome ? op.outcome->archive_bytes : 0;
+  s.checkpoint = kube::CheckpointRecord{checkpoint_id_for(o), recorded_store(o), static_cast<std::int64_t>(bytes),
+                                        std::nullopt, false};
+  set_condition(s, kube::kConditionCheckpointed, ConditionStatus::kTrue, "ManifestWritten",
+                "archive " + checkpoint_id_for(o) + " is durable in the store" + std::string(how), o.generation, now);
 }
 
 void set_running(WorkspaceCheckpointStatus& s, const CheckpointObject& o, const std::string& node,
@@ -326,8 +361,7 @@ Action on_checkpoint(const CheckpointObject& o, const Operation& op, Time now) {
     // workspace runs.
     auto with_failure = o;
     finish_step(with_failure.status, CheckpointStep::kCheckpoint, now);
-    set_condition(with_failure.status, kube::kConditionCheckpointed, ConditionStatus::kFalse, "CheckpointFailed",
-                  bounded(failure_words(op)), o.generation, now);
+    set_checkpoint_failed(with_failure.status, o, op, now);
     if (recovered_as(op, migration::RecoveryAction::kAwaitingDecision)) {
       with_failure.status.phase = CheckpointPhase::kCheckpointed;
       return decide_resume(with_failure, now, "the checkpoint was interrupted by a restart of the agent", "Resuming");
@@ -338,8 +372,7 @@ Action on_checkpoint(const CheckpointObject& o, const Operation& op, Time now) {
   auto s = next_status(o);
   const auto& out = op.outcome.value_or(agent::operations::Outcome{});
   if (!out.workspace_id.empty() && !o.status.adopted) s.workspace_id = out.workspace_id;
-  s.checkpoint = kube::CheckpointRecord{checkpoint_id_for(o), recorded_store(o),
-                                        static_cast<std::int64_t>(out.archive_bytes), std::nullopt, false};
+  set_sealed(s, o, op, "", now);
   if (!out.criu.empty()) {
     kube::CriuCheckpointStats sum;
     for (const auto& c : out.criu) {
@@ -354,8 +387,6 @@ Action on_checkpoint(const CheckpointObject& o, const Operation& op, Time now) {
   }
   finish_step(s, CheckpointStep::kCheckpoint, now);
   s.running_on.reset();
-  set_condition(s, kube::kConditionCheckpointed, ConditionStatus::kTrue, "ManifestWritten",
-                "archive " + checkpoint_id_for(o) + " is durable in the store", o.generation, now);
   set_condition(s, kube::kConditionWorkspaceRunning, ConditionStatus::kFalse, "StoppedForCheckpoint",
                 "stopped on " + source + " after the checkpoint", o.generation, now);
   s.phase = CheckpointPhase::kCheckpointed;
@@ -427,13 +458,8 @@ Action on_restore(const CheckpointObject& o, const Operation& op, Time now) {
   auto s = next_status(o);
   if (cutting_through(o)) {
     // The restore took its archives' last bytes only from a sealed checkpoint.
-    const auto& out = op.outcome.value_or(agent::operations::Outcome{});
     finish_step(s, CheckpointStep::kCheckpoint, now);
-    s.checkpoint = kube::CheckpointRecord{checkpoint_id_for(o), recorded_store(o),
-                                          static_cast<std::int64_t>(out.archive_bytes), std::nullopt, false};
-    set_condition(s, kube::kConditionCheckpointed, ConditionStatus::kTrue, "ManifestWritten",
-                  "archive " + checkpoint_id_for(o) + " is durable in the store (restored while it was written)",
-                  o.generation, now);
+    set_sealed(s, o, op, " (restored while it was written)", now);
   }
   finish_step(s, CheckpointStep::kRestore, now);
   start_step(s, CheckpointStep::kRelease, now);
@@ -477,6 +503,45 @@ Action on_release(const CheckpointObject& o, const Operation& op, Time now) {
 
 Action finish_deletion(const CheckpointObject& o, Time now);
 
+// A checkpoint a restart of the source's agent interrupted before its seal,
+// the workspace running on the source again: the move is worth another
+// checkpoint (the agent's own Podman export cannot be read again).
+bool worth_a_retake(const CheckpointObject& o) {
+  const auto* checkpointed = o.status.condition(kube::kConditionCheckpointed);
+  return checkpointed && checkpointed->status == ConditionStatus::kFalse && checkpointed->reason == kInterrupted &&
+         !o.deleting && !o.status.adopted && !restores_another(o) &&
+         o.status.checkpoint_retakes < kube::kMaxCheckpointRetakes;
+}
+
+// Back to Checkpointing under the next retake's ids: the decision, the
+// steps after the checkpoint and a failed cut-through's Restored condition
+// belonged to the interrupted attempt.
+Action retake_checkpoint(const CheckpointObject& o, Time now) {
+  const std::string source = o.status.source_node.value_or("?");
+  const std::string interrupted = checkpoint_id_for(o);
+  auto s = next_status(o);
+  ++s.checkpoint_retakes;
+  s.decision.reset();
+  s.phase = CheckpointPhase::kCheckpointing;
+  std::erase_if(s.timings, [](const kube::StepTiming& t) {
+    return t.step == CheckpointStep::kPreflight || t.step == CheckpointStep::kRestore ||
+           t.step == CheckpointStep::kResume || t.step == CheckpointStep::kRelease;
+  });
+  std::erase_if(s.conditions, [](const kube::Condition& c) { return c.type == kube::kConditionRestored; });
+  start_step(s, CheckpointStep::kCheckpoint, now);
+  set_running(s, o, source, "Resumed", now);
+  auto next = o;
+  next.status = s;
+  // Only a new interruption of this retake may lead to another.
+  set_condition(s, kube::kConditionCheckpointed, ConditionStatus::kFalse, "Retaking",
+                "checkpointing again as " + checkpoint_id_for(next), o.generation, now);
+  s.message = "a restart of the agent of " + source + " interrupted checkpoint " + interrupted +
+              " before its seal, and the workspace runs there again; checkpointing " + workspace_words(o) +
+              " again as " + checkpoint_id_for(next) + " (retake " + std::to_string(s.checkpoint_retakes) + " of " +
+              std::to_string(kube::kMaxCheckpointRetakes) + ")";
+  return record(std::move(s), true, "Retaking");
+}
+
 Action on_resume(const CheckpointObject& o, const Operation& op, int attempts, Time now) {
   const std::string source = o.status.source_node.value_or("?");
   const bool resumed = op.state == State::kSucceeded || recovered_as(op, migration::RecoveryAction::kResumedOnSource);
@@ -504,6 +569,7 @@ Action on_resume(const CheckpointObject& o, const Operation& op, int attempts, T
     finish(s, o, CheckpointPhase::kFailed, now);
     return record(std::move(s), true, "ResumeFailed");
   }
+  if (worth_a_retake(o)) return retake_checkpoint(o, now);
   set_running(s, o, source, untouched ? "NotMoved" : "Resumed", now);
   // Why it was resumed was written with the decision.
   s.message = bounded(o.status.message.empty() ? "resumed on " + source : o.status.message + ": done");
@@ -546,6 +612,8 @@ Action after_failed_cut_through(const CheckpointObject& o, const std::optional<O
   if (op && !agent::operations::finished(op->state)) return simple(Action::Kind::kWait, kPollInterval);
   auto with_checkpoint = o;
   finish_step(with_checkpoint.status, CheckpointStep::kCheckpoint, now);
+  if (op && op->state == State::kSucceeded) set_sealed(with_checkpoint.status, o, *op, "", now);
+  if (op && op->state != State::kSucceeded) set_checkpoint_failed(with_checkpoint.status, o, *op, now);
   std::string why = o.status.message;
   if (op && op->state != State::kSucceeded) why += "; the checkpoint on the source: " + failure_words(*op);
   return decide_resume(with_checkpoint, now, why, "Resuming");
@@ -674,6 +742,15 @@ Action on_archive_deleted(const CheckpointObject& o, const Need& need, const Obs
   if (op->outcome) {
     for (const auto& w : op->outcome->warnings) s.message = bounded(s.message + "; " + w);
   }
+  if (s.checkpoint_retakes > 0) {
+    // Then the interrupted attempt before it: the count goes down, so its
+    // archive's id and the deletion's operation ids are that attempt's.
+    --s.checkpoint_retakes;
+    start_step(s, CheckpointStep::kDeleteArchive, now);
+    auto earlier = o;
+    earlier.status = s;
+    s.message = bounded(s.message + "; deleting the interrupted attempt's " + archive_words(earlier));
+  }
   return record(std::move(s), false, "ArchiveDeleted");
 }
 
@@ -687,7 +764,9 @@ Action on_operation(const CheckpointObject& o, const Need& need, const Observed&
   if (need.request.kind == Kind::kCheckpoint && o.status.adopted) {
     if (auto adopted = on_adopted_checkpoint(o, op, now)) return *adopted;
   } else if (o.deleting && need.request.kind == Kind::kCheckpoint && (!op || never_began(*op))) {
-    // Deleted before the checkpoint began: nothing was touched.
+    // Deleted before the checkpoint began: nothing was touched (but the
+    // archives of attempts a restart interrupted, when this is a retake).
+    if (o.status.checkpoint_retakes > 0) return finish_deletion(o, now);
     return simple(Action::Kind::kRemoveFinalizer);
   }
   // A source that does not answer holds a release, or the resume of a
@@ -738,11 +817,12 @@ bool planned(const CheckpointObject& o) { return o.status.phase && *o.status.pha
 std::string checkpoint_id_for(const CheckpointObject& object) {
   if (object.status.adopted) return object.status.adopted->id;
   if (object.spec.restore_from && object.status.checkpoint) return object.status.checkpoint->id;
-  return "wscp-" + object.uid;
+  return "wscp-" + object.uid + retake_suffix(object);
 }
 
 std::string operation_id_for(const CheckpointObject& object, CheckpointStep step, int attempt) {
-  return object.uid + "-" + lower(to_string(step)) + (attempt > 0 ? "-a" + std::to_string(attempt) : "");
+  return object.uid + "-" + lower(to_string(step)) + retake_suffix(object) +
+         (attempt > 0 ? "-a" + std::to_string(attempt) : "");
 }
 
 Need what_to_read(const CheckpointObject& o) {

@@ -26,6 +26,13 @@
 // workspace runs (step DeleteArchive; the agent refuses while any
 // workspace may still need it), then the finalizer goes.
 //
+// A checkpoint that a restart of the source's agent interrupted before its
+// seal (the agent's recovery resumed the workspace) is not the end of the
+// move: once the controller's resume confirmed the workspace runs on the
+// source, the checkpoint is taken again under new ids, at most
+// kube::kMaxCheckpointRetakes times (Podman's export cannot be read again
+// after the agent's restart, so the upload cannot continue where it stopped).
+//
 // Operation ids come from the object's uid and the step, so a repeated pass
 // finds the operation it started instead of starting another. A checkpoint
 // the source's agent made on its own after a termination notice is adopted
@@ -59,7 +66,9 @@ struct CheckpointObject {
 
 // Ids derived from the uid: the archive's checkpoint id (an adopted
 // checkpoint keeps the agent's), and one operation id per step and attempt
-// ("<uid>-restore", then "<uid>-restore-a1", ...).
+// ("<uid>-restore", then "<uid>-restore-a1", ...). After a retake
+// (status.checkpointRetakes n) every id carries "-r<n>":
+// "wscp-<uid>-r1", "<uid>-checkpoint-r1", "<uid>-restore-r1-a1".
 std::string checkpoint_id_for(const CheckpointObject& object);
 std::string operation_id_for(const CheckpointObject& object, kube::CheckpointStep step, int attempt = 0);
 

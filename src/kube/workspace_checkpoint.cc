@@ -924,6 +924,7 @@ json WorkspaceCheckpointStatus::to_json() const {
   put_object(j, "runningOn", running_on);
   put_object(j, "checkpoint", checkpoint);
   put_object(j, "adopted", adopted);
+  if (checkpoint_retakes > 0) j["checkpointRetakes"] = checkpoint_retakes;
   if (!timings.empty()) {
     j["timings"] = json::array();
     for (const auto& t : timings) j["timings"].push_back(t.to_json());
@@ -949,6 +950,7 @@ Result<WorkspaceCheckpointStatus> WorkspaceCheckpointStatus::from_json(const jso
   s.running_on = f.object<RunningOn>("runningOn");
   s.checkpoint = f.object<CheckpointRecord>("checkpoint");
   s.adopted = f.object<AdoptedCheckpoint>("adopted");
+  s.checkpoint_retakes = f.integer("checkpointRetakes", 0, kMaxCheckpointRetakes).value_or(0);
   s.timings = f.list<StepTiming>("timings", 16, [](const StepTiming& t) { return to_string(t.step); }, "step");
   s.criu = f.object<CriuStats>("criu");
   s.deadline = f.object<DeadlineOutcome>("deadline");

@@ -64,6 +64,10 @@ inline constexpr std::string_view kConditionRestored = "Restored";
 inline constexpr std::string_view kConditionDeadlineMet = "DeadlineMet";
 inline constexpr std::string_view kConditionSourceReleased = "SourceReleased";
 
+// The most times a migration takes its checkpoint again after a restart of
+// the source's agent interrupted it (status.checkpointRetakes).
+inline constexpr std::int64_t kMaxCheckpointRetakes = 2;
+
 // ---- spec ----
 
 // spec.workspace: exactly one of container (with node), workspace_id and
@@ -273,6 +277,10 @@ struct WorkspaceCheckpointStatus {
   std::optional<RunningOn> running_on;
   std::optional<CheckpointRecord> checkpoint;
   std::optional<AdoptedCheckpoint> adopted;
+  // How often the checkpoint was taken again after a restart of the
+  // source's agent interrupted it before its seal (0: never). The archive
+  // and the operations of retake n carry "-r<n>" in their ids.
+  std::int64_t checkpoint_retakes = 0;
   std::vector<StepTiming> timings;  // one per step
   std::optional<CriuStats> criu;
   std::optional<DeadlineOutcome> deadline;

@@ -2,6 +2,7 @@
 // simulated world: agents whose operations finish as each test scripts them.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <functional>
 
 #include <set>
@@ -180,10 +181,12 @@ struct World {
 // Each pass, like a reconcile, reads what the status says to read and acts.
 // `lose_writes`: every status write is lost once (a crash or a conflict
 // after the step was decided), so the pass runs again on the old status.
+// `until`: stop before the pass in which it holds.
 void run(CheckpointObject& o, World& w, int max_passes = 60, bool lose_writes = false,
-         const MachineOptions& options = {}) {
+         const MachineOptions& options = {}, const std::function<bool()>& until = {}) {
   bool lost_last = false;
   for (int i = 0; i < max_passes; ++i) {
+    if (until && until()) return;
     const Need need = what_to_read(o);
     const Action a = decide(o, need, w.read(need), w.now, options);
     switch (a.kind) {
@@ -210,6 +213,19 @@ void run(CheckpointObject& o, World& w, int max_passes = 60, bool lose_writes = 
     if (a.note) w.notes.push_back(*a.note);
   }
   FAIL("the machine did not settle in ", max_passes, " passes");
+}
+
+// The passes up to the checkpoint's start (finalizer, plan, start), nothing
+// advancing: the checkpoint runs when it returns.
+void run_to_checkpoint_start(CheckpointObject& o, World& w) {
+  for (int i = 0; i < 3; ++i) {
+    const Need need = what_to_read(o);
+    const Action a = decide(o, need, w.read(need), w.now);
+    if (a.kind == Action::Kind::kAddFinalizer) o.has_finalizer = true;
+    if (a.kind == Action::Kind::kWriteStatus) o.status = a.status;
+    if (a.kind == Action::Kind::kStartOperation) w.start(need, a);
+  }
+  REQUIRE(w.starts.count(operation_id_for(o, CheckpointStep::kCheckpoint)) == 1);
 }
 
 const kube::Condition& condition(const CheckpointObject& o, std::string_view type) {
@@ -243,6 +259,11 @@ TEST_CASE("ids come from the uid and the step, and are valid operation ids") {
                     CheckpointStep::kResume}) {
     CHECK(agent::operations::validate_operation_id(operation_id_for(o, step)));
   }
+  auto retaken = o;
+  retaken.status.checkpoint_retakes = 2;
+  CHECK(checkpoint_id_for(retaken) == "wscp-0f4c7e9a-1b2c-4d5e-8f90-123456789abc-r2");
+  CHECK(operation_id_for(retaken, CheckpointStep::kRestore, 1) == "0f4c7e9a-1b2c-4d5e-8f90-123456789abc-restore-r2-a1");
+  CHECK(agent::operations::validate_operation_id(operation_id_for(retaken, CheckpointStep::kDeleteArchive, 2)));
   auto other = o;
   other.uid = "11111111-2222-3333-4444-555555555555";
   CHECK(operation_id_for(other, CheckpointStep::kRestore) != operation_id_for(o, CheckpointStep::kRestore));
@@ -456,6 +477,210 @@ TEST_CASE("a restore the destination's agent kept across its restart counts as r
   CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kResume)) == 0);
 }
 
+namespace {
+
+agent::operations::Recovery recovered(migration::RecoveryAction action) {
+  agent::operations::Recovery r;
+  r.action = action;
+  r.outcome = "died before the seal; the workspace runs on the source again";
+  return r;
+}
+
+Script interrupted(migration::RecoveryAction action = migration::RecoveryAction::kResumedOnSource) {
+  return fails("interrupted by a restart of the agent", recovered(action), "checkpoint failed");
+}
+
+}  // namespace
+
+TEST_CASE("a checkpoint a restart of its agent interrupted before the seal is taken again under new ids") {
+  for (auto action : {migration::RecoveryAction::kResumedOnSource, migration::RecoveryAction::kLockFreed}) {
+    CAPTURE(to_string(action));
+    auto o = migration_object();
+    const auto first = migration_object();  // the ids before the retake
+    World w;
+    w.first_attempts[Kind::kCheckpoint] = {interrupted(action)};
+    run(o, w);
+    CHECK(o.status.phase == CheckpointPhase::kRestored);
+    CHECK(o.status.checkpoint_retakes == 1);
+    REQUIRE(o.status.running_on);
+    CHECK(o.status.running_on->node == "node-2");
+    CHECK(o.status.decision == MigrationDecision::kRestore);
+    REQUIRE(o.status.checkpoint);
+    CHECK(o.status.checkpoint->id == "wscp-" + o.uid + "-r1");
+    CHECK(condition(o, kube::kConditionCheckpointed).status == ConditionStatus::kTrue);
+    // The interrupted attempt, the resume that proved the workspace runs on
+    // node-1, then the retake's checkpoint, restore and release, each once.
+    CHECK(w.operations.at(operation_id_for(first, CheckpointStep::kCheckpoint)).state == State::kFailed);
+    CHECK(w.node_of.at(operation_id_for(first, CheckpointStep::kResume)) == "node-1");
+    CHECK(operation_id_for(o, CheckpointStep::kCheckpoint) == o.uid + "-checkpoint-r1");
+    const auto& retaken = w.operations.at(operation_id_for(o, CheckpointStep::kCheckpoint));
+    CHECK(retaken.request.checkpoint_id == "wscp-" + o.uid + "-r1");
+    CHECK(retaken.request.workspace == "dev");
+    CHECK(w.operations.at(operation_id_for(o, CheckpointStep::kRestore)).request.checkpoint_id ==
+          "wscp-" + o.uid + "-r1");
+    CHECK(w.node_of.at(operation_id_for(o, CheckpointStep::kRelease)) == "node-1");
+    CHECK(w.starts.count(operation_id_for(first, CheckpointStep::kRestore)) == 0);
+    CHECK(w.operations.size() == 5);
+    for (const auto& [id, n] : w.starts) CHECK_MESSAGE(n == 1, id, " asked for ", n, " times");
+    // Back to Checkpointing, then the retake's start, only after the resume.
+    const auto after_resume = w.log.begin() + static_cast<std::ptrdiff_t>(index_of(w.log, "start resume node-1"));
+    const auto rewritten = std::find(after_resume, w.log.end(), "write Checkpointing");
+    CHECK(std::find(rewritten, w.log.end(), "start checkpoint node-1") != w.log.end());
+    CHECK(has_note(w, "Retaking"));
+    // The interrupted attempt's resume is not this move's history any more.
+    for (const auto& t : o.status.timings) CHECK(t.step != CheckpointStep::kResume);
+    CHECK(o.status.message == "moved from node-1 to node-2");
+  }
+}
+
+TEST_CASE("a checkpoint interrupted again and again is taken again twice, then the move ends Failed on the source") {
+  auto o = migration_object();
+  World w;
+  w.scripts[Kind::kCheckpoint] = interrupted();
+  run(o, w);
+  CHECK(o.status.phase == CheckpointPhase::kFailed);
+  CHECK(o.status.decision == MigrationDecision::kResume);
+  CHECK(o.status.checkpoint_retakes == kube::kMaxCheckpointRetakes);
+  REQUIRE(o.status.running_on);
+  CHECK(o.status.running_on->node == "node-1");
+  CHECK(condition(o, kube::kConditionCheckpointed).reason == "CheckpointInterrupted");
+  CHECK(condition(o, kube::kConditionWorkspaceRunning).reason == "Resumed");
+  CHECK(w.starts.count(o.uid + "-checkpoint-r2") == 1);
+  CHECK(w.starts.count(o.uid + "-checkpoint-r3") == 0);
+  CHECK(w.starts.count(o.uid + "-resume-r2") == 1);
+  CHECK(w.operations.size() == 6);  // three checkpoints, three resumes
+}
+
+TEST_CASE("no retake for a checkpoint that failed by itself, nor for one being deleted") {
+  SUBCASE("a failure of its own") {
+    auto o = migration_object();
+    World w;
+    w.scripts[Kind::kCheckpoint] = fails("CRIU could not dump: unsupported socket", std::nullopt, "checkpoint failed");
+    run(o, w);
+    CHECK(o.status.phase == CheckpointPhase::kFailed);
+    CHECK(o.status.checkpoint_retakes == 0);
+    CHECK(w.operations.size() == 2);
+  }
+  SUBCASE("deleted while it was interrupted") {
+    auto o = migration_object();
+    World w;
+    w.first_attempts[Kind::kCheckpoint] = {interrupted()};
+    // Deleted once the checkpoint runs: its interruption then ends in the resume alone.
+    run_to_checkpoint_start(o, w);
+    o.deleting = true;
+    run(o, w);
+    CHECK(o.status.checkpoint_retakes == 0);
+    CHECK(w.starts.count(o.uid + "-checkpoint-r1") == 0);
+    CHECK(w.starts.count(o.uid + "-resume") == 1);
+    CHECK_FALSE(o.has_finalizer);
+  }
+}
+
+TEST_CASE("cut through: a checkpoint interrupted while the restore follows it is taken again, and cut through again") {
+  auto o = migration_object();
+  const auto first = migration_object();
+  World w;
+  w.runs_for[Kind::kCheckpoint] = 3;
+  w.runs_for[Kind::kRestore] = 6;
+  // The agent's recovery found the restore holding the claim: it resumes
+  // only once that restore, cancelled by the controller, has ended.
+  w.first_attempts[Kind::kCheckpoint] = {interrupted(migration::RecoveryAction::kAwaitingRestorer)};
+  run(o, w, 80, false, MachineOptions{true}, [&] { return o.status.checkpoint_retakes == 1; });
+  w.runs_for[Kind::kCheckpoint] = 3;  // the retake dumps a while too
+  w.runs_for[Kind::kRestore] = 6;
+  run(o, w, 80, false, MachineOptions{true});
+  CHECK(o.status.phase == CheckpointPhase::kRestored);
+  CHECK(o.status.checkpoint_retakes == 1);
+  REQUIRE(o.status.running_on);
+  CHECK(o.status.running_on->node == "node-2");
+  CHECK(w.operations.at(operation_id_for(first, CheckpointStep::kRestore)).state == State::kCancelled);
+  CHECK(index_of(w.log, "cancel restore node-2") < index_of(w.log, "start resume node-1"));
+  const auto& restore = w.operations.at(operation_id_for(o, CheckpointStep::kRestore));
+  CHECK(restore.request.cut_through);
+  CHECK(restore.request.checkpoint_id == "wscp-" + o.uid + "-r1");
+  CHECK(restore.state == State::kSucceeded);
+  CHECK_FALSE(w.resumed_beside_running_checkpoint);
+  CHECK(o.status.condition(kube::kConditionRestored)->status == ConditionStatus::kTrue);
+}
+
+TEST_CASE("a checkpoint interrupted before anything was frozen, with nothing to resume, is taken again too") {
+  auto o = migration_object();
+  World w;
+  w.first_attempts[Kind::kCheckpoint] = {interrupted(migration::RecoveryAction::kLockFreed)};
+  w.first_attempts[Kind::kResume] = {fails("no plan for checkpoint", std::nullopt, std::string(to_string(ErrorCode::kNotFound)))};
+  run(o, w);
+  CHECK(o.status.phase == CheckpointPhase::kRestored);
+  CHECK(o.status.checkpoint_retakes == 1);
+  CHECK(w.starts.count(o.uid + "-resume-a1") == 0);
+}
+
+TEST_CASE("cut through: a retake whose restore fails resumes the source once; its sealed archive is recorded") {
+  auto o = migration_object();
+  World w;
+  w.runs_for[Kind::kCheckpoint] = 3;
+  w.runs_for[Kind::kRestore] = 1000;  // cancelled when the checkpoint is interrupted
+  w.first_attempts[Kind::kCheckpoint] = {interrupted()};
+  run(o, w, 80, false, MachineOptions{true}, [&] { return o.status.checkpoint_retakes == 1; });
+  w.runs_for[Kind::kCheckpoint] = 6;
+  w.runs_for[Kind::kRestore] = 2;
+  w.scripts[Kind::kRestore] = fails("CRIU restore failed");
+  run(o, w, 80, false, MachineOptions{true});
+  CHECK(w.operations.at(o.uid + "-restore-r1").request.cut_through);
+  CHECK(o.status.phase == CheckpointPhase::kFailed);
+  CHECK(o.status.decision == MigrationDecision::kResume);
+  CHECK(o.status.checkpoint_retakes == 1);
+  CHECK(w.starts.count(o.uid + "-checkpoint-r2") == 0);
+  CHECK(w.operations.at(o.uid + "-checkpoint-r1").state == State::kSucceeded);
+  CHECK(w.operations.at(o.uid + "-restore-r1").state == State::kFailed);
+  REQUIRE(o.status.running_on);
+  CHECK(o.status.running_on->node == "node-1");
+  // The retake's archive is whole, and named for the deletion to come.
+  CHECK(condition(o, kube::kConditionCheckpointed).status == ConditionStatus::kTrue);
+  REQUIRE(o.status.checkpoint);
+  CHECK(o.status.checkpoint->id == "wscp-" + o.uid + "-r1");
+  CHECK(condition(o, kube::kConditionRestored).reason == "RestoreFailed");
+}
+
+TEST_CASE("deleted after a retake: every attempt's archive is deleted, the last one first") {
+  SUBCASE("after the move") {
+    auto o = migration_object();
+    World w;
+    w.first_attempts[Kind::kCheckpoint] = {interrupted()};
+    run(o, w);
+    REQUIRE(o.status.phase == CheckpointPhase::kRestored);
+    o.deleting = true;
+    run(o, w);
+    CHECK(w.operations.at(o.uid + "-deletearchive-r1").request.checkpoint_id == "wscp-" + o.uid + "-r1");
+    CHECK(w.operations.at(o.uid + "-deletearchive").request.checkpoint_id == "wscp-" + o.uid);
+    CHECK(w.node_of.at(o.uid + "-deletearchive") == "node-2");  // where the workspace runs
+    CHECK(w.log.back() == "remove finalizer");
+  }
+  SUBCASE("before the retake's checkpoint was asked for") {
+    auto o = migration_object();
+    World w;
+    w.first_attempts[Kind::kCheckpoint] = {interrupted()};
+    run(o, w, 60, false, {}, [&] { return o.status.checkpoint_retakes == 1; });
+    REQUIRE(o.status.phase == CheckpointPhase::kCheckpointing);
+    o.deleting = true;
+    run(o, w);
+    CHECK(w.starts.count(o.uid + "-checkpoint-r1") == 0);
+    CHECK(w.starts.count(o.uid + "-deletearchive-r1") == 1);
+    CHECK(w.operations.at(o.uid + "-deletearchive").request.checkpoint_id == "wscp-" + o.uid);
+    CHECK(w.node_of.at(o.uid + "-deletearchive") == "node-1");
+    CHECK(w.log.back() == "remove finalizer");
+  }
+}
+
+TEST_CASE("a retake with every status write lost once still asks each operation once") {
+  auto o = migration_object();
+  World w;
+  w.first_attempts[Kind::kCheckpoint] = {interrupted()};
+  run(o, w, 160, /*lose_writes=*/true);
+  CHECK(o.status.phase == CheckpointPhase::kRestored);
+  CHECK(o.status.checkpoint_retakes == 1);
+  for (const auto& [id, n] : w.starts) CHECK_MESSAGE(n == 1, id, " asked for ", n, " times");
+}
+
 TEST_CASE("a checkpoint sealed before its agent restarted waits for a decision: the source resumes") {
   auto o = migration_object();
   World w;
@@ -554,15 +779,7 @@ TEST_CASE("without a destination: Checkpointed is final; deleting it resumes the
 TEST_CASE("deleted while checkpointing: the checkpoint finishes, the source resumes, then the finalizer goes") {
   auto o = migration_object();
   World w;
-  // Up to the checkpoint's start.
-  for (int i = 0; i < 3; ++i) {
-    Need need = what_to_read(o);
-    Action a = decide(o, need, w.read(need), w.now);
-    if (a.kind == Action::Kind::kAddFinalizer) o.has_finalizer = true;
-    if (a.kind == Action::Kind::kWriteStatus) o.status = a.status;
-    if (a.kind == Action::Kind::kStartOperation) w.start(need, a);
-  }
-  REQUIRE(w.starts.count(operation_id_for(o, CheckpointStep::kCheckpoint)) == 1);
+  run_to_checkpoint_start(o, w);
   o.deleting = true;
   run(o, w);
   CHECK(w.starts.count(operation_id_for(o, CheckpointStep::kRestore)) == 0);

@@ -127,6 +127,7 @@ WorkspaceCheckpointStatus every_status_field() {
   s.decision = MigrationDecision::kRestore;
   s.running_on = RunningOn{"node-b", std::string(64, 'a'), "10.88.0.2"};
   s.adopted = AdoptedCheckpoint{"evac-aws-i-0abc", "evacuate-aws-i-0abc-ws-dev", "agent-store"};
+  s.checkpoint_retakes = 1;
   s.checkpoint = CheckpointRecord{"20300101T100000Z-0a1b2c3d", "default", 1 << 20,
                                   "sha256:" + std::string(64, 'f'), true};
   s.timings = {StepTiming{CheckpointStep::kCheckpoint, at("2030-01-01T10:00:00Z"), at("2030-01-01T10:00:03.5Z"), 3500},
@@ -417,6 +418,9 @@ TEST_CASE("bad input is refused with the field and what is wrong") {
   wrong["timings"] = json::array();
   for (int i = 0; i < 17; ++i) wrong["timings"].push_back(s["timings"][0]);
   CHECK(status_error(wrong) == "status.timings: has 17 items; at most 16 are allowed");
+  wrong = s;
+  wrong["checkpointRetakes"] = 3;
+  CHECK(status_error(wrong) == "status.checkpointRetakes: 3 is more than the maximum 2");
   wrong = s;
   wrong["deadline"]["marginMilliseconds"] = 18446744073709551615ull;
   CHECK(status_error(wrong) ==
