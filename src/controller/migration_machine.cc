@@ -367,7 +367,7 @@ Action on_checkpoint(const CheckpointObject& o, const Operation& op, Time now) {
       return decide_resume(with_failure, now, "the checkpoint was interrupted by a restart of the agent", "Resuming");
     }
     return decide_resume(with_failure, now, "checkpoint on " + source + " failed: " + failure_words(op),
-                         "CheckpointFailed");
+                         interrupted_before_seal(op) ? std::string(kInterrupted) : "CheckpointFailed");
   }
   auto s = next_status(o);
   const auto& out = op.outcome.value_or(agent::operations::Outcome{});
@@ -695,10 +695,24 @@ Action finish_deletion(const CheckpointObject& o, Time now) {
 
 // Leaves the archive, with a Warning saying why: a deleted resource never
 // waits on its archive without bound.
+// After a retake, each attempt's archive is deleted in turn, the last one
+// first, whatever became of the one after it: the count goes down, so the
+// archive's id and the deletion's operation ids are the earlier attempt's,
+// and the step (with its time bounds) starts again for it.
+void then_earlier_attempt(const CheckpointObject& o, WorkspaceCheckpointStatus& s, Time now) {
+  if (s.checkpoint_retakes == 0) return;
+  --s.checkpoint_retakes;
+  start_step(s, CheckpointStep::kDeleteArchive, now);
+  auto earlier = o;
+  earlier.status = s;
+  s.message = bounded(s.message + "; then deleting " + archive_words(earlier) + " (an interrupted attempt)");
+}
+
 Action archive_kept(const CheckpointObject& o, const std::string& why, Time now) {
   auto s = next_status(o);
   finish_step(s, CheckpointStep::kDeleteArchive, now);
   s.message = bounded(archive_words(o) + " is " + why);
+  then_earlier_attempt(o, s, now);
   return record(std::move(s), true, "ArchiveKept");
 }
 
@@ -742,15 +756,7 @@ Action on_archive_deleted(const CheckpointObject& o, const Need& need, const Obs
   if (op->outcome) {
     for (const auto& w : op->outcome->warnings) s.message = bounded(s.message + "; " + w);
   }
-  if (s.checkpoint_retakes > 0) {
-    // Then the interrupted attempt before it: the count goes down, so its
-    // archive's id and the deletion's operation ids are that attempt's.
-    --s.checkpoint_retakes;
-    start_step(s, CheckpointStep::kDeleteArchive, now);
-    auto earlier = o;
-    earlier.status = s;
-    s.message = bounded(s.message + "; deleting the interrupted attempt's " + archive_words(earlier));
-  }
+  then_earlier_attempt(o, s, now);
   return record(std::move(s), false, "ArchiveDeleted");
 }
 
@@ -765,7 +771,9 @@ Action on_operation(const CheckpointObject& o, const Need& need, const Observed&
     if (auto adopted = on_adopted_checkpoint(o, op, now)) return *adopted;
   } else if (o.deleting && need.request.kind == Kind::kCheckpoint && (!op || never_began(*op))) {
     // Deleted before the checkpoint began: nothing was touched (but the
-    // archives of attempts a restart interrupted, when this is a retake).
+    // archives of attempts a restart interrupted, when this is a retake;
+    // the retake's own has nothing yet, and an agent that has not begun
+    // it holds no lock for it).
     if (o.status.checkpoint_retakes > 0) return finish_deletion(o, now);
     return simple(Action::Kind::kRemoveFinalizer);
   }
@@ -839,6 +847,10 @@ Need what_to_read(const CheckpointObject& o) {
     return operation_need(o, Kind::kDelete, s.running_on ? s.running_on->node : source,
                           CheckpointStep::kDeleteArchive);
   }
+  // The deletion of the archives is the last step: nothing else is read
+  // after it (a move deleted while its retake was about to begin is still
+  // in Checkpointing).
+  if (o.deleting && timing_of(s, CheckpointStep::kDeleteArchive)) return {};
   if (s.decision == MigrationDecision::kResume) {
     if (!step_open(s, CheckpointStep::kResume)) return {};
     return operation_need(o, Kind::kResume, source, CheckpointStep::kResume);

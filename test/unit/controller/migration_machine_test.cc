@@ -526,6 +526,7 @@ TEST_CASE("a checkpoint a restart of its agent interrupted before the seal is ta
     const auto after_resume = w.log.begin() + static_cast<std::ptrdiff_t>(index_of(w.log, "start resume node-1"));
     const auto rewritten = std::find(after_resume, w.log.end(), "write Checkpointing");
     CHECK(std::find(rewritten, w.log.end(), "start checkpoint node-1") != w.log.end());
+    CHECK(has_note(w, "CheckpointInterrupted"));
     CHECK(has_note(w, "Retaking"));
     // The interrupted attempt's resume is not this move's history any more.
     for (const auto& t : o.status.timings) CHECK(t.step != CheckpointStep::kResume);
@@ -668,7 +669,62 @@ TEST_CASE("deleted after a retake: every attempt's archive is deleted, the last 
     CHECK(w.operations.at(o.uid + "-deletearchive").request.checkpoint_id == "wscp-" + o.uid);
     CHECK(w.node_of.at(o.uid + "-deletearchive") == "node-1");
     CHECK(w.log.back() == "remove finalizer");
+    // Nothing of the move is read or told after its archives went.
+    REQUIRE_FALSE(w.notes.empty());
+    CHECK(w.notes.back().reason == "ArchiveDeleted");
+    CHECK(std::count_if(w.notes.begin(), w.notes.end(),
+                        [](const Note& n) { return n.reason == "CheckpointInterrupted"; }) == 1);
+    CHECK(w.starts.count(o.uid + "-resume") == 1);  // the one before the retake
   }
+  SUBCASE("the last attempt's archive refused: the earlier one is deleted all the same") {
+    auto o = migration_object();
+    World w;
+    w.first_attempts[Kind::kCheckpoint] = {interrupted()};
+    run(o, w);
+    o.deleting = true;
+    w.first_attempts[Kind::kDelete] = {fails("the source still holds the workspace lock for it", std::nullopt, "conflict")};
+    run(o, w);
+    CHECK(w.operations.at(o.uid + "-deletearchive-r1").state == State::kFailed);
+    CHECK(w.operations.at(o.uid + "-deletearchive").state == State::kSucceeded);
+    CHECK(has_note(w, "ArchiveKept"));
+    CHECK(w.notes.back().reason == "ArchiveDeleted");
+    CHECK(o.status.checkpoint_retakes == 0);
+    CHECK(w.log.back() == "remove finalizer");
+  }
+  SUBCASE("every status write lost once") {
+    auto o = migration_object();
+    World w;
+    w.first_attempts[Kind::kCheckpoint] = {interrupted()};
+    run(o, w);
+    o.deleting = true;
+    run(o, w, 120, /*lose_writes=*/true);
+    CHECK(w.log.back() == "remove finalizer");
+    for (const auto& [id, n] : w.starts) CHECK_MESSAGE(n == 1, id, " asked for ", n, " times");
+    CHECK(w.starts.count(o.uid + "-deletearchive-r1") == 1);
+    CHECK(w.starts.count(o.uid + "-deletearchive") == 1);
+  }
+}
+
+TEST_CASE("cut through: a retake whose checkpoint the agent forgot and whose restore failed is not taken again") {
+  const MachineOptions cut_through{true};
+  auto o = migration_object();
+  World w;
+  w.runs_for[Kind::kCheckpoint] = 3;
+  w.runs_for[Kind::kRestore] = 1000;
+  w.first_attempts[Kind::kCheckpoint] = {interrupted()};
+  run(o, w, 80, false, cut_through, [&] { return o.status.checkpoint_retakes == 1; });
+  w.runs_for[Kind::kCheckpoint] = 1000;
+  w.runs_for[Kind::kRestore] = 2;
+  w.scripts[Kind::kRestore] = fails("CRIU restore failed");
+  run(o, w, 80, false, cut_through, [&] { return w.operations.count(o.uid + "-restore-r1") > 0; });
+  w.operations.erase(o.uid + "-checkpoint-r1");  // the agent lost its record
+  run(o, w, 80, false, cut_through);
+  CHECK(o.status.phase == CheckpointPhase::kFailed);
+  CHECK(o.status.checkpoint_retakes == 1);
+  CHECK(w.starts.count(o.uid + "-checkpoint-r2") == 0);
+  CHECK(w.starts.count(o.uid + "-resume-r1") == 1);
+  REQUIRE(o.status.running_on);
+  CHECK(o.status.running_on->node == "node-1");
 }
 
 TEST_CASE("a retake with every status write lost once still asks each operation once") {
