@@ -693,8 +693,6 @@ Action finish_deletion(const CheckpointObject& o, Time now) {
   return record(std::move(next), false, "DeletingArchive");
 }
 
-// Leaves the archive, with a Warning saying why: a deleted resource never
-// waits on its archive without bound.
 // After a retake, each attempt's archive is deleted in turn, the last one
 // first, whatever became of the one after it: the count goes down, so the
 // archive's id and the deletion's operation ids are the earlier attempt's,
@@ -708,6 +706,8 @@ void then_earlier_attempt(const CheckpointObject& o, WorkspaceCheckpointStatus& 
   s.message = bounded(s.message + "; then deleting " + archive_words(earlier) + " (an interrupted attempt)");
 }
 
+// Leaves the archive, with a Warning saying why: a deleted resource never
+// waits on its archive without bound.
 Action archive_kept(const CheckpointObject& o, const std::string& why, Time now) {
   auto s = next_status(o);
   finish_step(s, CheckpointStep::kDeleteArchive, now);
