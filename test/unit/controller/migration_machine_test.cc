@@ -490,6 +490,13 @@ Script interrupted(migration::RecoveryAction action = migration::RecoveryAction:
   return fails("interrupted by a restart of the agent", recovered(action), "checkpoint failed");
 }
 
+// A world whose first checkpoint a restart of the agent interrupts.
+World interrupted_once() {
+  World w;
+  w.first_attempts[Kind::kCheckpoint] = {interrupted()};
+  return w;
+}
+
 }  // namespace
 
 TEST_CASE("a checkpoint a restart of its agent interrupted before the seal is taken again under new ids") {
@@ -564,8 +571,7 @@ TEST_CASE("no retake for a checkpoint that failed by itself, nor for one being d
   }
   SUBCASE("deleted while it was interrupted") {
     auto o = migration_object();
-    World w;
-    w.first_attempts[Kind::kCheckpoint] = {interrupted()};
+    World w = interrupted_once();
     // Deleted once the checkpoint runs: its interruption then ends in the resume alone.
     run_to_checkpoint_start(o, w);
     o.deleting = true;
@@ -645,8 +651,7 @@ TEST_CASE("cut through: a retake whose restore fails resumes the source once; it
 TEST_CASE("deleted after a retake: every attempt's archive is deleted, the last one first") {
   SUBCASE("after the move") {
     auto o = migration_object();
-    World w;
-    w.first_attempts[Kind::kCheckpoint] = {interrupted()};
+    World w = interrupted_once();
     run(o, w);
     REQUIRE(o.status.phase == CheckpointPhase::kRestored);
     o.deleting = true;
@@ -658,8 +663,7 @@ TEST_CASE("deleted after a retake: every attempt's archive is deleted, the last 
   }
   SUBCASE("before the retake's checkpoint was asked for") {
     auto o = migration_object();
-    World w;
-    w.first_attempts[Kind::kCheckpoint] = {interrupted()};
+    World w = interrupted_once();
     run(o, w, 60, false, {}, [&] { return o.status.checkpoint_retakes == 1; });
     REQUIRE(o.status.phase == CheckpointPhase::kCheckpointing);
     o.deleting = true;
@@ -678,8 +682,7 @@ TEST_CASE("deleted after a retake: every attempt's archive is deleted, the last 
   }
   SUBCASE("the last attempt's archive refused: the earlier one is deleted all the same") {
     auto o = migration_object();
-    World w;
-    w.first_attempts[Kind::kCheckpoint] = {interrupted()};
+    World w = interrupted_once();
     run(o, w);
     o.deleting = true;
     w.first_attempts[Kind::kDelete] = {fails("the source still holds the workspace lock for it", std::nullopt, "conflict")};
@@ -693,8 +696,7 @@ TEST_CASE("deleted after a retake: every attempt's archive is deleted, the last 
   }
   SUBCASE("every status write lost once") {
     auto o = migration_object();
-    World w;
-    w.first_attempts[Kind::kCheckpoint] = {interrupted()};
+    World w = interrupted_once();
     run(o, w);
     o.deleting = true;
     run(o, w, 120, /*lose_writes=*/true);
@@ -729,8 +731,7 @@ TEST_CASE("cut through: a retake whose checkpoint the agent forgot and whose res
 
 TEST_CASE("a retake with every status write lost once still asks each operation once") {
   auto o = migration_object();
-  World w;
-  w.first_attempts[Kind::kCheckpoint] = {interrupted()};
+  World w = interrupted_once();
   run(o, w, 160, /*lose_writes=*/true);
   CHECK(o.status.phase == CheckpointPhase::kRestored);
   CHECK(o.status.checkpoint_retakes == 1);
