@@ -685,7 +685,12 @@ Action finish_deletion(const CheckpointObject& o, Time now) {
   auto next = next_status(o);
   if (!runs_somewhere_known(s)) {
     finish_step(next, CheckpointStep::kDeleteArchive, now);
-    next.message = bounded(archive_words(o) + " is kept: the workspace runs nowhere known, and it may be its only copy");
+    next.message = archive_words(o) + " is kept: the workspace runs nowhere known, and it may be its only copy";
+    for (auto earlier = o; earlier.status.checkpoint_retakes > 0;) {  // interrupted attempts: kept too
+      --earlier.status.checkpoint_retakes;
+      next.message += "; so is " + checkpoint_id_for(earlier) + " (an interrupted attempt)";
+    }
+    next.message = bounded(next.message);
     return record(std::move(next), true, "ArchiveKept");
   }
   start_step(next, CheckpointStep::kDeleteArchive, now);

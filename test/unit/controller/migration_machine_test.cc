@@ -694,6 +694,18 @@ TEST_CASE("deleted after a retake: every attempt's archive is deleted, the last 
     CHECK(o.status.checkpoint_retakes == 0);
     CHECK(w.log.back() == "remove finalizer");
   }
+  SUBCASE("the workspace runs nowhere known: every attempt's archive is kept, and named") {
+    auto o = migration_object();
+    World w = interrupted_once();
+    run(o, w);
+    set_condition(o.status, kube::kConditionWorkspaceRunning, ConditionStatus::kUnknown, "ReleaseRefused", "", 1, w.now);
+    o.deleting = true;
+    run(o, w);
+    CHECK(w.starts.count(o.uid + "-deletearchive-r1") == 0);
+    CHECK(w.notes.back().reason == "ArchiveKept");
+    CHECK(w.notes.back().message.find("so is wscp-" + o.uid + " (an interrupted attempt)") != std::string::npos);
+    CHECK(w.log.back() == "remove finalizer");
+  }
   SUBCASE("every status write lost once") {
     auto o = migration_object();
     World w = interrupted_once();
